@@ -1,0 +1,4 @@
+//! sockscope: real sockets on one `mio` loop, and what the kernel says about them.
+
+pub mod model;
+pub mod text;

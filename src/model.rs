@@ -1,0 +1,340 @@
+//! Plain data that every view renders: the snapshot of the lab (or of the machine) at one instant.
+//!
+//! Everything here is a fact read from the kernel or recorded from a syscall the lab made; nothing is
+//! derived from what the program assumes it did. Field names follow the JSON contract of DESIGN.md.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use serde::{Serialize, Serializer};
+
+/// A TCP state as the kernel names it (`include/net/tcp_states.h`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TcpState {
+    Established,
+    SynSent,
+    SynRecv,
+    FinWait1,
+    FinWait2,
+    TimeWait,
+    Close,
+    CloseWait,
+    LastAck,
+    Listen,
+    Closing,
+    NewSynRecv,
+    /// A UDP socket with no peer (`ss` prints `UNCONN`; the kernel stores `TCP_CLOSE`).
+    Unconnected,
+    Unknown(u8),
+}
+
+impl TcpState {
+    /// Maps the kernel's numeric state (`tcpi_state`, `idiag_state`).
+    #[must_use]
+    pub fn from_kernel(code: u8) -> Self {
+        match code {
+            1 => Self::Established,
+            2 => Self::SynSent,
+            3 => Self::SynRecv,
+            4 => Self::FinWait1,
+            5 => Self::FinWait2,
+            6 => Self::TimeWait,
+            7 => Self::Close,
+            8 => Self::CloseWait,
+            9 => Self::LastAck,
+            10 => Self::Listen,
+            11 => Self::Closing,
+            12 => Self::NewSynRecv,
+            other => Self::Unknown(other),
+        }
+    }
+
+    /// The kernel's name for the state, as DESIGN.md's JSON contract spells it.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Established => "ESTABLISHED",
+            Self::SynSent => "SYN_SENT",
+            Self::SynRecv | Self::NewSynRecv => "SYN_RECV",
+            Self::FinWait1 => "FIN_WAIT1",
+            Self::FinWait2 => "FIN_WAIT2",
+            Self::TimeWait => "TIME_WAIT",
+            Self::Close => "CLOSE",
+            Self::CloseWait => "CLOSE_WAIT",
+            Self::LastAck => "LAST_ACK",
+            Self::Listen => "LISTEN",
+            Self::Closing => "CLOSING",
+            Self::Unconnected => "UNCONN",
+            Self::Unknown(_) => "UNKNOWN",
+        }
+    }
+
+    /// Parses a kernel state name (as printed by [`TcpState::name`]), case-insensitively.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        const ALL: [TcpState; 13] = [
+            TcpState::Established,
+            TcpState::SynSent,
+            TcpState::SynRecv,
+            TcpState::FinWait1,
+            TcpState::FinWait2,
+            TcpState::TimeWait,
+            TcpState::Close,
+            TcpState::CloseWait,
+            TcpState::LastAck,
+            TcpState::Listen,
+            TcpState::Closing,
+            TcpState::Unconnected,
+            TcpState::Unknown(0),
+        ];
+        let wanted = name.trim().to_ascii_uppercase().replace('-', "_");
+        ALL.into_iter().find(|state| state.name() == wanted)
+    }
+}
+
+impl fmt::Display for TcpState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for TcpState {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+/// What a descriptor in `/proc/self/fd` points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FdKind {
+    Socket,
+    File,
+    Tty,
+    Epoll,
+    Eventfd,
+    Pipe,
+    Other,
+}
+
+impl FdKind {
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Socket => "socket",
+            Self::File => "file",
+            Self::Tty => "tty",
+            Self::Epoll => "epoll",
+            Self::Eventfd => "eventfd",
+            Self::Pipe => "pipe",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// One row of the descriptor table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FdEntry {
+    pub fd: i32,
+    pub kind: FdKind,
+    /// The `readlink` target, e.g. `socket:[123456]`, `anon_inode:[eventpoll]`, `/etc/hostname`.
+    pub target: String,
+    /// The lab's handle for it (`srv`, `c1`, `f`), or what the lab uses it for (`poll`, `waker`).
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Tcp => "tcp",
+            Self::Udp => "udp",
+        }
+    }
+}
+
+/// Why the lab holds a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Created with `socket` and not yet listening or connected.
+    Unconnected,
+    Listener,
+    Client,
+    Accepted,
+    Datagram,
+}
+
+impl Role {
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Unconnected => "unconnected",
+            Self::Listener => "listener",
+            Self::Client => "client",
+            Self::Accepted => "accepted",
+            Self::Datagram => "datagram",
+        }
+    }
+}
+
+/// A state the kernel reported for a socket, and when the lab first saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StateChange {
+    pub state: TcpState,
+    /// Milliseconds since the lab started.
+    pub at_ms: u64,
+}
+
+/// A socket the lab owns, with what the kernel says of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SocketInfo {
+    pub name: String,
+    pub fd: i32,
+    pub proto: Proto,
+    pub role: Role,
+    pub local: Option<SocketAddr>,
+    pub remote: Option<SocketAddr>,
+    pub state: TcpState,
+    pub recv_q: u32,
+    pub send_q: u32,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub inode: u64,
+    /// Milliseconds since the socket was created.
+    pub age_ms: u64,
+    pub history: Vec<StateChange>,
+    /// Set for sockets the lab made for a `forward` relay: the forwarder's name.
+    pub forwarder: Option<String>,
+}
+
+/// A connection the kernel holds in a listener's queue, not yet accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Waiting {
+    pub peer: SocketAddr,
+    pub state: TcpState,
+}
+
+/// A listening socket and its two queues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListenerInfo {
+    pub name: String,
+    pub local: Option<SocketAddr>,
+    /// What the kernel enforces: `min(backlog asked, somaxconn)` (`tcpi_sacked`).
+    pub backlog: u32,
+    /// What `listen()` was called with.
+    pub backlog_requested: u32,
+    /// Completed connections not yet accepted (`tcpi_unacked`).
+    pub accept_queue: u32,
+    /// Half-open connections (SYN_RECV) for this listener's port.
+    pub syn_queue: u32,
+    pub waiting: Vec<Waiting>,
+    pub auto_accept: bool,
+}
+
+/// A TCP 4-tuple the kernel still keeps after the lab closed its descriptor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KernelOnly {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub state: TcpState,
+    /// The lab name the socket had before `close()`.
+    pub was: Option<String>,
+    /// Time left on the kernel's timer (e.g. TIME_WAIT), in milliseconds.
+    pub timer_ms: Option<u64>,
+}
+
+/// A port the lab's sockets occupy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortUse {
+    pub port: u16,
+    pub proto: Proto,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ports {
+    /// `net.ipv4.ip_local_port_range`.
+    pub ephemeral: [u16; 2],
+    /// `net.ipv4.ip_unprivileged_port_start`.
+    pub unprivileged_start: u16,
+    /// `net.core.somaxconn`.
+    pub somaxconn: u32,
+    pub in_use: Vec<PortUse>,
+}
+
+impl Default for Ports {
+    fn default() -> Self {
+        Self {
+            ephemeral: [32768, 60999],
+            unprivileged_start: 1024,
+            somaxconn: 4096,
+            in_use: Vec::new(),
+        }
+    }
+}
+
+/// `TcpExt` counters from `/proc/net/netstat` (namespace-wide).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    pub listen_overflows: u64,
+    pub listen_drops: u64,
+    /// The same counters' values when the lab started, so the UI can show what the lab caused.
+    pub listen_overflows_at_start: u64,
+    pub listen_drops_at_start: u64,
+}
+
+/// One syscall the lab made, in strace form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TraceEntry {
+    pub call: String,
+    /// `0`, `5`, or `-1 EADDRINUSE`.
+    pub result: String,
+    pub errno: Option<String>,
+    /// The lab name the call acted on.
+    pub name: Option<String>,
+    /// Milliseconds since the lab started.
+    pub at_ms: u64,
+}
+
+impl TraceEntry {
+    #[must_use]
+    pub fn failed(&self) -> bool {
+        self.errno.is_some()
+    }
+}
+
+/// Everything a view needs, read at one instant.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Snapshot {
+    pub fds: Vec<FdEntry>,
+    pub sockets: Vec<SocketInfo>,
+    pub listeners: Vec<ListenerInfo>,
+    pub kernel_only: Vec<KernelOnly>,
+    pub ports: Ports,
+    pub counters: Counters,
+    pub trace: Vec<TraceEntry>,
+    /// Probe failures (e.g. sock_diag unavailable): shown, never fatal.
+    pub probe_errors: Vec<String>,
+    /// Milliseconds since the lab started.
+    pub at_ms: u64,
+}
+
+impl Snapshot {
+    #[must_use]
+    pub fn socket(&self, name: &str) -> Option<&SocketInfo> {
+        self.sockets.iter().find(|socket| socket.name == name)
+    }
+
+    #[must_use]
+    pub fn listener(&self, name: &str) -> Option<&ListenerInfo> {
+        self.listeners.iter().find(|listener| listener.name == name)
+    }
+}
