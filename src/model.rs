@@ -236,6 +236,8 @@ pub struct ListenerInfo {
     /// Half-open connections (SYN_RECV) for this listener's port.
     pub syn_queue: u32,
     pub waiting: Vec<Waiting>,
+    /// Half-open connections (SYN_RECV) with their peers.
+    pub half_open: Vec<Waiting>,
     pub auto_accept: bool,
 }
 
@@ -298,17 +300,20 @@ pub struct TraceEntry {
     /// `0`, `5`, or `-1 EADDRINUSE`.
     pub result: String,
     pub errno: Option<String>,
+    /// A real failure (not `EAGAIN`/`EINPROGRESS`, which are normal for non-blocking sockets).
+    pub failed: bool,
     /// The lab name the call acted on.
     pub name: Option<String>,
     /// Milliseconds since the lab started.
     pub at_ms: u64,
 }
 
-impl TraceEntry {
-    #[must_use]
-    pub fn failed(&self) -> bool {
-        self.errno.is_some()
-    }
+/// A command the lab refused, and why (already in the user's language).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LabMessage {
+    pub command: String,
+    pub message: String,
+    pub at_ms: u64,
 }
 
 /// Everything a view needs, read at one instant.
@@ -321,6 +326,10 @@ pub struct Snapshot {
     pub ports: Ports,
     pub counters: Counters,
     pub trace: Vec<TraceEntry>,
+    /// Commands the lab refused before any syscall (unknown name, wrong kind of socket).
+    pub errors: Vec<LabMessage>,
+    /// How many older trace entries were dropped to keep the trace bounded.
+    pub trace_dropped: u64,
     /// Probe failures (e.g. sock_diag unavailable): shown, never fatal.
     pub probe_errors: Vec<String>,
     /// Milliseconds since the lab started.

@@ -1,0 +1,87 @@
+//! The command line (clap definitions only; `main.rs` dispatches).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sockscope",
+    version,
+    about = "Makes sockets visible: descriptor table, backlog queues, TCP states and ports, as the kernel reports them",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<CommandLine>,
+    #[command(flatten)]
+    pub lab: LabArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CommandLine {
+    /// The interactive lab (the default).
+    Lab(LabArgs),
+    /// Runs commands against real sockets with no terminal and writes the result.
+    Snapshot(SnapshotArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LangArg {
+    En,
+    Ko,
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct LabArgs {
+    /// Lab commands to run at start (e.g. "server srv 127.0.0.1:0 2; clients c 3 srv").
+    #[arg(long, value_name = "CMDS")]
+    pub run: Option<String>,
+    /// Address `server` binds when none is given.
+    #[arg(long, value_name = "ADDR", value_parser = parse_bind)]
+    pub bind: Option<SocketAddr>,
+    /// Language of every label and explanation (default: from the locale).
+    #[arg(long, value_enum)]
+    pub lang: Option<LangArg>,
+    /// Colour theme: default, light, high-contrast.
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SnapshotArgs {
+    /// Lab commands to run (the same language as the `:` prompt).
+    #[arg(long, value_name = "CMDS")]
+    pub run: String,
+    /// How long the event loop runs after the commands, before the kernel is asked.
+    #[arg(long, value_name = "DUR", default_value = "100ms", value_parser = parse_wait)]
+    pub wait: Duration,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Where to write (default: standard output).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Address `server` binds when none is given.
+    #[arg(long, value_name = "ADDR", value_parser = parse_bind)]
+    pub bind: Option<SocketAddr>,
+    #[arg(long, value_enum)]
+    pub lang: Option<LangArg>,
+}
+
+fn parse_wait(text: &str) -> Result<Duration, String> {
+    crate::command::parse_duration(text)
+        .ok_or_else(|| format!("'{text}' is not a duration (try 300ms, 1s, 1.5s)"))
+}
+
+fn parse_bind(text: &str) -> Result<SocketAddr, String> {
+    text.parse()
+        .map_err(|_| format!("'{text}' is not an address with a port (try 127.0.0.1:0)"))
+}

@@ -1,0 +1,50 @@
+//! Why the lab refused a command before making any syscall.
+
+use std::fmt;
+
+use crate::text::{self, Lang};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabError {
+    UnknownName(String),
+    NameInUse(String),
+    /// The named item cannot do what the verb needs (`recv` on a listener).
+    WrongKind {
+        name: String,
+        verb: &'static str,
+        is: &'static str,
+    },
+    /// A target named a socket that has no address to connect to yet.
+    NoAddress(String),
+    /// The OS refused to give the lab a resource it needs to run (e.g. the poll registry).
+    Os(String),
+}
+
+impl LabError {
+    #[must_use]
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            Self::UnknownName(name) => text::format(lang, "lab.unknown_name", &[("name", name)]),
+            Self::NameInUse(name) => text::format(lang, "lab.name_in_use", &[("name", name)]),
+            Self::WrongKind { name, verb, is } => text::format(
+                lang,
+                "lab.wrong_kind",
+                &[
+                    ("name", name),
+                    ("verb", verb),
+                    ("is", text::get(lang, &format!("kind.{is}"))),
+                ],
+            ),
+            Self::NoAddress(name) => text::format(lang, "lab.no_address", &[("name", name)]),
+            Self::Os(detail) => text::format(lang, "lab.os", &[("detail", detail)]),
+        }
+    }
+}
+
+impl fmt::Display for LabError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message(Lang::En))
+    }
+}
+
+impl std::error::Error for LabError {}

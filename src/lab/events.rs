@@ -1,0 +1,27 @@
+//! What the lab does by itself when a socket becomes ready: auto-accept, finish a connect,
+//! relay bytes. Nothing else is read or written without a command.
+
+use mio::Token;
+
+use super::Lab;
+use super::entry::Handle;
+
+impl Lab {
+    pub(super) fn handle_socket_event(&mut self, token: Token, readable: bool, writable: bool) {
+        let Some(entry) = self.entries.get(&token) else {
+            return;
+        };
+        match &entry.handle {
+            Handle::Listener(_) if readable && entry.auto_accept => self.accept_pending(token),
+            Handle::Stream(_) => {
+                if writable && entry.connecting {
+                    self.finish_connect(token);
+                }
+                if self.relays.is_relayed(token) {
+                    self.pump_relay(token);
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! `forward`: a port forwarder inside the lab. Each accepted connection gets an outbound
+//! connection to the target, and bytes are relayed both ways through bounded buffers, so a peer
+//! that floods cannot grow the lab's memory.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+
+use mio::Token;
+use mio::net::TcpStream;
+
+use super::entry::Handle;
+use super::{Lab, LabError, Step};
+use crate::command::Target;
+
+/// Bytes a relay holds per direction at most.
+pub const RELAY_BUFFER: usize = 64 * 1024;
+
+/// One direction of a relay: bytes read from one leg, not yet written to the other.
+#[derive(Debug)]
+struct Pipe {
+    buffer: Box<[u8]>,
+    start: usize,
+    end: usize,
+    /// The reading leg said end-of-file.
+    eof: bool,
+    /// The end-of-file has been passed on with `shutdown(SHUT_WR)`.
+    passed_on: bool,
+}
+
+impl Pipe {
+    fn new() -> Self {
+        Self {
+            buffer: vec![0; RELAY_BUFFER].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            eof: false,
+            passed_on: false,
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        self.passed_on
+    }
+
+    /// Moves bytes from `from` to `to` until neither can make progress. Returns the bytes moved.
+    fn pump(&mut self, from: &TcpStream, to: &TcpStream) -> io::Result<u64> {
+        let mut moved = 0;
+        loop {
+            let mut progress = false;
+            if self.start == self.end {
+                self.start = 0;
+                self.end = 0;
+            }
+            if !self.eof && self.end < self.buffer.len() {
+                match (&*from).read(&mut self.buffer[self.end..]) {
+                    Ok(0) => {
+                        self.eof = true;
+                        progress = true;
+                    }
+                    Ok(read) => {
+                        self.end += read;
+                        progress = true;
+                    }
+                    Err(error) if is_not_yet(&error) => {}
+                    Err(error) => return Err(error),
+                }
+            }
+            if self.start < self.end {
+                match (&*to).write(&self.buffer[self.start..self.end]) {
+                    Ok(written) => {
+                        self.start += written;
+                        moved += written as u64;
+                        progress = progress || written > 0;
+                    }
+                    Err(error) if is_not_yet(&error) => {}
+                    Err(error) => return Err(error),
+                }
+            } else if self.eof && !self.passed_on {
+                to.shutdown(Shutdown::Write)?;
+                self.passed_on = true;
+            }
+            if !progress {
+                return Ok(moved);
+            }
+        }
+    }
+}
+
+/// Would-block, or an outbound leg still connecting: try again on the next event.
+fn is_not_yet(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted | io::ErrorKind::NotConnected
+    )
+}
+
+#[derive(Debug)]
+struct Relay {
+    inbound: Token,
+    outbound: Token,
+    to_target: Pipe,
+    to_client: Pipe,
+}
+
+/// The lab's forwarders and their live relays.
+#[derive(Debug, Default)]
+pub struct Relays {
+    targets: HashMap<String, SocketAddr>,
+    relays: HashMap<u64, Relay>,
+    by_token: HashMap<Token, u64>,
+    next_id: u64,
+}
+
+impl Relays {
+    /// Drops the relay `token` belongs to; returns the other leg, still open, for closing.
+    pub fn forget(&mut self, token: Token) -> Option<Token> {
+        let id = self.by_token.remove(&token)?;
+        let relay = self.relays.remove(&id)?;
+        let partner = if relay.inbound == token {
+            relay.outbound
+        } else {
+            relay.inbound
+        };
+        self.by_token.remove(&partner);
+        Some(partner)
+    }
+
+    pub fn forget_forwarder(&mut self, name: &str) {
+        self.targets.remove(name);
+    }
+
+    #[must_use]
+    pub fn is_relayed(&self, token: Token) -> bool {
+        self.by_token.contains_key(&token)
+    }
+}
+
+impl Lab {
+    pub(super) fn forward(
+        &mut self,
+        name: &str,
+        listen: SocketAddr,
+        target: &Target,
+    ) -> Result<Step, LabError> {
+        let target = self.resolve(target)?;
+        let Some(token) = self.start_listener(name, Some(listen), None)? else {
+            return Ok(Step::Done);
+        };
+        let entry = self.entries.get_mut(&token).expect("live listener");
+        entry.forwarder = Some(name.to_owned());
+        entry.auto_accept = true;
+        self.relays.targets.insert(name.to_owned(), target);
+        self.accept_pending(token);
+        Ok(Step::Done)
+    }
+
+    /// A forwarder accepted `inbound`: connect its other leg and start relaying.
+    pub(super) fn open_relay(&mut self, forwarder: &str, inbound: Token) {
+        let Some(target) = self.relays.targets.get(forwarder).copied() else {
+            return;
+        };
+        if let Some(entry) = self.entries.get_mut(&inbound) {
+            entry.forwarder = Some(forwarder.to_owned());
+        }
+        let in_name = self.entries[&inbound].name.clone();
+        let out_name = in_name.replacen("-in", "-out", 1);
+        let out_name = if self.names.contains_key(&out_name) {
+            format!("{in_name}-out")
+        } else {
+            out_name
+        };
+        match self.client_to(&out_name, target) {
+            Ok(Some(outbound)) => {
+                if let Some(entry) = self.entries.get_mut(&outbound) {
+                    entry.forwarder = Some(forwarder.to_owned());
+                }
+                let id = self.relays.next_id;
+                self.relays.next_id += 1;
+                self.relays.relays.insert(
+                    id,
+                    Relay {
+                        inbound,
+                        outbound,
+                        to_target: Pipe::new(),
+                        to_client: Pipe::new(),
+                    },
+                );
+                self.relays.by_token.insert(inbound, id);
+                self.relays.by_token.insert(outbound, id);
+                self.pump_relay(inbound);
+            }
+            // No leg to relay to: the client must not wait forever.
+            Ok(None) | Err(_) => self.close_token(inbound),
+        }
+    }
+
+    /// Moves what can be moved on the relay `token` belongs to; closes both legs when both
+    /// directions are finished or either fails.
+    pub(super) fn pump_relay(&mut self, token: Token) {
+        let Some(&id) = self.relays.by_token.get(&token) else {
+            return;
+        };
+        let Some(relay) = self.relays.relays.get_mut(&id) else {
+            return;
+        };
+        let (Some(inbound), Some(outbound)) = (
+            self.entries.get(&relay.inbound),
+            self.entries.get(&relay.outbound),
+        ) else {
+            return;
+        };
+        let (Handle::Stream(client), Handle::Stream(server)) = (&inbound.handle, &outbound.handle)
+        else {
+            return;
+        };
+        let forward = relay.to_target.pump(client, server);
+        let backward = relay.to_client.pump(server, client);
+        let (inbound_token, outbound_token) = (relay.inbound, relay.outbound);
+        let finished = relay.to_target.is_finished() && relay.to_client.is_finished();
+        let failed = forward.is_err() || backward.is_err();
+        let to_target = forward.unwrap_or(0);
+        let to_client = backward.unwrap_or(0);
+        if let Some(entry) = self.entries.get_mut(&inbound_token) {
+            entry.bytes_received += to_target;
+            entry.bytes_sent += to_client;
+        }
+        if let Some(entry) = self.entries.get_mut(&outbound_token) {
+            entry.bytes_sent += to_target;
+            entry.bytes_received += to_client;
+        }
+        if finished || failed {
+            self.close_token(inbound_token);
+        }
+    }
+}

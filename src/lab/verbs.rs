@@ -1,0 +1,730 @@
+//! The verbs of the lab language: each makes the real syscall and records it in the trace.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr};
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use mio::net::{TcpListener, TcpStream, UdpSocket};
+use mio::{Interest, Token};
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
+
+use super::entry::{Entry, Handle};
+use super::trace::{addr, family};
+use super::{Lab, LabError, Step};
+use crate::command::{ShutdownHow, SockOpt, Target};
+use crate::escape::{STRACE_LIMIT, strace_bytes};
+use crate::kernel;
+use crate::model::{Proto, Role};
+
+/// The backlog `server` and `forward` ask for when none is given (the classic `SOMAXCONN`).
+pub const DEFAULT_BACKLOG: u32 = 128;
+/// The most a single `recvfrom` reads: the largest UDP payload.
+const DATAGRAM_MAX: usize = 65_536;
+
+/// An address a client can reach: a wildcard listener is reached over loopback.
+fn connectable(local: SocketAddr) -> SocketAddr {
+    match local.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), local.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), local.port())
+        }
+        _ => local,
+    }
+}
+
+fn is_in_progress(error: &io::Error) -> bool {
+    error.raw_os_error() == Some(libc::EINPROGRESS)
+}
+
+fn sock_addr(socket: &SockRef<'_>) -> Option<SocketAddr> {
+    socket.local_addr().ok().and_then(|address| address.as_socket())
+}
+
+impl Lab {
+    fn wrong_kind(&self, token: Token, verb: &'static str) -> LabError {
+        let entry = &self.entries[&token];
+        LabError::WrongKind {
+            name: entry.name.clone(),
+            verb,
+            is: entry.handle.kind_key(),
+        }
+    }
+
+    fn take(&mut self, token: Token) -> Entry {
+        self.entries.remove(&token).expect("token of a live entry")
+    }
+
+    fn put(&mut self, entry: Entry) {
+        self.entries.insert(entry.token, entry);
+    }
+
+    /// The address a target names: an address as given, or the reachable address of a named socket.
+    pub(super) fn resolve(&self, target: &Target) -> Result<SocketAddr, LabError> {
+        match target {
+            Target::Addr(address) => Ok(*address),
+            Target::Name(name) => {
+                let entry = self.entry(name)?;
+                entry
+                    .local
+                    .map(connectable)
+                    .ok_or_else(|| LabError::NoAddress(name.clone()))
+            }
+        }
+    }
+
+    /// `socket()`. Returns the new entry's token, or `None` when the syscall failed (traced).
+    pub(super) fn socket(
+        &mut self,
+        name: &str,
+        proto: Proto,
+        v6: bool,
+    ) -> Result<Option<Token>, LabError> {
+        self.ensure_free(name)?;
+        let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
+        let (kind, protocol, kind_word, protocol_word) = match proto {
+            Proto::Tcp => (Type::STREAM, Protocol::TCP, "SOCK_STREAM", "IPPROTO_TCP"),
+            Proto::Udp => (Type::DGRAM, Protocol::UDP, "SOCK_DGRAM", "IPPROTO_UDP"),
+        };
+        let created = Socket::new(domain, kind.nonblocking().cloexec(), Some(protocol));
+        self.trace.record(
+            Some(name),
+            format!(
+                "socket({}, {kind_word}|SOCK_NONBLOCK|SOCK_CLOEXEC, {protocol_word})",
+                family(v6)
+            ),
+            created.as_ref().map(AsRawFd::as_raw_fd),
+        );
+        let Ok(socket) = created else {
+            return Ok(None);
+        };
+        let token = self.allocate_token();
+        let handle = match proto {
+            Proto::Tcp => Handle::Fresh(socket),
+            Proto::Udp => {
+                let mut udp = UdpSocket::from_std(socket.into());
+                self.poll
+                    .registry()
+                    .register(&mut udp, token, Interest::READABLE)
+                    .map_err(|error| LabError::Os(error.to_string()))?;
+                Handle::Udp(udp)
+            }
+        };
+        let mut entry = Entry::new(name.to_owned(), handle, token, Some(proto), v6);
+        entry.observe_state(
+            if proto == Proto::Udp {
+                crate::model::TcpState::Unconnected
+            } else {
+                crate::model::TcpState::Close
+            },
+            self.elapsed_ms(),
+        );
+        self.insert(entry);
+        Ok(Some(token))
+    }
+
+    /// `bind()`. `Ok(true)` when the kernel accepted the address.
+    pub(super) fn bind_socket(&mut self, name: &str, address: SocketAddr) -> Result<bool, LabError> {
+        let token = self.token_of(name)?;
+        let entry = self.entries.get_mut(&token).expect("live entry");
+        if !matches!(entry.handle, Handle::Fresh(_) | Handle::Udp(_)) {
+            return Err(self.wrong_kind(token, "bind"));
+        }
+        let fd = entry.handle.fd();
+        let socket = SockRef::from(&fd);
+        let result = socket.bind(&address.into());
+        let local = sock_addr(&socket);
+        self.trace.record(
+            Some(name),
+            format!("bind({}, {})", fd.as_raw_fd(), addr(&address)),
+            result.as_ref().map(|()| 0),
+        );
+        if result.is_ok() {
+            entry.local = local;
+        }
+        Ok(result.is_ok())
+    }
+
+    pub(super) fn bind(&mut self, name: &str, address: SocketAddr) -> Result<Step, LabError> {
+        self.bind_socket(name, address).map(|_| Step::Done)
+    }
+
+    /// `listen()`: the socket becomes a listener with the user's backlog.
+    pub(super) fn listen_socket(&mut self, name: &str, backlog: u32) -> Result<bool, LabError> {
+        let token = self.token_of(name)?;
+        if !matches!(self.entries[&token].handle, Handle::Fresh(_)) {
+            return Err(self.wrong_kind(token, "listen"));
+        }
+        let entry = self.take(token);
+        let Handle::Fresh(socket) = entry.handle else {
+            unreachable!("checked above")
+        };
+        let fd = socket.as_raw_fd();
+        let result = socket.listen(backlog.min(i32::MAX as u32) as i32);
+        self.trace.record(
+            Some(name),
+            format!("listen({fd}, {backlog})"),
+            result.as_ref().map(|()| 0),
+        );
+        if result.is_err() {
+            self.put(Entry {
+                handle: Handle::Fresh(socket),
+                ..entry
+            });
+            return Ok(false);
+        }
+        let local = sock_addr(&SockRef::from(&socket));
+        let mut listener = TcpListener::from_std(socket.into());
+        let registered = self
+            .poll
+            .registry()
+            .register(&mut listener, token, Interest::READABLE);
+        self.put(Entry {
+            handle: Handle::Listener(listener),
+            role: Role::Listener,
+            backlog_requested: backlog,
+            local,
+            ..entry
+        });
+        registered.map_err(|error| LabError::Os(error.to_string()))?;
+        Ok(true)
+    }
+
+    pub(super) fn listen(&mut self, name: &str, backlog: u32) -> Result<Step, LabError> {
+        self.listen_socket(name, backlog).map(|_| Step::Done)
+    }
+
+    /// `connect()`, non-blocking: a TCP socket usually answers `EINPROGRESS` and finishes on the
+    /// next writable event; a UDP socket just records its default peer.
+    pub(super) fn connect_socket(
+        &mut self,
+        name: &str,
+        target: SocketAddr,
+    ) -> Result<bool, LabError> {
+        let token = self.token_of(name)?;
+        match &self.entries[&token].handle {
+            Handle::Fresh(_) => {}
+            Handle::Udp(udp) => {
+                let fd = udp.as_raw_fd();
+                let result = udp.connect(target);
+                self.trace.record(
+                    Some(name),
+                    format!("connect({fd}, {})", addr(&target)),
+                    result.as_ref().map(|()| 0),
+                );
+                let entry = self.entries.get_mut(&token).expect("live entry");
+                if result.is_ok() {
+                    entry.remote = Some(target);
+                    entry.local = udp_local(&entry.handle);
+                }
+                return Ok(result.is_ok());
+            }
+            _ => return Err(self.wrong_kind(token, "connect")),
+        }
+        let entry = self.take(token);
+        let Handle::Fresh(socket) = entry.handle else {
+            unreachable!("checked above")
+        };
+        let fd = socket.as_raw_fd();
+        let result = socket.connect(&target.into());
+        self.trace.record(
+            Some(name),
+            format!("connect({fd}, {})", addr(&target)),
+            result.as_ref().map(|()| 0),
+        );
+        let started = match &result {
+            Ok(()) => true,
+            Err(error) => is_in_progress(error),
+        };
+        if !started {
+            self.put(Entry {
+                handle: Handle::Fresh(socket),
+                ..entry
+            });
+            return Ok(false);
+        }
+        let local = sock_addr(&SockRef::from(&socket));
+        let mut stream = TcpStream::from_std(socket.into());
+        let registered = self.poll.registry().register(
+            &mut stream,
+            token,
+            Interest::READABLE | Interest::WRITABLE,
+        );
+        self.put(Entry {
+            handle: Handle::Stream(stream),
+            role: Role::Client,
+            connecting: true,
+            local,
+            remote: Some(target),
+            ..entry
+        });
+        registered.map_err(|error| LabError::Os(error.to_string()))?;
+        Ok(true)
+    }
+
+    pub(super) fn connect(&mut self, name: &str, target: &Target) -> Result<Step, LabError> {
+        let address = self.resolve(target)?;
+        self.connect_socket(name, address).map(|_| Step::Done)
+    }
+
+    /// The writable event after a non-blocking connect: asks `SO_ERROR` how it ended.
+    pub(super) fn finish_connect(&mut self, token: Token) {
+        let Some(entry) = self.entries.get_mut(&token) else {
+            return;
+        };
+        let Handle::Stream(stream) = &entry.handle else {
+            return;
+        };
+        let fd = stream.as_raw_fd();
+        let call = format!("getsockopt({fd}, SOL_SOCKET, SO_ERROR)");
+        match stream.take_error() {
+            Ok(Some(error)) | Err(error) => {
+                entry.connecting = false;
+                self.trace
+                    .record_pending_error(Some(&entry.name), call, &error);
+            }
+            Ok(None) => match stream.peer_addr() {
+                Ok(peer) => {
+                    entry.connecting = false;
+                    entry.remote = Some(peer);
+                    entry.local = stream.local_addr().ok();
+                    self.trace.record(Some(&entry.name), call, Ok::<_, &io::Error>(0));
+                }
+                // Not connected yet and no error: a spurious wake-up; the next one decides.
+                Err(error) if error.kind() == io::ErrorKind::NotConnected => {}
+                Err(error) => {
+                    entry.connecting = false;
+                    self.trace
+                        .record_pending_error(Some(&entry.name), call, &error);
+                }
+            },
+        }
+    }
+
+    /// A name for a connection accepted without one: `srv-a1`, `srv-a2`, ...
+    fn next_accept_name(&mut self, listener: Token, stem: &str) -> String {
+        loop {
+            let entry = self.entries.get_mut(&listener).expect("live listener");
+            entry.accepted_count += 1;
+            let candidate = format!("{}-{stem}{}", entry.name, entry.accepted_count);
+            if !self.names.contains_key(&candidate) {
+                return candidate;
+            }
+        }
+    }
+
+    /// `accept4()` once. `Ok(None)` when nothing was waiting or the call failed (traced unless it
+    /// was an `EAGAIN` the caller asked to keep quiet).
+    pub(super) fn accept_one(
+        &mut self,
+        listener_token: Token,
+        as_name: Option<&str>,
+        trace_would_block: bool,
+    ) -> Result<Option<Token>, LabError> {
+        if let Some(wanted) = as_name {
+            self.ensure_free(wanted)?;
+        }
+        let entry = &self.entries[&listener_token];
+        let Handle::Listener(listener) = &entry.handle else {
+            return Err(self.wrong_kind(listener_token, "accept"));
+        };
+        let fd = listener.as_raw_fd();
+        let listener_name = entry.name.clone();
+        let accepted = loop {
+            match listener.accept() {
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                other => break other,
+            }
+        };
+        let (mut stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(error) => {
+                if trace_would_block || error.kind() != io::ErrorKind::WouldBlock {
+                    self.trace.record(
+                        Some(&listener_name),
+                        format!("accept4({fd}, ..., SOCK_NONBLOCK|SOCK_CLOEXEC)"),
+                        Err::<i32, _>(&error),
+                    );
+                }
+                return Ok(None);
+            }
+        };
+        let name = match as_name {
+            Some(wanted) => wanted.to_owned(),
+            None => self.next_accept_name(listener_token, "a"),
+        };
+        self.trace.record(
+            Some(&name),
+            format!(
+                "accept4({fd}, {}, SOCK_NONBLOCK|SOCK_CLOEXEC)",
+                addr(&peer)
+            ),
+            Ok::<_, &io::Error>(stream.as_raw_fd()),
+        );
+        let token = self.allocate_token();
+        let registered = self
+            .poll
+            .registry()
+            .register(&mut stream, token, Interest::READABLE);
+        let local = stream.local_addr().ok();
+        let v6 = peer.is_ipv6();
+        let mut entry = Entry::new(name, Handle::Stream(stream), token, Some(Proto::Tcp), v6);
+        entry.role = Role::Accepted;
+        entry.local = local;
+        entry.remote = Some(peer);
+        self.insert(entry);
+        registered.map_err(|error| LabError::Os(error.to_string()))?;
+        Ok(Some(token))
+    }
+
+    pub(super) fn accept(&mut self, name: &str, as_name: Option<&str>) -> Result<Step, LabError> {
+        let token = self.token_of(name)?;
+        self.accept_one(token, as_name, true)?;
+        Ok(Step::Done)
+    }
+
+    /// Accepts everything waiting (auto-accept); a forwarder also opens the relay's other leg.
+    pub(super) fn accept_pending(&mut self, listener: Token) {
+        // Bounded so a flood of connections cannot starve the rest of the loop.
+        for _ in 0..1024 {
+            let Some(forwarder) = self.entries.get(&listener).map(|entry| entry.forwarder.clone())
+            else {
+                return;
+            };
+            let as_name = forwarder
+                .as_ref()
+                .map(|_| self.next_accept_name(listener, "in"));
+            match self.accept_one(listener, as_name.as_deref(), false) {
+                Ok(Some(inbound)) => {
+                    if let Some(forwarder) = forwarder {
+                        self.open_relay(&forwarder, inbound);
+                    }
+                }
+                Ok(None) | Err(_) => return,
+            }
+        }
+    }
+
+    /// `close()`: the descriptor goes; the kernel may keep the connection (TIME_WAIT, ...).
+    pub(super) fn close_token(&mut self, token: Token) {
+        let Some(mut entry) = self.entries.remove(&token) else {
+            return;
+        };
+        self.names.remove(&entry.name);
+        let registry = self.poll.registry();
+        // Deregistering can only fail for a source that was never registered; nothing to do then.
+        let _ = match &mut entry.handle {
+            Handle::Listener(listener) => registry.deregister(listener),
+            Handle::Stream(stream) => registry.deregister(stream),
+            Handle::Udp(udp) => registry.deregister(udp),
+            Handle::Fresh(_) | Handle::File(_) => Ok(()),
+        };
+        if let (Handle::Stream(_), Some(local), Some(remote)) =
+            (&entry.handle, entry.local, entry.remote)
+        {
+            self.prober.remember_closed(local, remote, &entry.name);
+        }
+        let fd = entry.handle.raw_fd();
+        let name = entry.name.clone();
+        drop(entry);
+        self.trace
+            .record(Some(&name), format!("close({fd})"), Ok::<_, &io::Error>(0));
+        if let Some(partner) = self.relays.forget(token) {
+            // The other leg of a relay has nothing left to relay to.
+            self.close_token(partner);
+        }
+    }
+
+    pub(super) fn close(&mut self, name: &str) -> Result<Step, LabError> {
+        let token = self.token_of(name)?;
+        self.close_token(token);
+        Ok(Step::Done)
+    }
+
+    pub(super) fn send(&mut self, name: &str, data: &[u8]) -> Result<Step, LabError> {
+        let token = self.token_of(name)?;
+        let entry = self.entries.get_mut(&token).expect("live entry");
+        let result = match &entry.handle {
+            Handle::Stream(stream) => write_retrying(|| (&*stream).write(data)),
+            Handle::Udp(udp) => write_retrying(|| udp.send(data)),
+            _ => return Err(self.wrong_kind(token, "send")),
+        };
+        if let Ok(sent) = &result {
+            entry.bytes_sent += *sent as u64;
+        }
+        let fd = entry.handle.raw_fd();
+        self.trace.record(
+            Some(name),
+            format!(
+                "send({fd}, {}, {})",
+                strace_bytes(data, STRACE_LIMIT),
+                data.len()
+            ),
+            result.as_ref().copied(),
+        );
+        Ok(Step::Done)
+    }
+
+    pub(super) fn recv(&mut self, name: &str, max: usize) -> Result<Step, LabError> {
+        let token = self.token_of(name)?;
+        let entry = self.entries.get_mut(&token).expect("live entry");
+        let mut buffer = vec![0; max];
+        let result = match &entry.handle {
+            Handle::Stream(stream) => write_retrying(|| (&*stream).read(&mut buffer)),
+            Handle::Udp(udp) => write_retrying(|| udp.recv(&mut buffer)),
+            _ => return Err(self.wrong_kind(token, "recv")),
+        };
+        let shown = match &result {
+            Ok(received) => {
+                entry.bytes_received += *received as u64;
+                strace_bytes(&buffer[..*received], STRACE_LIMIT)
+            }
+            Err(_) => "...".to_owned(),
+        };
+        let fd = entry.handle.raw_fd();
+        self.trace.record(
+            Some(name),
+            format!("recv({fd}, {shown}, {max})"),
+            result.as_ref().copied(),
+        );
+        Ok(Step::Done)
+    }
+
+    pub(super) fn send_to(
+        &mut self,
+        name: &str,
+        target: &Target,
+        data: &[u8],
+    ) -> Result<Step, LabError> {
+        let destination = self.resolve(target)?;
+        let token = self.token_of(name)?;
+        let entry = self.entries.get_mut(&token).expect("live entry");
+        let Handle::Udp(udp) = &entry.handle else {
+            return Err(self.wrong_kind(token, "sendto"));
+        };
+        let result = write_retrying(|| udp.send_to(data, destination));
+        if let Ok(sent) = &result {
+            entry.bytes_sent += *sent as u64;
+        }
+        // An unbound UDP socket gets an ephemeral port on its first send.
+        entry.local = udp_local(&entry.handle);
+        let fd = entry.handle.raw_fd();
+        self.trace.record(
+            Some(name),
+            format!(
+                "sendto({fd}, {}, {}, {})",
+                strace_bytes(data, STRACE_LIMIT),
+                data.len(),
+                addr(&destination)
+            ),
+            result.as_ref().copied(),
+        );
+        Ok(Step::Done)
+    }
+
+    pub(super) fn recv_from(&mut self, name: &str) -> Result<Step, LabError> {
+        let token = self.token_of(name)?;
+        let entry = self.entries.get_mut(&token).expect("live entry");
+        let Handle::Udp(udp) = &entry.handle else {
+            return Err(self.wrong_kind(token, "recvfrom"));
+        };
+        let mut buffer = vec![0; DATAGRAM_MAX];
+        let result = write_retrying(|| udp.recv_from(&mut buffer));
+        let fd = entry.handle.raw_fd();
+        let call = match &result {
+            Ok((received, from)) => {
+                entry.bytes_received += *received as u64;
+                format!(
+                    "recvfrom({fd}, {}, {DATAGRAM_MAX}, {})",
+                    strace_bytes(&buffer[..*received], STRACE_LIMIT),
+                    addr(from)
+                )
+            }
+            Err(_) => format!("recvfrom({fd}, ..., {DATAGRAM_MAX})"),
+        };
+        self.trace
+            .record(Some(name), call, result.as_ref().map(|(received, _)| *received));
+        Ok(Step::Done)
+    }
+
+    pub(super) fn shutdown(&mut self, name: &str, how: ShutdownHow) -> Result<Step, LabError> {
+        let token = self.token_of(name)?;
+        let entry = &self.entries[&token];
+        if !entry.is_socket() {
+            return Err(self.wrong_kind(token, "shutdown"));
+        }
+        let (how_std, how_word) = match how {
+            ShutdownHow::Read => (Shutdown::Read, "SHUT_RD"),
+            ShutdownHow::Write => (Shutdown::Write, "SHUT_WR"),
+            ShutdownHow::Both => (Shutdown::Both, "SHUT_RDWR"),
+        };
+        let fd = entry.handle.fd();
+        let result = SockRef::from(&fd).shutdown(how_std);
+        self.trace.record(
+            Some(name),
+            format!("shutdown({}, {how_word})", fd.as_raw_fd()),
+            result.as_ref().map(|()| 0),
+        );
+        Ok(Step::Done)
+    }
+
+    pub(super) fn set_option(
+        &mut self,
+        name: &str,
+        option: SockOpt,
+        value: u32,
+    ) -> Result<Step, LabError> {
+        let token = self.token_of(name)?;
+        let entry = &self.entries[&token];
+        if !entry.is_socket() {
+            return Err(self.wrong_kind(token, "setsockopt"));
+        }
+        let fd = entry.handle.fd();
+        let socket = SockRef::from(&fd);
+        let on = value != 0;
+        let raw = fd.as_raw_fd();
+        let (call, result) = match option {
+            SockOpt::ReuseAddr => (
+                format!("setsockopt({raw}, SOL_SOCKET, SO_REUSEADDR, [{value}], 4)"),
+                socket.set_reuse_address(on),
+            ),
+            SockOpt::ReusePort => (
+                format!("setsockopt({raw}, SOL_SOCKET, SO_REUSEPORT, [{value}], 4)"),
+                socket.set_reuse_port(on),
+            ),
+            SockOpt::NoDelay => (
+                format!("setsockopt({raw}, IPPROTO_TCP, TCP_NODELAY, [{value}], 4)"),
+                socket.set_tcp_nodelay(on),
+            ),
+            SockOpt::Linger0 => (
+                format!(
+                    "setsockopt({raw}, SOL_SOCKET, SO_LINGER, {{l_onoff={}, l_linger=0}}, 8)",
+                    u8::from(on)
+                ),
+                socket.set_linger(on.then_some(Duration::ZERO)),
+            ),
+            SockOpt::DeferAccept => (
+                format!("setsockopt({raw}, IPPROTO_TCP, TCP_DEFER_ACCEPT, [{value}], 4)"),
+                kernel::sys::set_defer_accept(fd, value),
+            ),
+        };
+        self.trace
+            .record(Some(name), call, result.as_ref().map(|()| 0));
+        Ok(Step::Done)
+    }
+
+    pub(super) fn open(&mut self, name: &str, path: &str) -> Result<Step, LabError> {
+        self.ensure_free(name)?;
+        let opened = File::open(path);
+        self.trace.record(
+            Some(name),
+            format!(
+                "openat(AT_FDCWD, {}, O_RDONLY|O_CLOEXEC)",
+                strace_bytes(path.as_bytes(), usize::MAX)
+            ),
+            opened.as_ref().map(AsRawFd::as_raw_fd),
+        );
+        if let Ok(file) = opened {
+            let token = self.allocate_token();
+            let mut entry = Entry::new(name.to_owned(), Handle::File(file), token, None, false);
+            entry.path = Some(path.to_owned());
+            self.insert(entry);
+        }
+        Ok(Step::Done)
+    }
+
+    /// `socket` + `bind` + `listen`, stopping at the first failed syscall (as a real server would).
+    pub(super) fn server(
+        &mut self,
+        name: &str,
+        address: Option<SocketAddr>,
+        backlog: Option<u32>,
+    ) -> Result<Step, LabError> {
+        self.start_listener(name, address, backlog).map(|_| Step::Done)
+    }
+
+    pub(super) fn start_listener(
+        &mut self,
+        name: &str,
+        address: Option<SocketAddr>,
+        backlog: Option<u32>,
+    ) -> Result<Option<Token>, LabError> {
+        let address = address.unwrap_or(self.config.default_bind);
+        let Some(token) = self.socket(name, Proto::Tcp, address.is_ipv6())? else {
+            return Ok(None);
+        };
+        if !self.bind_socket(name, address)? {
+            return Ok(None);
+        }
+        if !self.listen_socket(name, backlog.unwrap_or(DEFAULT_BACKLOG))? {
+            return Ok(None);
+        }
+        Ok(Some(token))
+    }
+
+    /// `socket` + `connect`.
+    pub(super) fn client_to(
+        &mut self,
+        name: &str,
+        address: SocketAddr,
+    ) -> Result<Option<Token>, LabError> {
+        let Some(token) = self.socket(name, Proto::Tcp, address.is_ipv6())? else {
+            return Ok(None);
+        };
+        self.connect_socket(name, address)?;
+        Ok(Some(token))
+    }
+
+    pub(super) fn client(&mut self, name: &str, target: &Target) -> Result<Step, LabError> {
+        let address = self.resolve(target)?;
+        self.client_to(name, address).map(|_| Step::Done)
+    }
+
+    pub(super) fn clients(
+        &mut self,
+        prefix: &str,
+        count: u32,
+        target: &Target,
+    ) -> Result<Step, LabError> {
+        let address = self.resolve(target)?;
+        for index in 1..=count {
+            if self.client_to(&format!("{prefix}{index}"), address)?.is_none() {
+                break;
+            }
+        }
+        Ok(Step::Done)
+    }
+
+    pub(super) fn auto_accept(&mut self, name: &str, on: bool) -> Result<Step, LabError> {
+        let token = self.token_of(name)?;
+        let entry = self.entries.get_mut(&token).expect("live entry");
+        if !matches!(entry.handle, Handle::Listener(_)) {
+            return Err(self.wrong_kind(token, "auto-accept"));
+        }
+        entry.auto_accept = on;
+        if on {
+            self.accept_pending(token);
+        }
+        Ok(Step::Done)
+    }
+}
+
+/// Retries a call the kernel interrupted; every other outcome is the caller's.
+fn write_retrying<T>(mut call: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    loop {
+        match call() {
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
+fn udp_local(handle: &Handle) -> Option<SocketAddr> {
+    match handle {
+        Handle::Udp(udp) => udp.local_addr().ok(),
+        _ => None,
+    }
+}
