@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Registry, Token, Waker};
 
-pub use self::error::LabError;
 use self::entry::Entry;
+pub use self::error::LabError;
 use self::probe::Prober;
 use self::relay::Relays;
 use self::trace::{DEFAULT_TRACE_LIMIT, Trace};
@@ -142,7 +142,10 @@ impl Lab {
     /// The names of the lab's sockets and files, in creation order.
     #[must_use]
     pub fn names(&self) -> Vec<String> {
-        self.entries.values().map(|entry| entry.name.clone()).collect()
+        self.entries
+            .values()
+            .map(|entry| entry.name.clone())
+            .collect()
     }
 
     /// Runs one command. Syscall failures are values in the trace, not errors; an `Err` means the
@@ -244,7 +247,9 @@ impl Lab {
 
     fn dispatch(&mut self, command: &Command) -> Result<Step, LabError> {
         match command {
-            Command::Socket { name, proto, v6 } => self.socket(name, *proto, *v6).map(|_| Step::Done),
+            Command::Socket { name, proto, v6 } => {
+                self.socket(name, *proto, *v6).map(|_| Step::Done)
+            }
             Command::Bind { name, addr } => self.bind(name, *addr),
             Command::Listen { name, backlog } => self.listen(name, *backlog),
             Command::Connect { name, target } => self.connect(name, target),

@@ -63,6 +63,8 @@ fn snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
 }
 
 fn lab(_args: &LabArgs) -> Result<ExitCode> {
-    eprintln!("sockscope: the interactive dashboard is not built yet; use `sockscope snapshot --run ...`");
+    eprintln!(
+        "sockscope: the interactive dashboard is not built yet; use `sockscope snapshot --run ...`"
+    );
     Ok(ExitCode::from(EXIT_BAD_INPUT))
 }

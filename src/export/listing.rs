@@ -80,7 +80,9 @@ pub fn listing(snapshot: &Snapshot, lang: Lang) -> String {
             .listen_overflows
             .saturating_sub(counters.listen_overflows_at_start),
         counters.listen_drops,
-        counters.listen_drops.saturating_sub(counters.listen_drops_at_start),
+        counters
+            .listen_drops
+            .saturating_sub(counters.listen_drops_at_start),
         snapshot.ports.ephemeral[0],
         snapshot.ports.ephemeral[1],
         snapshot.ports.somaxconn

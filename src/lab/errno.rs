@@ -59,8 +59,5 @@ pub fn name_of(code: i32) -> Option<&'static str> {
 /// Results that are part of normal non-blocking life, not failures.
 #[must_use]
 pub fn is_expected(error: &io::Error) -> bool {
-    matches!(
-        error.raw_os_error(),
-        Some(libc::EAGAIN | libc::EINPROGRESS)
-    )
+    matches!(error.raw_os_error(), Some(libc::EAGAIN | libc::EINPROGRESS))
 }

@@ -10,8 +10,8 @@ use crate::kernel::fd_table::{self, FdLink};
 use crate::kernel::sock_diag::{ALL_STATES, DiagSocket, SockDiag};
 use crate::kernel::{netstat, sys, sysctl};
 use crate::model::{
-    Counters, FdEntry, KernelOnly, ListenerInfo, PortUse, Ports, Proto, Role, Snapshot,
-    SocketInfo, TcpState, Waiting,
+    Counters, FdEntry, KernelOnly, ListenerInfo, PortUse, Ports, Proto, Role, Snapshot, SocketInfo,
+    TcpState, Waiting,
 };
 
 /// A 4-tuple the lab closed; the kernel may keep it a while (TIME_WAIT, FIN_WAIT2, LAST_ACK).
@@ -59,7 +59,8 @@ impl Prober {
             self.waker_fd = after
                 .iter()
                 .find(|link| {
-                    link.target == "anon_inode:[eventfd]" && !before.iter().any(|old| old.fd == link.fd)
+                    link.target == "anon_inode:[eventfd]"
+                        && !before.iter().any(|old| old.fd == link.fd)
                 })
                 .map(|link| link.fd);
         }
@@ -161,8 +162,14 @@ impl Lab {
             .collect();
 
         let has_tcp = !self.prober.closed.is_empty()
-            || self.entries.values().any(|entry| entry.proto == Some(Proto::Tcp));
-        let has_udp = self.entries.values().any(|entry| entry.proto == Some(Proto::Udp));
+            || self
+                .entries
+                .values()
+                .any(|entry| entry.proto == Some(Proto::Tcp));
+        let has_udp = self
+            .entries
+            .values()
+            .any(|entry| entry.proto == Some(Proto::Udp));
         let tcp = if has_tcp {
             self.prober.dump(Proto::Tcp, &mut probe_errors)
         } else {
@@ -291,7 +298,9 @@ impl Lab {
                     .get(&link.fd)
                     .map(|name| (*name).to_owned())
                     .or_else(|| (link.fd == self.prober.poll_fd).then(|| "poll".to_owned()))
-                    .or_else(|| (Some(link.fd) == self.prober.waker_fd).then(|| "waker".to_owned()));
+                    .or_else(|| {
+                        (Some(link.fd) == self.prober.waker_fd).then(|| "waker".to_owned())
+                    });
                 FdEntry {
                     fd: link.fd,
                     kind: link.kind,

@@ -23,6 +23,13 @@ pub const DEFAULT_BACKLOG: u32 = 128;
 /// The most a single `recvfrom` reads: the largest UDP payload.
 const DATAGRAM_MAX: usize = 65_536;
 
+/// How an accepted connection is named: as the user said, or `srv-a1`, `srv-a2`, ...
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Naming<'a> {
+    Given(&'a str),
+    Numbered(&'static str),
+}
+
 /// An address a client can reach: a wildcard listener is reached over loopback.
 fn connectable(local: SocketAddr) -> SocketAddr {
     match local.ip() {
@@ -41,7 +48,10 @@ fn is_in_progress(error: &io::Error) -> bool {
 }
 
 fn sock_addr(socket: &SockRef<'_>) -> Option<SocketAddr> {
-    socket.local_addr().ok().and_then(|address| address.as_socket())
+    socket
+        .local_addr()
+        .ok()
+        .and_then(|address| address.as_socket())
 }
 
 impl Lab {
@@ -127,7 +137,11 @@ impl Lab {
     }
 
     /// `bind()`. `Ok(true)` when the kernel accepted the address.
-    pub(super) fn bind_socket(&mut self, name: &str, address: SocketAddr) -> Result<bool, LabError> {
+    pub(super) fn bind_socket(
+        &mut self,
+        name: &str,
+        address: SocketAddr,
+    ) -> Result<bool, LabError> {
         let token = self.token_of(name)?;
         let entry = self.entries.get_mut(&token).expect("live entry");
         if !matches!(entry.handle, Handle::Fresh(_) | Handle::Udp(_)) {
@@ -291,7 +305,8 @@ impl Lab {
                     entry.connecting = false;
                     entry.remote = Some(peer);
                     entry.local = stream.local_addr().ok();
-                    self.trace.record(Some(&entry.name), call, Ok::<_, &io::Error>(0));
+                    self.trace
+                        .record(Some(&entry.name), call, Ok::<_, &io::Error>(0));
                 }
                 // Not connected yet and no error: a spurious wake-up; the next one decides.
                 Err(error) if error.kind() == io::ErrorKind::NotConnected => {}
@@ -321,10 +336,10 @@ impl Lab {
     pub(super) fn accept_one(
         &mut self,
         listener_token: Token,
-        as_name: Option<&str>,
+        naming: Naming<'_>,
         trace_would_block: bool,
     ) -> Result<Option<Token>, LabError> {
-        if let Some(wanted) = as_name {
+        if let Naming::Given(wanted) = naming {
             self.ensure_free(wanted)?;
         }
         let entry = &self.entries[&listener_token];
@@ -352,16 +367,13 @@ impl Lab {
                 return Ok(None);
             }
         };
-        let name = match as_name {
-            Some(wanted) => wanted.to_owned(),
-            None => self.next_accept_name(listener_token, "a"),
+        let name = match naming {
+            Naming::Given(wanted) => wanted.to_owned(),
+            Naming::Numbered(stem) => self.next_accept_name(listener_token, stem),
         };
         self.trace.record(
             Some(&name),
-            format!(
-                "accept4({fd}, {}, SOCK_NONBLOCK|SOCK_CLOEXEC)",
-                addr(&peer)
-            ),
+            format!("accept4({fd}, {}, SOCK_NONBLOCK|SOCK_CLOEXEC)", addr(&peer)),
             Ok::<_, &io::Error>(stream.as_raw_fd()),
         );
         let token = self.allocate_token();
@@ -382,7 +394,8 @@ impl Lab {
 
     pub(super) fn accept(&mut self, name: &str, as_name: Option<&str>) -> Result<Step, LabError> {
         let token = self.token_of(name)?;
-        self.accept_one(token, as_name, true)?;
+        let naming = as_name.map_or(Naming::Numbered("a"), Naming::Given);
+        self.accept_one(token, naming, true)?;
         Ok(Step::Done)
     }
 
@@ -390,14 +403,15 @@ impl Lab {
     pub(super) fn accept_pending(&mut self, listener: Token) {
         // Bounded so a flood of connections cannot starve the rest of the loop.
         for _ in 0..1024 {
-            let Some(forwarder) = self.entries.get(&listener).map(|entry| entry.forwarder.clone())
+            let Some(forwarder) = self
+                .entries
+                .get(&listener)
+                .map(|entry| entry.forwarder.clone())
             else {
                 return;
             };
-            let as_name = forwarder
-                .as_ref()
-                .map(|_| self.next_accept_name(listener, "in"));
-            match self.accept_one(listener, as_name.as_deref(), false) {
+            let naming = Naming::Numbered(if forwarder.is_some() { "in" } else { "a" });
+            match self.accept_one(listener, naming, false) {
                 Ok(Some(inbound)) => {
                     if let Some(forwarder) = forwarder {
                         self.open_relay(&forwarder, inbound);
@@ -426,6 +440,9 @@ impl Lab {
             (&entry.handle, entry.local, entry.remote)
         {
             self.prober.remember_closed(local, remote, &entry.name);
+        }
+        if entry.forwarder.as_deref() == Some(entry.name.as_str()) {
+            self.relays.forget_forwarder(&entry.name);
         }
         let fd = entry.handle.raw_fd();
         let name = entry.name.clone();
@@ -545,8 +562,11 @@ impl Lab {
             }
             Err(_) => format!("recvfrom({fd}, ..., {DATAGRAM_MAX})"),
         };
-        self.trace
-            .record(Some(name), call, result.as_ref().map(|(received, _)| *received));
+        self.trace.record(
+            Some(name),
+            call,
+            result.as_ref().map(|(received, _)| *received),
+        );
         Ok(Step::Done)
     }
 
@@ -643,7 +663,8 @@ impl Lab {
         address: Option<SocketAddr>,
         backlog: Option<u32>,
     ) -> Result<Step, LabError> {
-        self.start_listener(name, address, backlog).map(|_| Step::Done)
+        self.start_listener(name, address, backlog)
+            .map(|_| Step::Done)
     }
 
     pub(super) fn start_listener(
@@ -691,7 +712,10 @@ impl Lab {
     ) -> Result<Step, LabError> {
         let address = self.resolve(target)?;
         for index in 1..=count {
-            if self.client_to(&format!("{prefix}{index}"), address)?.is_none() {
+            if self
+                .client_to(&format!("{prefix}{index}"), address)?
+                .is_none()
+            {
                 break;
             }
         }
