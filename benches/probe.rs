@@ -1,0 +1,41 @@
+//! How long one snapshot (every kernel probe) takes with 1,000 and 9,000 owned connections.
+//! Both ends of each connection are lab sockets, so 9,000 connections are 18,000 descriptors.
+
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use sockscope::command::parse_script;
+use sockscope::lab::{Lab, LabConfig};
+use sockscope::script;
+
+fn lab_with_connections(count: u32) -> Lab {
+    let mut lab = Lab::new(LabConfig::default()).expect("lab");
+    let commands =
+        format!("server srv 127.0.0.1:0 {count}; auto-accept srv on; clients c {count} srv");
+    script::run(&mut lab, &parse_script(&commands).expect("parses")).expect("runs");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        lab.run_for(Duration::from_millis(50), Duration::from_secs(10))
+            .expect("loop");
+        let accepted = lab.names().iter().filter(|name| name.starts_with("srv-a")).count();
+        if accepted == count as usize {
+            break;
+        }
+    }
+    lab
+}
+
+fn probe(criterion: &mut Criterion) {
+    let mut group = criterion.benchmark_group("snapshot");
+    group.sample_size(10);
+    for count in [1_000, 9_000] {
+        let mut lab = lab_with_connections(count);
+        group.bench_with_input(BenchmarkId::new("connections", count), &count, |bench, _| {
+            bench.iter(|| lab.snapshot());
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, probe);
+criterion_main!(benches);
