@@ -1,0 +1,452 @@
+//! The dashboard's state: the latest snapshot and everything about how it is being looked at.
+//! `update` turns an [`Action`] into state changes and [`Effect`]s; it never touches a socket —
+//! commands for the lab go out as command lines of the lab language.
+
+mod action;
+mod changes;
+pub mod keymap;
+mod lecture;
+mod prompt;
+mod selection;
+
+use ratatui::layout::Rect;
+
+pub use self::action::{Action, PromptEdit, QuickVerb};
+pub use self::changes::{ChangeKey, Changes, HIGHLIGHT_MS};
+pub use self::lecture::LectureView;
+pub use self::prompt::Prompt;
+pub use self::selection::{Item, PortBand};
+use crate::model::{Role, Snapshot};
+use crate::text::{self, Lang};
+
+/// The panels that take the focus, in Tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Panel {
+    Fds,
+    Listeners,
+    Connections,
+    Ports,
+    Trace,
+}
+
+impl Panel {
+    pub const ALL: [Panel; 5] = [
+        Panel::Fds,
+        Panel::Listeners,
+        Panel::Connections,
+        Panel::Ports,
+        Panel::Trace,
+    ];
+
+    fn index(self) -> usize {
+        Self::ALL
+            .iter()
+            .position(|panel| *panel == self)
+            .expect("every panel is in ALL")
+    }
+
+    /// The locale key of the panel's title.
+    #[must_use]
+    pub fn title_key(self) -> &'static str {
+        match self {
+            Self::Fds => "panel.fds",
+            Self::Listeners => "panel.listeners",
+            Self::Connections => "panel.connections",
+            Self::Ports => "panel.ports",
+            Self::Trace => "panel.trace",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Normal,
+    Prompt,
+    Help,
+}
+
+/// Colour themes (`--theme`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ThemeName {
+    #[default]
+    Default,
+    Light,
+    HighContrast,
+}
+
+impl ThemeName {
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "default" | "dark" => Some(Self::Default),
+            "light" => Some(Self::Light),
+            "high-contrast" | "highcontrast" | "contrast" => Some(Self::HighContrast),
+            _ => None,
+        }
+    }
+}
+
+/// Full dashboard, or the presenter's layout (larger narration, fewer panels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LayoutMode {
+    #[default]
+    Full,
+    Presenter,
+}
+
+/// A one-line message for the status bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub text: String,
+    pub error: bool,
+}
+
+/// What the runtime must do after an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Run a command line of the lab language.
+    Run(String),
+    Quit,
+    StepForward,
+    StepBack,
+    Restart,
+}
+
+#[derive(Debug, Clone)]
+pub struct App {
+    pub snapshot: Snapshot,
+    pub lang: Lang,
+    pub theme: ThemeName,
+    pub focus: Panel,
+    selection: [usize; 5],
+    /// The trace follows the newest entry until the user moves in it.
+    trace_follows: bool,
+    pub mode: Mode,
+    pub prompt: Prompt,
+    /// The display is frozen (`p`): new snapshots are not applied; the lab keeps running.
+    pub frozen: bool,
+    pub status: Option<Status>,
+    pub changes: Changes,
+    /// The clock highlights are measured against (the lab's milliseconds).
+    pub now_ms: u64,
+    pub mouse: bool,
+    pub layout: LayoutMode,
+    /// Set in lecture mode: the scenario, its step and narration.
+    pub lecture: Option<LectureView>,
+    /// The terminal size at the last draw, for mapping mouse clicks.
+    pub screen: Rect,
+}
+
+impl App {
+    #[must_use]
+    pub fn new(lang: Lang, theme: ThemeName) -> Self {
+        Self {
+            snapshot: Snapshot::default(),
+            lang,
+            theme,
+            focus: Panel::Listeners,
+            selection: [0; 5],
+            trace_follows: true,
+            mode: Mode::Normal,
+            prompt: Prompt::default(),
+            frozen: false,
+            status: None,
+            changes: Changes::default(),
+            now_ms: 0,
+            mouse: true,
+            layout: LayoutMode::Full,
+            lecture: None,
+            screen: Rect::new(0, 0, 80, 24),
+        }
+    }
+
+    /// Takes a new snapshot from the kernel (unless frozen); remembers what changed.
+    /// Returns whether anything on screen may differ.
+    pub fn apply(&mut self, snapshot: Snapshot) -> bool {
+        if self.frozen {
+            return false;
+        }
+        if snapshot == self.snapshot {
+            return false;
+        }
+        self.changes
+            .record(&self.snapshot, &snapshot, snapshot.at_ms);
+        self.snapshot = snapshot;
+        true
+    }
+
+    /// The string for `key` in the app's language.
+    #[must_use]
+    pub fn t(&self, key: &str) -> &'static str {
+        text::get(self.lang, key)
+    }
+
+    pub fn set_status(&mut self, text: impl Into<String>, error: bool) {
+        self.status = Some(Status {
+            text: text.into(),
+            error,
+        });
+    }
+
+    /// The selected row of `panel`, kept within its rows.
+    #[must_use]
+    pub fn selected_index(&self, panel: Panel) -> usize {
+        let rows = self.rows(panel);
+        if rows == 0 {
+            return 0;
+        }
+        if panel == Panel::Trace && self.trace_follows {
+            return rows - 1;
+        }
+        self.selection[panel.index()].min(rows - 1)
+    }
+
+    pub fn select(&mut self, panel: Panel, index: usize) {
+        if panel == Panel::Trace {
+            self.trace_follows = index + 1 >= self.rows(panel);
+        }
+        self.selection[panel.index()] = index;
+    }
+
+    fn move_selection(&mut self, delta: isize) {
+        let rows = self.rows(self.focus);
+        if rows == 0 {
+            return;
+        }
+        let current = self.selected_index(self.focus) as isize;
+        let next = (current + delta).clamp(0, rows as isize - 1) as usize;
+        self.select(self.focus, next);
+    }
+
+    fn cycle_focus(&mut self, forward: bool) {
+        let count = Panel::ALL.len();
+        let index = self.focus.index();
+        let next = if forward {
+            (index + 1) % count
+        } else {
+            (index + count - 1) % count
+        };
+        self.focus = Panel::ALL[next];
+    }
+
+    /// Handles one action; returns what the runtime must do.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Quit => return vec![Effect::Quit],
+            Action::NextPanel => self.cycle_focus(true),
+            Action::PrevPanel => self.cycle_focus(false),
+            Action::Up | Action::ScrollUp => self.move_selection(-1),
+            Action::Down | Action::ScrollDown => self.move_selection(1),
+            Action::PageUp => self.move_selection(-10),
+            Action::PageDown => self.move_selection(10),
+            Action::First => self.select(self.focus, 0),
+            Action::Last => {
+                let rows = self.rows(self.focus);
+                self.select(self.focus, rows.saturating_sub(1));
+            }
+            Action::ToggleHelp => {
+                self.mode = if self.mode == Mode::Help {
+                    Mode::Normal
+                } else {
+                    Mode::Help
+                };
+            }
+            Action::CloseOverlay => self.mode = Mode::Normal,
+            Action::ToggleFreeze => {
+                self.frozen = !self.frozen;
+                let key = if self.frozen {
+                    "status.frozen"
+                } else {
+                    "status.live"
+                };
+                self.set_status(self.t(key), false);
+            }
+            Action::OpenPrompt => self.open_prompt(""),
+            Action::PromptWith(text) => self.open_prompt(&text),
+            Action::Prompt(edit) => return self.edit_prompt(edit),
+            Action::Quick(verb) => return self.quick(verb),
+            Action::Click { column, row } => self.click(column, row),
+            Action::StepForward => return vec![Effect::StepForward],
+            Action::StepBack => return vec![Effect::StepBack],
+            Action::Restart => return vec![Effect::Restart],
+            Action::ToggleLayout => {
+                self.layout = match self.layout {
+                    LayoutMode::Full => LayoutMode::Presenter,
+                    LayoutMode::Presenter => LayoutMode::Full,
+                };
+            }
+        }
+        Vec::new()
+    }
+
+    fn open_prompt(&mut self, text: &str) {
+        self.mode = Mode::Prompt;
+        self.prompt.start(text);
+    }
+
+    fn edit_prompt(&mut self, edit: PromptEdit) -> Vec<Effect> {
+        match edit {
+            PromptEdit::Insert(ch) => self.prompt.insert(ch),
+            PromptEdit::InsertText(text) => text.chars().for_each(|ch| self.prompt.insert(ch)),
+            PromptEdit::Backspace => self.prompt.backspace(),
+            PromptEdit::Delete => self.prompt.delete(),
+            PromptEdit::Left => self.prompt.left(),
+            PromptEdit::Right => self.prompt.right(),
+            PromptEdit::Home => self.prompt.home(),
+            PromptEdit::End => self.prompt.end(),
+            PromptEdit::Clear => self.prompt.clear(),
+            PromptEdit::HistoryUp => self.prompt.history_up(),
+            PromptEdit::HistoryDown => self.prompt.history_down(),
+            PromptEdit::Cancel => {
+                self.prompt.clear();
+                self.mode = Mode::Normal;
+            }
+            PromptEdit::Submit => {
+                self.mode = Mode::Normal;
+                let line = self.prompt.submit();
+                if !line.trim().is_empty() {
+                    return vec![Effect::Run(line)];
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn click(&mut self, column: u16, row: u16) {
+        if !self.mouse || self.mode != Mode::Normal {
+            return;
+        }
+        if let Some((panel, index)) = crate::ui::layout::hit(self, self.screen, column, row) {
+            self.focus = panel;
+            if let Some(index) = index {
+                self.select(panel, index);
+            }
+        }
+    }
+
+    /// A name not yet used in the lab: `srv1`, `srv2`, ...
+    #[must_use]
+    pub fn free_name(&self, stem: &str) -> String {
+        (1..)
+            .map(|index| format!("{stem}{index}"))
+            .find(|name| {
+                self.snapshot.socket(name).is_none()
+                    && !self
+                        .snapshot
+                        .fds
+                        .iter()
+                        .any(|fd| fd.name.as_deref() == Some(name.as_str()))
+            })
+            .expect("an unbounded range has a free name")
+    }
+
+    /// The listener a verb aimed at the selection means: the selected listener, the listener a
+    /// selected accepted socket came from, or the only listener.
+    fn target_listener(&self) -> Option<String> {
+        match self.selected_item() {
+            Some(Item::Listener(listener)) => return Some(listener.name.clone()),
+            Some(Item::Socket(socket)) if socket.role == Role::Listener => {
+                return Some(socket.name.clone());
+            }
+            Some(Item::Socket(socket)) if socket.role == Role::Accepted => {
+                let port = socket.local.map(|local| local.port());
+                if let Some(listener) = self
+                    .snapshot
+                    .listeners
+                    .iter()
+                    .find(|listener| listener.local.map(|local| local.port()) == port)
+                {
+                    return Some(listener.name.clone());
+                }
+            }
+            _ => {}
+        }
+        match self.snapshot.listeners.as_slice() {
+            [only] => Some(only.name.clone()),
+            _ => None,
+        }
+    }
+
+    fn selected_socket_name(&self) -> Option<String> {
+        match self.selected_item()? {
+            Item::Socket(socket) => Some(socket.name.clone()),
+            Item::Listener(listener) => Some(listener.name.clone()),
+            Item::Fd(fd) => fd
+                .name
+                .clone()
+                .filter(|name| self.snapshot.socket(name).is_some() || fd.kind.name() == "file"),
+            _ => None,
+        }
+    }
+
+    fn quick(&mut self, verb: QuickVerb) -> Vec<Effect> {
+        let command = match verb {
+            QuickVerb::NewListener => Some(format!("server {}", self.free_name("srv"))),
+            QuickVerb::ConnectClient => self
+                .target_listener()
+                .map(|listener| format!("client {} {listener}", self.free_name("c"))),
+            QuickVerb::Accept => self
+                .target_listener()
+                .map(|listener| format!("accept {listener}")),
+            QuickVerb::AutoAccept => self.target_listener().map(|listener| {
+                let on = self
+                    .snapshot
+                    .listener(&listener)
+                    .is_some_and(|info| info.auto_accept);
+                format!("auto-accept {listener} {}", if on { "off" } else { "on" })
+            }),
+            QuickVerb::Send => {
+                if let Some(name) = self.selected_socket_name() {
+                    self.open_prompt(&format!("send {name} "));
+                    return Vec::new();
+                }
+                None
+            }
+            QuickVerb::Recv => self.selected_socket_name().map(|name| {
+                let datagram = self
+                    .snapshot
+                    .socket(&name)
+                    .is_some_and(|socket| socket.role == Role::Datagram);
+                if datagram {
+                    format!("recvfrom {name}")
+                } else {
+                    format!("recv {name}")
+                }
+            }),
+            QuickVerb::Close => self
+                .selected_socket_name()
+                .map(|name| format!("close {name}")),
+            QuickVerb::Shutdown => self
+                .selected_socket_name()
+                .map(|name| format!("shutdown {name} wr")),
+        };
+        if let Some(command) = command {
+            vec![Effect::Run(command)]
+        } else {
+            let key = match verb {
+                QuickVerb::ConnectClient | QuickVerb::Accept | QuickVerb::AutoAccept => {
+                    "status.select_listener"
+                }
+                _ => "status.select_socket",
+            };
+            self.set_status(self.t(key), true);
+            Vec::new()
+        }
+    }
+
+    /// Moves the focus and selection to the item named `name` (a scenario's `focus`).
+    pub fn focus_name(&mut self, name: &str) {
+        for panel in [Panel::Listeners, Panel::Connections, Panel::Fds] {
+            let found = (0..self.rows(panel)).find(|index| {
+                self.item_at(panel, *index)
+                    .is_some_and(|item| item.name() == Some(name))
+            });
+            if let Some(index) = found {
+                self.focus = panel;
+                self.select(panel, index);
+                return;
+            }
+        }
+    }
+}

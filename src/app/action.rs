@@ -1,0 +1,68 @@
+//! Everything a user can ask of the dashboard, whatever the input device.
+
+/// One user intent. Keys, mouse and signals are mapped to these; `App::update` handles them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    NextPanel,
+    PrevPanel,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    First,
+    Last,
+    ToggleHelp,
+    CloseOverlay,
+    ToggleFreeze,
+    OpenPrompt,
+    /// Opens the prompt with this text already typed (e.g. `send c1 `).
+    PromptWith(String),
+    Prompt(PromptEdit),
+    /// A one-key verb on the selected item.
+    Quick(QuickVerb),
+    /// A click at a screen position (column, row).
+    Click {
+        column: u16,
+        row: u16,
+    },
+    ScrollUp,
+    ScrollDown,
+    /// Lecture mode: next / previous step, restart.
+    StepForward,
+    StepBack,
+    Restart,
+    ToggleLayout,
+}
+
+/// Editing the `:` prompt line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptEdit {
+    Insert(char),
+    /// Pasted text, typed at the cursor.
+    InsertText(String),
+    Backspace,
+    Delete,
+    Left,
+    Right,
+    Home,
+    End,
+    Clear,
+    HistoryUp,
+    HistoryDown,
+    Submit,
+    Cancel,
+}
+
+/// Single-key verbs for the common syscalls, applied to the selected item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuickVerb {
+    NewListener,
+    ConnectClient,
+    Accept,
+    Send,
+    Recv,
+    Close,
+    Shutdown,
+    AutoAccept,
+}

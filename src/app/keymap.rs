@@ -1,0 +1,104 @@
+//! Keys and mouse events to actions. One table per mode; nothing else reads raw input.
+
+use crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+
+use super::{Action, Mode, PromptEdit, QuickVerb};
+
+/// The action for an input event in `mode`, if it means one. `lecture` turns the arrows and space
+/// into step controls.
+#[must_use]
+pub fn action_for(event: &Event, mode: Mode, lecture: bool) -> Option<Action> {
+    match event {
+        Event::Key(key) if key.kind != KeyEventKind::Release => match mode {
+            Mode::Normal => normal(key, lecture),
+            Mode::Prompt => prompt(key).map(Action::Prompt),
+            Mode::Help => help(key),
+        },
+        Event::Mouse(mouse) => mouse_action(mouse),
+        Event::Paste(text) if mode == Mode::Prompt => {
+            // Pasted text is typed into the prompt as one line; control characters are dropped.
+            let clean: String = text.chars().filter(|ch| !ch.is_control()).collect();
+            Some(Action::Prompt(PromptEdit::InsertText(clean)))
+        }
+        _ => None,
+    }
+}
+
+fn normal(key: &KeyEvent, lecture: bool) -> Option<Action> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    Some(match key.code {
+        KeyCode::Char('c') if ctrl => Action::Quit,
+        KeyCode::Char('q') => Action::Quit,
+        KeyCode::Char('?') | KeyCode::F(1) => Action::ToggleHelp,
+        KeyCode::Char(':') => Action::OpenPrompt,
+        KeyCode::Tab => Action::NextPanel,
+        KeyCode::BackTab => Action::PrevPanel,
+        KeyCode::Right | KeyCode::Char(' ') if lecture => Action::StepForward,
+        KeyCode::Left if lecture => Action::StepBack,
+        KeyCode::Char('r') if lecture => Action::Restart,
+        KeyCode::Char('L') => Action::ToggleLayout,
+        KeyCode::Up | KeyCode::Char('k') => Action::Up,
+        KeyCode::Down | KeyCode::Char('j') => Action::Down,
+        KeyCode::Left | KeyCode::Char('h') => Action::PrevPanel,
+        KeyCode::Right | KeyCode::Char('l') => Action::NextPanel,
+        KeyCode::PageUp => Action::PageUp,
+        KeyCode::PageDown => Action::PageDown,
+        KeyCode::Home | KeyCode::Char('g') => Action::First,
+        KeyCode::End | KeyCode::Char('G') => Action::Last,
+        KeyCode::Char('p') => Action::ToggleFreeze,
+        KeyCode::Esc => Action::CloseOverlay,
+        KeyCode::Char('n') => Action::Quick(QuickVerb::NewListener),
+        KeyCode::Char('c') => Action::Quick(QuickVerb::ConnectClient),
+        KeyCode::Char('a') => Action::Quick(QuickVerb::Accept),
+        KeyCode::Char('A') => Action::Quick(QuickVerb::AutoAccept),
+        KeyCode::Char('s') => Action::Quick(QuickVerb::Send),
+        KeyCode::Char('r') => Action::Quick(QuickVerb::Recv),
+        KeyCode::Char('x') => Action::Quick(QuickVerb::Close),
+        KeyCode::Char('w') => Action::Quick(QuickVerb::Shutdown),
+        _ => return None,
+    })
+}
+
+fn prompt(key: &KeyEvent) -> Option<PromptEdit> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    Some(match key.code {
+        KeyCode::Enter => PromptEdit::Submit,
+        KeyCode::Esc => PromptEdit::Cancel,
+        KeyCode::Char('c') if ctrl => PromptEdit::Cancel,
+        KeyCode::Char('u') if ctrl => PromptEdit::Clear,
+        KeyCode::Char('a') if ctrl => PromptEdit::Home,
+        KeyCode::Char('e') if ctrl => PromptEdit::End,
+        KeyCode::Char(ch) => PromptEdit::Insert(ch),
+        KeyCode::Backspace => PromptEdit::Backspace,
+        KeyCode::Delete => PromptEdit::Delete,
+        KeyCode::Left => PromptEdit::Left,
+        KeyCode::Right => PromptEdit::Right,
+        KeyCode::Home => PromptEdit::Home,
+        KeyCode::End => PromptEdit::End,
+        KeyCode::Up => PromptEdit::HistoryUp,
+        KeyCode::Down => PromptEdit::HistoryDown,
+        _ => return None,
+    })
+}
+
+fn help(key: &KeyEvent) -> Option<Action> {
+    match key.code {
+        KeyCode::Char('q') => Some(Action::Quit),
+        KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => Some(Action::Quit),
+        _ => Some(Action::CloseOverlay),
+    }
+}
+
+fn mouse_action(mouse: &MouseEvent) -> Option<Action> {
+    match mouse.kind {
+        MouseEventKind::Down(MouseButton::Left) => Some(Action::Click {
+            column: mouse.column,
+            row: mouse.row,
+        }),
+        MouseEventKind::ScrollUp => Some(Action::ScrollUp),
+        MouseEventKind::ScrollDown => Some(Action::ScrollDown),
+        _ => None,
+    }
+}

@@ -1,0 +1,3 @@
+//! Drawing the dashboard from `&App`. Rendering is pure: it reads the app and changes nothing.
+
+pub mod layout;
