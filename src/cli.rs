@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::app::ThemeName;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "sockscope",
@@ -34,7 +36,7 @@ pub enum LangArg {
     Ko,
 }
 
-#[derive(Debug, Clone, Args, Default)]
+#[derive(Debug, Clone, Args)]
 pub struct LabArgs {
     /// Lab commands to run at start (e.g. "server srv 127.0.0.1:0 2; clients c 3 srv").
     #[arg(long, value_name = "CMDS")]
@@ -45,9 +47,20 @@ pub struct LabArgs {
     /// Language of every label and explanation (default: from the locale).
     #[arg(long, value_enum)]
     pub lang: Option<LangArg>,
-    /// Colour theme: default, light, high-contrast.
-    #[arg(long, value_name = "NAME")]
-    pub theme: Option<String>,
+    /// Colour theme: default, light, high-contrast (for projectors).
+    #[arg(long, value_name = "NAME", value_parser = parse_theme)]
+    pub theme: Option<ThemeName>,
+    /// Kernel probes per second.
+    #[arg(long, value_name = "HZ", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub refresh: u32,
+    /// Do not capture the mouse (keeps the terminal's own text selection).
+    #[arg(long)]
+    pub no_mouse: bool,
+}
+
+fn parse_theme(text: &str) -> Result<ThemeName, String> {
+    ThemeName::parse(text)
+        .ok_or_else(|| format!("unknown theme '{text}' (try default, light, high-contrast)"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

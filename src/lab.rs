@@ -139,6 +139,12 @@ impl Lab {
         self.started.elapsed().as_millis() as u64
     }
 
+    /// The newest trace entry, for the status line.
+    #[must_use]
+    pub fn last_trace(&self) -> Option<&crate::model::TraceEntry> {
+        self.trace.last()
+    }
+
     /// The names of the lab's sockets and files, in creation order.
     #[must_use]
     pub fn names(&self) -> Vec<String> {

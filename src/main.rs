@@ -1,4 +1,5 @@
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use color_eyre::eyre::{Result, WrapErr};
@@ -7,7 +8,7 @@ use sockscope::cli::{Cli, CommandLine, Format, LabArgs, LangArg, SnapshotArgs};
 use sockscope::command::parse_script;
 use sockscope::lab::{Lab, LabConfig};
 use sockscope::text::Lang;
-use sockscope::{export, script};
+use sockscope::{dashboard, export, script};
 
 /// Exit status for input the user must fix (a malformed script).
 const EXIT_BAD_INPUT: u8 = 2;
@@ -62,9 +63,33 @@ fn snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn lab(_args: &LabArgs) -> Result<ExitCode> {
-    eprintln!(
-        "sockscope: the interactive dashboard is not built yet; use `sockscope snapshot --run ...`"
-    );
-    Ok(ExitCode::from(EXIT_BAD_INPUT))
+fn lab(args: &LabArgs) -> Result<ExitCode> {
+    let lang = lang_of(args.lang);
+    let script = match parse_script(args.run.as_deref().unwrap_or("")) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            eprintln!("sockscope: {}", error.localized(lang));
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let mut lab = LabConfig {
+        lang,
+        ..LabConfig::default()
+    };
+    if let Some(bind) = args.bind {
+        lab.default_bind = bind;
+    }
+    let options = dashboard::Options {
+        lab,
+        lang,
+        theme: args.theme.unwrap_or_default(),
+        refresh: Duration::from_secs(1) / args.refresh,
+        mouse: !args.no_mouse,
+        script,
+    };
+    match dashboard::run(options)? {
+        // The conventional status of a process ended by a signal.
+        dashboard::Ending::Signal(signal) => Ok(ExitCode::from(128 + signal as u8)),
+        dashboard::Ending::Quit | dashboard::Ending::InputClosed => Ok(ExitCode::SUCCESS),
+    }
 }

@@ -1,0 +1,119 @@
+//! The terminal: raw mode and the alternate screen in, everything back out — on quit, on error,
+//! on panic and on signals — plus the thread that reads input events.
+
+use std::io::{self, Stdout, stdout};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crossterm::cursor::{Hide, Show};
+use crossterm::event::{
+    self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    Event,
+};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use mio::Waker;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+pub type Tui = Terminal<CrosstermBackend<Stdout>>;
+
+/// How long the input thread waits for an event before checking whether it should stop.
+const INPUT_POLL: Duration = Duration::from_millis(100);
+
+/// Restores the terminal when dropped, so every way out of the dashboard leaves it usable.
+pub struct TerminalGuard {
+    _private: (),
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Enters raw mode and the alternate screen; the guard undoes both.
+pub fn enter(mouse: bool) -> io::Result<(Tui, TerminalGuard)> {
+    install_panic_hook();
+    enable_raw_mode()?;
+    let guard = TerminalGuard { _private: () };
+    let mut out = stdout();
+    execute!(out, EnterAlternateScreen, Hide, EnableBracketedPaste)?;
+    if mouse {
+        execute!(out, EnableMouseCapture)?;
+    }
+    let terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
+    Ok((terminal, guard))
+}
+
+/// Leaves the alternate screen, shows the cursor and turns raw mode off. Safe to call twice.
+pub fn restore() {
+    let mut out = stdout();
+    // Each step is tried even if an earlier one fails: a half-restored terminal is worse.
+    let _ = execute!(out, DisableMouseCapture, DisableBracketedPaste);
+    let _ = execute!(out, LeaveAlternateScreen, Show);
+    let _ = disable_raw_mode();
+}
+
+fn install_panic_hook() {
+    static INSTALLED: AtomicBool = AtomicBool::new(false);
+    if INSTALLED.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous(info);
+    }));
+}
+
+/// Reads crossterm events on its own thread and hands them to the loop: send, then wake.
+pub struct InputThread {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl InputThread {
+    pub fn spawn(sender: Sender<Event>, waker: Arc<Waker>) -> io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_flag = Arc::clone(&stop);
+        let handle = thread::Builder::new()
+            .name("input".to_owned())
+            .spawn(move || {
+                while !stop_flag.load(Ordering::Relaxed) {
+                    match event::poll(INPUT_POLL) {
+                        Ok(false) => {}
+                        Ok(true) => {
+                            let Ok(event) = event::read() else { break };
+                            if sender.send(event).is_err() {
+                                break;
+                            }
+                            let _ = waker.wake();
+                        }
+                        Err(_) => break,
+                    }
+                }
+                // Dropping the sender tells the loop that input has ended.
+                drop(sender);
+                let _ = waker.wake();
+            })?;
+        Ok(Self {
+            stop,
+            handle: Some(handle),
+        })
+    }
+}
+
+impl Drop for InputThread {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
