@@ -56,6 +56,9 @@ pub struct LabArgs {
     /// Do not capture the mouse (keeps the terminal's own text selection).
     #[arg(long)]
     pub no_mouse: bool,
+    /// Panics after this many milliseconds (for testing that the terminal is restored).
+    #[arg(long, hide = true, value_name = "MS")]
+    pub panic_after: Option<u64>,
 }
 
 fn parse_theme(text: &str) -> Result<ThemeName, String> {

@@ -34,6 +34,8 @@ pub struct Options {
     pub mouse: bool,
     /// Commands to run at start (already parsed, so a mistake is reported before the screen opens).
     pub script: Vec<Located>,
+    /// Test hook: panic after this long, to prove the panic hook restores the terminal.
+    pub panic_after: Option<Duration>,
 }
 
 /// Why the loop ended.
@@ -55,6 +57,7 @@ struct Runtime {
     dirty: bool,
     /// A socket had activity since the last probe: probe again soon.
     activity: bool,
+    panic_at: Option<Instant>,
 }
 
 /// Runs the dashboard until the user quits or a signal ends it. The terminal is restored on
@@ -83,6 +86,7 @@ pub fn run(options: Options) -> Result<Ending> {
         last_draw: None,
         dirty: true,
         activity: false,
+        panic_at: options.panic_after.map(|after| Instant::now() + after),
     };
     runtime.event_loop(&mut terminal, &receiver, &mut signals)
 }
@@ -121,6 +125,10 @@ impl Runtime {
             }
             self.probe_if_due();
             self.draw_if_due(terminal)?;
+            assert!(
+                self.panic_at.is_none_or(|at| Instant::now() < at),
+                "panic requested with --panic-after"
+            );
         }
     }
 
@@ -128,6 +136,9 @@ impl Runtime {
     fn timeout(&self) -> Duration {
         let now = Instant::now();
         let mut due = self.next_probe;
+        if let Some(at) = self.panic_at {
+            due = due.min(at);
+        }
         if let Some(resume) = self.resume_at {
             due = due.min(resume);
         }

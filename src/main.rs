@@ -86,6 +86,7 @@ fn lab(args: &LabArgs) -> Result<ExitCode> {
         refresh: Duration::from_secs(1) / args.refresh,
         mouse: !args.no_mouse,
         script,
+        panic_after: args.panic_after.map(Duration::from_millis),
     };
     match dashboard::run(options)? {
         // The conventional status of a process ended by a signal.

@@ -37,9 +37,14 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// Whether the terminal is in the dashboard's modes, so restoring happens once: leaving the
+/// alternate screen twice would move the cursor back over what was printed since.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
 /// Enters raw mode and the alternate screen; the guard undoes both.
 pub fn enter(mouse: bool) -> io::Result<(Tui, TerminalGuard)> {
     install_panic_hook();
+    ACTIVE.store(true, Ordering::SeqCst);
     enable_raw_mode()?;
     let guard = TerminalGuard { _private: () };
     let mut out = stdout();
@@ -53,6 +58,9 @@ pub fn enter(mouse: bool) -> io::Result<(Tui, TerminalGuard)> {
 
 /// Leaves the alternate screen, shows the cursor and turns raw mode off. Safe to call twice.
 pub fn restore() {
+    if !ACTIVE.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let mut out = stdout();
     // Each step is tried even if an earlier one fails: a half-restored terminal is worse.
     let _ = execute!(out, DisableMouseCapture, DisableBracketedPaste);

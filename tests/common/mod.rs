@@ -98,3 +98,4 @@ pub fn sockscope(args: &[&str]) -> Output {
         .output()
         .expect("sockscope runs")
 }
+pub mod tmux;
