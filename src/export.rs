@@ -1,8 +1,12 @@
 //! Snapshot -> JSON or a plain-text listing.
 
 mod listing;
+mod screen_text;
+mod svg;
 
 pub use listing::listing;
+pub use screen_text::buffer_to_text;
+pub use svg::{FONT_FAMILY, Rgb, SvgOptions, buffer_to_svg, color_rgb};
 
 use crate::model::Snapshot;
 
