@@ -1,4 +1,5 @@
 //! sockscope: real sockets on one `mio` loop, and what the kernel says about them.
 
+pub mod kernel;
 pub mod model;
 pub mod text;

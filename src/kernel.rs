@@ -1,0 +1,17 @@
+//! Read-only probes of what the kernel knows about sockets (DESIGN.md, "Kernel facts and where they
+//! come from"). Nothing here changes a socket except [`sys::set_defer_accept`], which the lab's
+//! `setsockopt` verb uses.
+//!
+//! - [`sys`] — `TCP_INFO`, `TCP_DEFER_ACCEPT`, `SIOCINQ`/`SIOCOUTQ` on a socket we own (the only
+//!   `unsafe` in the crate).
+//! - [`sock_diag`] — `NETLINK_SOCK_DIAG` dumps of every TCP/UDP socket, including those no
+//!   descriptor points at.
+//! - [`fd_table`] — `/proc/<pid>/fd`.
+//! - [`netstat`] — `ListenOverflows`/`ListenDrops` from `/proc/net/netstat`.
+//! - [`sysctl`] — the port ranges and `somaxconn`.
+
+pub mod fd_table;
+pub mod netstat;
+pub mod sock_diag;
+pub mod sys;
+pub mod sysctl;
