@@ -233,10 +233,10 @@ pub struct ListenerInfo {
     pub backlog_requested: u32,
     /// Completed connections not yet accepted (`tcpi_unacked`).
     pub accept_queue: u32,
-    /// Half-open connections (SYN_RECV) for this listener's port.
+    /// Half-open connections (`SYN_RECV`) for this listener's port.
     pub syn_queue: u32,
     pub waiting: Vec<Waiting>,
-    /// Half-open connections (SYN_RECV) with their peers.
+    /// Half-open connections (`SYN_RECV`) with their peers.
     pub half_open: Vec<Waiting>,
     pub auto_accept: bool,
 }
@@ -249,7 +249,7 @@ pub struct KernelOnly {
     pub state: TcpState,
     /// The lab name the socket had before `close()`.
     pub was: Option<String>,
-    /// Time left on the kernel's timer (e.g. TIME_WAIT), in milliseconds.
+    /// Time left on the kernel's timer (e.g. `TIME_WAIT`), in milliseconds.
     pub timer_ms: Option<u64>,
 }
 
@@ -330,7 +330,7 @@ pub struct Snapshot {
     pub errors: Vec<LabMessage>,
     /// How many older trace entries were dropped to keep the trace bounded.
     pub trace_dropped: u64,
-    /// Probe failures (e.g. sock_diag unavailable): shown, never fatal.
+    /// Probe failures (e.g. `sock_diag` unavailable): shown, never fatal.
     pub probe_errors: Vec<String>,
     /// Milliseconds since the lab started.
     pub at_ms: u64,
