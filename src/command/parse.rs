@@ -1,0 +1,410 @@
+//! Turns the tokens of each command into a [`Command`].
+
+use std::net::SocketAddr;
+
+use super::error::{ParseError, ParseErrorKind, shown};
+use super::lex::{Lexer, RawCommand, Token};
+use super::value::{
+    is_name, looks_numeric, parse_addr, parse_duration, parse_integer, parse_target,
+};
+use super::{
+    BACKLOG_MAX, CLIENTS_MAX, Command, Located, NAME_MAX, RECV_DEFAULT, RECV_MAX, ShutdownHow,
+    SockOpt, Target, VERBS,
+};
+use crate::model::Proto;
+
+/// The escapes a quoted PATH may use: no `\0`, and `\xNN` bytes must form UTF-8.
+const PATH_ESCAPES: &str = r#"\n \r \t \\ \" \xNN (UTF-8)"#;
+
+/// Parses a whole script. Nothing in it should run unless all of it parses, so the first error
+/// (in script order) is returned and the commands before it are dropped.
+pub fn parse_script(src: &str) -> Result<Vec<Located>, ParseError> {
+    let mut lexer = Lexer::new(src);
+    let mut commands = Vec::new();
+    while let Some(raw) = lexer.next_command()? {
+        let command = parse_command(&raw)?;
+        commands.push(Located {
+            line: raw.line,
+            column: raw.tokens[0].column,
+            source: raw.source.to_owned(),
+            command,
+        });
+    }
+    Ok(commands)
+}
+
+fn parse_command(raw: &RawCommand<'_>) -> Result<Command, ParseError> {
+    let (verb_token, rest) = raw
+        .tokens
+        .split_first()
+        .expect("the lexer yields no empty command");
+    let word = verb_token.text().unwrap_or_default();
+    let Some(&(verb, usage)) = VERBS.iter().find(|(v, _)| v.eq_ignore_ascii_case(word)) else {
+        return Err(unknown_verb(raw.line, verb_token, word));
+    };
+    let mut args = Args {
+        tokens: rest,
+        next: 0,
+        line: raw.line,
+        end_column: raw.end_column(),
+        usage,
+    };
+    let command = if let Some(command) = socket_verb(verb, &mut args)? {
+        command
+    } else {
+        lab_verb(verb, &mut args)?
+    };
+    args.finish()?;
+    Ok(command)
+}
+
+/// The verbs that are one system call each.
+fn socket_verb(verb: &str, a: &mut Args<'_, '_>) -> Result<Option<Command>, ParseError> {
+    Ok(Some(match verb {
+        "socket" => Command::Socket {
+            name: a.name("NAME")?,
+            proto: a.keyword("tcp|udp", &[("tcp", Proto::Tcp), ("udp", Proto::Udp)])?,
+            v6: a.optional_keyword("v6", &[("v6", true)])?.unwrap_or(false),
+        },
+        "bind" => Command::Bind {
+            name: a.name("NAME")?,
+            addr: a.addr("ADDR:PORT")?,
+        },
+        "listen" => Command::Listen {
+            name: a.name("NAME")?,
+            backlog: a.number("BACKLOG", 0, BACKLOG_MAX.into())? as u32,
+        },
+        "connect" => Command::Connect {
+            name: a.name("NAME")?,
+            target: a.target("ADDR:PORT|NAME")?,
+        },
+        "accept" => Command::Accept {
+            name: a.name("NAME")?,
+            as_name: match a.optional_keyword("as", &[("as", ())])? {
+                Some(()) => Some(a.name("NEWNAME")?),
+                None => None,
+            },
+        },
+        "close" => Command::Close {
+            name: a.name("NAME")?,
+        },
+        "send" => Command::Send {
+            name: a.name("NAME")?,
+            data: a.text()?,
+        },
+        "recv" => Command::Recv {
+            name: a.name("NAME")?,
+            max: match a.peek() {
+                Some(_) => a.number("MAX", 1, RECV_MAX as u64)? as usize,
+                None => RECV_DEFAULT,
+            },
+        },
+        "sendto" => Command::SendTo {
+            name: a.name("NAME")?,
+            target: a.target("ADDR:PORT|NAME")?,
+            data: a.text()?,
+        },
+        "recvfrom" => Command::RecvFrom {
+            name: a.name("NAME")?,
+        },
+        "shutdown" => Command::Shutdown {
+            name: a.name("NAME")?,
+            how: a.keyword(
+                "rd|wr|both",
+                &[
+                    ("rd", ShutdownHow::Read),
+                    ("wr", ShutdownHow::Write),
+                    ("both", ShutdownHow::Both),
+                ],
+            )?,
+        },
+        "setsockopt" => {
+            let name = a.name("NAME")?;
+            let option = a.keyword(
+                "reuseaddr|reuseport|nodelay|linger0|defer_accept",
+                &[
+                    ("reuseaddr", SockOpt::ReuseAddr),
+                    ("reuseport", SockOpt::ReusePort),
+                    ("nodelay", SockOpt::NoDelay),
+                    ("linger0", SockOpt::Linger0),
+                    ("defer_accept", SockOpt::DeferAccept),
+                ],
+            )?;
+            let value = a.switch_or_number()?.unwrap_or(1);
+            Command::SetSockOpt {
+                name,
+                option,
+                value,
+            }
+        }
+        "open" => Command::Open {
+            name: a.name("NAME")?,
+            path: a.path()?,
+        },
+        _ => return Ok(None),
+    }))
+}
+
+/// The verbs that do several things at once, or none.
+fn lab_verb(verb: &str, a: &mut Args<'_, '_>) -> Result<Command, ParseError> {
+    Ok(match verb {
+        "server" => {
+            let name = a.name("NAME")?;
+            let addr = match a.peek() {
+                Some(token) if !token.text().is_some_and(looks_numeric) => {
+                    Some(a.addr("ADDR:PORT")?)
+                }
+                _ => None,
+            };
+            let backlog = match a.peek() {
+                Some(_) => Some(a.number("BACKLOG", 0, BACKLOG_MAX.into())? as u32),
+                None => None,
+            };
+            Command::Server {
+                name,
+                addr,
+                backlog,
+            }
+        }
+        "client" => Command::Client {
+            name: a.name("NAME")?,
+            target: a.target("TARGET")?,
+        },
+        "clients" => {
+            let prefix_token = a.peek();
+            let prefix = a.name("PREFIX")?;
+            let count = a.number("COUNT", 1, CLIENTS_MAX.into())? as u32;
+            let last = format!("{prefix}{count}");
+            if let Some(token) = prefix_token.filter(|_| last.len() > NAME_MAX) {
+                return Err(ParseError {
+                    found: last,
+                    ..a.error(token, ParseErrorKind::BadName, "PREFIX")
+                });
+            }
+            Command::Clients {
+                prefix,
+                count,
+                target: a.target("TARGET")?,
+            }
+        }
+        "forward" => Command::Forward {
+            name: a.name("NAME")?,
+            listen: a.addr("LISTEN_ADDR")?,
+            target: a.target("TARGET")?,
+        },
+        "auto-accept" => Command::AutoAccept {
+            name: a.name("NAME")?,
+            on: a.keyword("on|off", &[("on", true), ("off", false)])?,
+        },
+        "wait" => {
+            let token = a.take("DURATION")?;
+            match token.text().and_then(parse_duration) {
+                Some(duration) => Command::Wait { duration },
+                None => return Err(a.error(token, ParseErrorKind::BadDuration, "DURATION")),
+            }
+        }
+        other => unreachable!("verb {other} is in VERBS but not in the parser"),
+    })
+}
+
+fn unknown_verb(line: usize, token: &Token<'_>, word: &str) -> ParseError {
+    let verbs: Vec<&str> = VERBS.iter().map(|&(verb, _)| verb).collect();
+    ParseError {
+        line,
+        column: token.column,
+        found: shown(token.raw),
+        expected: verbs.join(", "),
+        kind: ParseErrorKind::UnknownVerb {
+            suggestion: closest_verb(word),
+        },
+    }
+}
+
+/// The verb nearest to `word` by edit distance, if it is near enough to be a typo.
+fn closest_verb(word: &str) -> Option<&'static str> {
+    let word: Vec<char> = word.to_lowercase().chars().collect();
+    let limit = if word.len() <= 4 { 1 } else { 2 };
+    VERBS
+        .iter()
+        .map(|&(verb, _)| (edit_distance(&word, verb), verb))
+        .filter(|&(distance, _)| distance <= limit)
+        .min_by_key(|&(distance, _)| distance)
+        .map(|(_, verb)| verb)
+}
+
+/// Levenshtein distance between `a` and the ASCII word `b`.
+fn edit_distance(a: &[char], b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, &ca) in a.iter().enumerate() {
+        current[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
+/// The arguments of one command, consumed left to right.
+struct Args<'c, 'a> {
+    tokens: &'c [Token<'a>],
+    next: usize,
+    line: usize,
+    end_column: usize,
+    usage: &'static str,
+}
+
+impl<'c, 'a> Args<'c, 'a> {
+    fn peek(&self) -> Option<&'c Token<'a>> {
+        self.tokens.get(self.next)
+    }
+
+    fn take(&mut self, missing: &'static str) -> Result<&'c Token<'a>, ParseError> {
+        let token = self.peek().ok_or_else(|| ParseError {
+            line: self.line,
+            column: self.end_column,
+            found: String::new(),
+            expected: self.usage.to_owned(),
+            kind: ParseErrorKind::MissingArgument { missing },
+        })?;
+        self.next += 1;
+        Ok(token)
+    }
+
+    fn error(&self, token: &Token<'_>, kind: ParseErrorKind, expected: &str) -> ParseError {
+        ParseError {
+            line: self.line,
+            column: token.column,
+            found: shown(token.raw),
+            expected: expected.to_owned(),
+            kind,
+        }
+    }
+
+    /// Fails on the first argument left over.
+    fn finish(&self) -> Result<(), ParseError> {
+        match self.peek() {
+            Some(token) => Err(self.error(token, ParseErrorKind::ExtraArgument, self.usage)),
+            None => Ok(()),
+        }
+    }
+
+    fn name(&mut self, what: &'static str) -> Result<String, ParseError> {
+        let token = self.take(what)?;
+        match token.text() {
+            Some(text) if is_name(text) => Ok(text.to_owned()),
+            _ => Err(self.error(token, ParseErrorKind::BadName, what)),
+        }
+    }
+
+    fn keyword<T: Copy>(
+        &mut self,
+        what: &'static str,
+        choices: &[(&str, T)],
+    ) -> Result<T, ParseError> {
+        let token = self.take(what)?;
+        let text = token.text().unwrap_or_default();
+        choices
+            .iter()
+            .find(|(word, _)| word.eq_ignore_ascii_case(text))
+            .map(|&(_, value)| value)
+            .ok_or_else(|| self.error(token, ParseErrorKind::BadKeyword, what))
+    }
+
+    fn optional_keyword<T: Copy>(
+        &mut self,
+        what: &'static str,
+        choices: &[(&str, T)],
+    ) -> Result<Option<T>, ParseError> {
+        match self.peek() {
+            Some(_) => self.keyword(what, choices).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn addr(&mut self, what: &'static str) -> Result<SocketAddr, ParseError> {
+        let token = self.take(what)?;
+        token
+            .text()
+            .ok_or(ParseErrorKind::BadAddress)
+            .and_then(parse_addr)
+            .map_err(|kind| self.error(token, kind, what))
+    }
+
+    fn target(&mut self, what: &'static str) -> Result<Target, ParseError> {
+        let token = self.take(what)?;
+        token
+            .text()
+            .ok_or(ParseErrorKind::BadAddress)
+            .and_then(parse_target)
+            .map_err(|kind| self.error(token, kind, what))
+    }
+
+    fn number(&mut self, what: &'static str, min: u64, max: u64) -> Result<u64, ParseError> {
+        let token = self.take(what)?;
+        let value = token
+            .text()
+            .and_then(parse_integer)
+            .ok_or_else(|| self.error(token, ParseErrorKind::BadNumber, what))?;
+        u64::try_from(value)
+            .ok()
+            .filter(|value| (min..=max).contains(value))
+            .ok_or_else(|| self.error(token, ParseErrorKind::OutOfRange { min, max }, what))
+    }
+
+    /// An optional `on`, `off` or number (`setsockopt`'s VALUE).
+    fn switch_or_number(&mut self) -> Result<Option<u32>, ParseError> {
+        let Some(token) = self.peek() else {
+            return Ok(None);
+        };
+        match token.text() {
+            Some(word) if word.eq_ignore_ascii_case("on") => {
+                self.next += 1;
+                Ok(Some(1))
+            }
+            Some(word) if word.eq_ignore_ascii_case("off") => {
+                self.next += 1;
+                Ok(Some(0))
+            }
+            _ => Ok(Some(self.number("VALUE", 0, u32::MAX.into())? as u32)),
+        }
+    }
+
+    /// TEXT: one quoted string, or all the remaining bare words joined by single spaces.
+    fn text(&mut self) -> Result<Vec<u8>, ParseError> {
+        let rest = &self.tokens[self.next..];
+        let first = self.take("TEXT")?;
+        if let Some(bytes) = &first.quoted {
+            return Ok(bytes.clone());
+        }
+        let mut data = Vec::new();
+        for token in rest {
+            if token.quoted.is_some() {
+                break;
+            }
+            if !data.is_empty() {
+                data.push(b' ');
+            }
+            data.extend_from_slice(token.raw.as_bytes());
+        }
+        // A quoted token after bare words is left over, and `finish` reports it.
+        self.next += rest
+            .iter()
+            .skip(1)
+            .take_while(|t| t.quoted.is_none())
+            .count();
+        Ok(data)
+    }
+
+    /// PATH: one word or quoted string, UTF-8, without NUL.
+    fn path(&mut self) -> Result<String, ParseError> {
+        let token = self.take("PATH")?;
+        match token.text() {
+            Some(text) if !text.contains('\0') => Ok(text.to_owned()),
+            _ => Err(self.error(token, ParseErrorKind::BadEscape, PATH_ESCAPES)),
+        }
+    }
+}
