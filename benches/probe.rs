@@ -13,11 +13,15 @@ fn lab_with_connections(count: u32) -> Lab {
     let commands =
         format!("server srv 127.0.0.1:0 {count}; auto-accept srv on; clients c {count} srv");
     script::run(&mut lab, &parse_script(&commands).expect("parses")).expect("runs");
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_mins(1);
     while Instant::now() < deadline {
         lab.run_for(Duration::from_millis(50), Duration::from_secs(10))
             .expect("loop");
-        let accepted = lab.names().iter().filter(|name| name.starts_with("srv-a")).count();
+        let accepted = lab
+            .names()
+            .iter()
+            .filter(|name| name.starts_with("srv-a"))
+            .count();
         if accepted == count as usize {
             break;
         }
@@ -30,9 +34,13 @@ fn probe(criterion: &mut Criterion) {
     group.sample_size(10);
     for count in [1_000, 9_000] {
         let mut lab = lab_with_connections(count);
-        group.bench_with_input(BenchmarkId::new("connections", count), &count, |bench, _| {
-            bench.iter(|| lab.snapshot());
-        });
+        group.bench_with_input(
+            BenchmarkId::new("connections", count),
+            &count,
+            |bench, _| {
+                bench.iter(|| lab.snapshot());
+            },
+        );
     }
     group.finish();
 }

@@ -136,6 +136,8 @@ pub struct App {
     pub lecture: Option<LectureView>,
     /// The terminal size at the last draw, for mapping mouse clicks.
     pub screen: Rect,
+    /// The process id the explanations put in `/proc/PID/fd` and `lsof -p PID` (fixed in tests).
+    pub pid: u32,
 }
 
 impl App {
@@ -158,6 +160,7 @@ impl App {
             layout: LayoutMode::Full,
             lecture: None,
             screen: Rect::new(0, 0, 80, 24),
+            pid: std::process::id(),
         }
     }
 
@@ -328,7 +331,7 @@ impl App {
     /// A name not yet used in the lab: `srv1`, `srv2`, ...
     #[must_use]
     pub fn free_name(&self, stem: &str) -> String {
-        (1..)
+        (1..=u32::MAX)
             .map(|index| format!("{stem}{index}"))
             .find(|name| {
                 self.snapshot.socket(name).is_none()
@@ -338,7 +341,7 @@ impl App {
                         .iter()
                         .any(|fd| fd.name.as_deref() == Some(name.as_str()))
             })
-            .expect("an unbounded range has a free name")
+            .expect("fewer than u32::MAX names are in use")
     }
 
     /// The listener a verb aimed at the selection means: the selected listener, the listener a

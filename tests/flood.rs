@@ -61,7 +61,7 @@ fn a_100_mb_flood_through_the_forwarder_keeps_memory_bounded() {
         sent
     });
 
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_mins(2);
     while !sink.is_finished() && Instant::now() < deadline {
         lab.run_for(Duration::from_millis(20), Duration::from_millis(500))
             .expect("loop runs");

@@ -279,8 +279,7 @@ fn fd_table_shows_poll_waker_files_and_reuses_the_lowest_fd() {
             .fds
             .iter()
             .find(|fd| fd.name.as_deref() == Some(name))
-            .map(|fd| (fd.fd, fd.kind))
-            .unwrap_or_else(|| panic!("{name} in the fd table"))
+            .map_or_else(|| panic!("{name} in the fd table"), |fd| (fd.fd, fd.kind))
     };
     assert_eq!(kind_of("poll").1, FdKind::Epoll);
     assert_eq!(kind_of("waker").1, FdKind::Eventfd);

@@ -14,9 +14,9 @@ pub fn action_for(event: &Event, mode: Mode, lecture: bool) -> Option<Action> {
         Event::Key(key) if key.kind != KeyEventKind::Release => match mode {
             Mode::Normal => normal(key, lecture),
             Mode::Prompt => prompt(key).map(Action::Prompt),
-            Mode::Help => help(key),
+            Mode::Help => Some(help(key)),
         },
-        Event::Mouse(mouse) => mouse_action(mouse),
+        Event::Mouse(mouse) => mouse_action(*mouse),
         Event::Paste(text) if mode == Mode::Prompt => {
             // Pasted text is typed into the prompt as one line; control characters are dropped.
             let clean: String = text.chars().filter(|ch| !ch.is_control()).collect();
@@ -29,20 +29,18 @@ pub fn action_for(event: &Event, mode: Mode, lecture: bool) -> Option<Action> {
 fn normal(key: &KeyEvent, lecture: bool) -> Option<Action> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     Some(match key.code {
-        KeyCode::Char('c') if ctrl => Action::Quit,
         KeyCode::Char('q') => Action::Quit,
+        KeyCode::Char('c') if ctrl => Action::Quit,
         KeyCode::Char('?') | KeyCode::F(1) => Action::ToggleHelp,
         KeyCode::Char(':') => Action::OpenPrompt,
-        KeyCode::Tab => Action::NextPanel,
-        KeyCode::BackTab => Action::PrevPanel,
         KeyCode::Right | KeyCode::Char(' ') if lecture => Action::StepForward,
         KeyCode::Left if lecture => Action::StepBack,
         KeyCode::Char('r') if lecture => Action::Restart,
         KeyCode::Char('L') => Action::ToggleLayout,
         KeyCode::Up | KeyCode::Char('k') => Action::Up,
         KeyCode::Down | KeyCode::Char('j') => Action::Down,
-        KeyCode::Left | KeyCode::Char('h') => Action::PrevPanel,
-        KeyCode::Right | KeyCode::Char('l') => Action::NextPanel,
+        KeyCode::BackTab | KeyCode::Left | KeyCode::Char('h') => Action::PrevPanel,
+        KeyCode::Tab | KeyCode::Right | KeyCode::Char('l') => Action::NextPanel,
         KeyCode::PageUp => Action::PageUp,
         KeyCode::PageDown => Action::PageDown,
         KeyCode::Home | KeyCode::Char('g') => Action::First,
@@ -83,15 +81,17 @@ fn prompt(key: &KeyEvent) -> Option<PromptEdit> {
     })
 }
 
-fn help(key: &KeyEvent) -> Option<Action> {
-    match key.code {
-        KeyCode::Char('q') => Some(Action::Quit),
-        KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => Some(Action::Quit),
-        _ => Some(Action::CloseOverlay),
+/// In the help overlay every key closes it, except the ones that quit.
+fn help(key: &KeyEvent) -> Action {
+    let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+    if key.code == KeyCode::Char('q') || ctrl_c {
+        Action::Quit
+    } else {
+        Action::CloseOverlay
     }
 }
 
-fn mouse_action(mouse: &MouseEvent) -> Option<Action> {
+fn mouse_action(mouse: MouseEvent) -> Option<Action> {
     match mouse.kind {
         MouseEventKind::Down(MouseButton::Left) => Some(Action::Click {
             column: mouse.column,

@@ -18,7 +18,7 @@ const HISTORY_LIMIT: usize = 200;
 
 impl Prompt {
     pub fn start(&mut self, text: &str) {
-        self.text = text.to_owned();
+        text.clone_into(&mut self.text);
         self.cursor = self.text.chars().count();
         self.browsing = None;
     }

@@ -99,6 +99,12 @@ const RECV_BUF: usize = 64 * 1024;
 const RECV_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl SockDiag {
+    /// The netlink socket's descriptor, so the fd table can say what it is.
+    #[must_use]
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.socket)
+    }
+
     pub fn new() -> io::Result<Self> {
         Ok(Self {
             socket: open_socket()?,

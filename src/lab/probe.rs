@@ -14,7 +14,7 @@ use crate::model::{
     TcpState, Waiting,
 };
 
-/// A 4-tuple the lab closed; the kernel may keep it a while (TIME_WAIT, FIN_WAIT2, LAST_ACK).
+/// A 4-tuple the lab closed; the kernel may keep it a while (`TIME_WAIT`, `FIN_WAIT2`, `LAST_ACK`).
 #[derive(Debug, Clone)]
 struct Closed {
     local: SocketAddr,
@@ -22,7 +22,7 @@ struct Closed {
     name: String,
 }
 
-/// The kernel-facing half of the lab: the sock_diag socket and what it remembers between probes.
+/// The kernel-facing half of the lab: the `sock_diag` socket and what it remembers between probes.
 pub struct Prober {
     diag: Option<SockDiag>,
     diag_error: Option<String>,
@@ -63,6 +63,19 @@ impl Prober {
                         && !before.iter().any(|old| old.fd == link.fd)
                 })
                 .map(|link| link.fd);
+        }
+    }
+
+    /// What the lab itself uses a descriptor for, or what it is by convention.
+    fn own_fd_name(&self, fd: RawFd) -> Option<&'static str> {
+        if fd == self.poll_fd {
+            Some("poll")
+        } else if Some(fd) == self.waker_fd {
+            Some("waker")
+        } else if Some(fd) == self.diag.as_ref().map(SockDiag::raw_fd) {
+            Some("sock_diag")
+        } else {
+            standard_stream(fd)
         }
     }
 
@@ -180,51 +193,7 @@ impl Lab {
         } else {
             Vec::new()
         };
-        let diag_by_inode: HashMap<u64, &DiagSocket> = tcp
-            .iter()
-            .chain(udp.iter())
-            .filter(|socket| socket.inode != 0)
-            .map(|socket| (socket.inode, socket))
-            .collect();
-
-        let mut sockets = Vec::new();
-        let mut listeners = Vec::new();
-        for entry in self.entries.values_mut() {
-            if !entry.is_socket() {
-                continue;
-            }
-            let probed = probe_entry(entry);
-            entry.observe_state(probed.state, at_ms);
-            let fd = entry.handle.raw_fd();
-            let inode = inode_by_fd.get(&fd).copied().unwrap_or(0);
-            let (recv_q, send_q) = if entry.role == Role::Listener {
-                (probed.unacked, probed.sacked)
-            } else if let Some(diag) = diag_by_inode.get(&inode) {
-                (diag.recv_q, diag.send_q)
-            } else {
-                sys::queued_bytes(entry.handle.fd()).unwrap_or_default()
-            };
-            if entry.role == Role::Listener {
-                listeners.push(listener_info(entry, &probed, &tcp));
-            }
-            sockets.push(SocketInfo {
-                name: entry.name.clone(),
-                fd,
-                proto: entry.proto.unwrap_or(Proto::Tcp),
-                role: entry.role,
-                local: entry.local,
-                remote: entry.remote,
-                state: probed.state,
-                recv_q,
-                send_q,
-                bytes_sent: entry.bytes_sent,
-                bytes_received: entry.bytes_received,
-                inode,
-                age_ms: entry.created.elapsed().as_millis() as u64,
-                history: entry.history.clone(),
-                forwarder: entry.forwarder.clone(),
-            });
-        }
+        let (sockets, listeners) = self.owned_sockets(at_ms, &inode_by_fd, &tcp, &udp);
 
         let kernel_only = self.kernel_only(&tcp);
         let fds = self.fd_entries(&links);
@@ -264,6 +233,63 @@ impl Lab {
         }
     }
 
+    /// Every owned socket with its kernel state, and the listeners with their queues.
+    fn owned_sockets(
+        &mut self,
+        at_ms: u64,
+        inode_by_fd: &HashMap<RawFd, u64>,
+        tcp: &[DiagSocket],
+        udp: &[DiagSocket],
+    ) -> (Vec<SocketInfo>, Vec<ListenerInfo>) {
+        let diag_by_inode: HashMap<u64, &DiagSocket> = tcp
+            .iter()
+            .chain(udp.iter())
+            .filter(|socket| socket.inode != 0)
+            .map(|socket| (socket.inode, socket))
+            .collect();
+
+        let mut sockets = Vec::new();
+        let mut listeners = Vec::new();
+        for entry in self.entries.values_mut() {
+            if !entry.is_socket() {
+                continue;
+            }
+            let probed = probe_entry(entry);
+            entry.observe_state(probed.state, at_ms);
+            let fd = entry.handle.raw_fd();
+            let inode = inode_by_fd.get(&fd).copied().unwrap_or(0);
+            let (recv_q, send_q) = if entry.role == Role::Listener {
+                (probed.unacked, probed.sacked)
+            } else if let Some(diag) = diag_by_inode.get(&inode) {
+                (diag.recv_q, diag.send_q)
+            } else {
+                sys::queued_bytes(entry.handle.fd()).unwrap_or_default()
+            };
+            if entry.role == Role::Listener {
+                listeners.push(listener_info(entry, &probed, tcp));
+            }
+            sockets.push(SocketInfo {
+                name: entry.name.clone(),
+                fd,
+                proto: entry.proto.unwrap_or(Proto::Tcp),
+                role: entry.role,
+                local: entry.local,
+                remote: entry.remote,
+                state: probed.state,
+                recv_q,
+                send_q,
+                bytes_sent: entry.bytes_sent,
+                bytes_received: entry.bytes_received,
+                inode,
+                age_ms: entry.created.elapsed().as_millis() as u64,
+                history: entry.history.clone(),
+                forwarder: entry.forwarder.clone(),
+            });
+        }
+
+        (sockets, listeners)
+    }
+
     /// Closed 4-tuples the kernel still holds; forgets those it no longer has.
     fn kernel_only(&mut self, tcp: &[DiagSocket]) -> Vec<KernelOnly> {
         let mut found = Vec::new();
@@ -297,10 +323,7 @@ impl Lab {
                 let name = name_by_fd
                     .get(&link.fd)
                     .map(|name| (*name).to_owned())
-                    .or_else(|| (link.fd == self.prober.poll_fd).then(|| "poll".to_owned()))
-                    .or_else(|| {
-                        (Some(link.fd) == self.prober.waker_fd).then(|| "waker".to_owned())
-                    });
+                    .or_else(|| self.prober.own_fd_name(link.fd).map(str::to_owned));
                 FdEntry {
                     fd: link.fd,
                     kind: link.kind,
@@ -309,6 +332,16 @@ impl Lab {
                 }
             })
             .collect()
+    }
+}
+
+/// The names every process's first three descriptors have by convention.
+fn standard_stream(fd: RawFd) -> Option<&'static str> {
+    match fd {
+        0 => Some("stdin"),
+        1 => Some("stdout"),
+        2 => Some("stderr"),
+        _ => None,
     }
 }
 

@@ -107,7 +107,7 @@ struct Relay {
 #[derive(Debug, Default)]
 pub struct Relays {
     targets: HashMap<String, SocketAddr>,
-    relays: HashMap<u64, Relay>,
+    live: HashMap<u64, Relay>,
     by_token: HashMap<Token, u64>,
     next_id: u64,
 }
@@ -116,7 +116,7 @@ impl Relays {
     /// Drops the relay `token` belongs to; returns the other leg, still open, for closing.
     pub fn forget(&mut self, token: Token) -> Option<Token> {
         let id = self.by_token.remove(&token)?;
-        let relay = self.relays.remove(&id)?;
+        let relay = self.live.remove(&id)?;
         let partner = if relay.inbound == token {
             relay.outbound
         } else {
@@ -177,7 +177,7 @@ impl Lab {
                 }
                 let id = self.relays.next_id;
                 self.relays.next_id += 1;
-                self.relays.relays.insert(
+                self.relays.live.insert(
                     id,
                     Relay {
                         inbound,
@@ -201,7 +201,7 @@ impl Lab {
         let Some(&id) = self.relays.by_token.get(&token) else {
             return;
         };
-        let Some(relay) = self.relays.relays.get_mut(&id) else {
+        let Some(relay) = self.relays.live.get_mut(&id) else {
             return;
         };
         let (Some(inbound), Some(outbound)) = (

@@ -422,7 +422,7 @@ impl Lab {
         }
     }
 
-    /// `close()`: the descriptor goes; the kernel may keep the connection (TIME_WAIT, ...).
+    /// `close()`: the descriptor goes; the kernel may keep the connection (`TIME_WAIT`, ...).
     pub(super) fn close_token(&mut self, token: Token) {
         let Some(mut entry) = self.entries.remove(&token) else {
             return;
