@@ -175,7 +175,26 @@ impl App {
         }
         self.changes
             .record(&self.snapshot, &snapshot, snapshot.at_ms);
+        let new_fd = snapshot
+            .fds
+            .iter()
+            .rposition(|fd| !self.snapshot.fds.iter().any(|old| old.fd == fd.fd));
+        let new_connection = snapshot
+            .sockets
+            .iter()
+            .filter(|socket| socket.role != Role::Listener)
+            .enumerate()
+            .filter(|(_, socket)| self.snapshot.socket(&socket.name).is_none())
+            .map(|(index, _)| index)
+            .last();
         self.snapshot = snapshot;
+        // Panels the user is not in follow what just appeared, so the audience sees it.
+        if let Some(index) = new_fd.filter(|_| self.focus != Panel::Fds) {
+            self.select(Panel::Fds, index);
+        }
+        if let Some(index) = new_connection.filter(|_| self.focus != Panel::Connections) {
+            self.select(Panel::Connections, index);
+        }
         true
     }
 

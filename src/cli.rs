@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use crate::app::ThemeName;
 
@@ -28,6 +28,8 @@ pub enum CommandLine {
     Lab(LabArgs),
     /// Runs commands against real sockets with no terminal and writes the result.
     Snapshot(SnapshotArgs),
+    /// Lecture scenarios: list the built-ins, or show one scenario's steps and narration.
+    Demo(DemoArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -44,6 +46,13 @@ pub struct LabArgs {
     /// Address `server` binds when none is given.
     #[arg(long, value_name = "ADDR", value_parser = parse_bind)]
     pub bind: Option<SocketAddr>,
+    #[command(flatten)]
+    pub screen: ScreenArgs,
+}
+
+/// How the dashboard looks and behaves (shared by `lab` and `demo`).
+#[derive(Debug, Clone, Args)]
+pub struct ScreenArgs {
     /// Language of every label and explanation (default: from the locale).
     #[arg(long, value_enum)]
     pub lang: Option<LangArg>,
@@ -56,6 +65,9 @@ pub struct LabArgs {
     /// Do not capture the mouse (keeps the terminal's own text selection).
     #[arg(long)]
     pub no_mouse: bool,
+    /// Start in the presenter layout: larger narration, fewer panels (toggle with L).
+    #[arg(long)]
+    pub presenter: bool,
     /// Panics after this many milliseconds (for testing that the terminal is restored).
     #[arg(long, hide = true, value_name = "MS")]
     pub panic_after: Option<u64>,
@@ -73,11 +85,18 @@ pub enum Format {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("source").required(true).args(["run", "demo"])))]
 pub struct SnapshotArgs {
     /// Lab commands to run (the same language as the `:` prompt).
     #[arg(long, value_name = "CMDS")]
-    pub run: String,
-    /// How long the event loop runs after the commands, before the kernel is asked.
+    pub run: Option<String>,
+    /// A scenario (built-in name or TOML file) to play instead of --run; its checks apply.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub demo: Option<String>,
+    /// With --demo: play up to this step (1-based; default: the last).
+    #[arg(long, value_name = "N", requires = "demo")]
+    pub step: Option<usize>,
+    /// With --run: how long the event loop runs after the commands, before the kernel is asked.
     #[arg(long, value_name = "DUR", default_value = "100ms", value_parser = parse_wait)]
     pub wait: Duration,
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -90,6 +109,24 @@ pub struct SnapshotArgs {
     pub bind: Option<SocketAddr>,
     #[arg(long, value_enum)]
     pub lang: Option<LangArg>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// List the built-in scenarios: name, number of steps, title.
+    #[arg(long, conflicts_with = "scenario")]
+    pub list: bool,
+    /// A built-in scenario's name, or a scenario file (TOML).
+    #[arg(value_name = "NAME|FILE", required_unless_present = "list")]
+    pub scenario: Option<String>,
+    /// Print the steps and their narration instead of opening the dashboard.
+    #[arg(long)]
+    pub print: bool,
+    /// Go to the next step by itself every SECS seconds.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub autoplay: Option<u64>,
+    #[command(flatten)]
+    pub screen: ScreenArgs,
 }
 
 fn parse_wait(text: &str) -> Result<Duration, String> {

@@ -1,6 +1,8 @@
 //! The interactive loop: one `mio::Poll` for the lab's sockets, the input thread's waker and the
 //! signals; a snapshot per probe tick; a frame only when something changed.
 
+mod lecture;
+
 use std::collections::VecDeque;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::{Duration, Instant};
@@ -12,9 +14,11 @@ use ratatui::layout::Rect;
 use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM, SIGWINCH};
 use signal_hook_mio::v1_0::Signals;
 
+pub use self::lecture::Lecture;
 use crate::app::{App, Effect, ThemeName, keymap};
 use crate::command::{Located, parse_script};
 use crate::lab::{Lab, LabConfig, Step};
+use crate::model::Snapshot;
 use crate::term::{self, InputThread, Tui};
 use crate::text::Lang;
 use crate::ui;
@@ -24,7 +28,6 @@ const SIGNAL_TOKEN: Token = Token(1);
 const FRAME: Duration = Duration::from_millis(33);
 
 /// How the dashboard is started.
-#[derive(Debug, Clone)]
 pub struct Options {
     pub lab: LabConfig,
     pub lang: Lang,
@@ -32,10 +35,14 @@ pub struct Options {
     /// Time between kernel probes (default 100 ms = 10 per second).
     pub refresh: Duration,
     pub mouse: bool,
+    /// Start in the presenter layout.
+    pub presenter: bool,
     /// Commands to run at start (already parsed, so a mistake is reported before the screen opens).
     pub script: Vec<Located>,
     /// Test hook: panic after this long, to prove the panic hook restores the terminal.
     pub panic_after: Option<Duration>,
+    /// Lecture mode: the scenario to present, step by step.
+    pub lecture: Option<Lecture>,
 }
 
 /// Why the loop ended.
@@ -58,6 +65,7 @@ struct Runtime {
     /// A socket had activity since the last probe: probe again soon.
     activity: bool,
     panic_at: Option<Instant>,
+    lecture: Option<Lecture>,
 }
 
 /// Runs the dashboard until the user quits or a signal ends it. The terminal is restored on
@@ -69,6 +77,9 @@ pub fn run(options: Options) -> Result<Ending> {
         .register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)?;
     let mut app = App::new(options.lang, options.theme);
     app.mouse = options.mouse;
+    if options.presenter {
+        app.layout = crate::app::LayoutMode::Presenter;
+    }
 
     let (mut terminal, _guard) = term::enter(options.mouse).wrap_err("opening the terminal")?;
     let (sender, receiver) = mpsc::channel();
@@ -87,7 +98,11 @@ pub fn run(options: Options) -> Result<Ending> {
         dirty: true,
         activity: false,
         panic_at: options.panic_after.map(|after| Instant::now() + after),
+        lecture: options.lecture,
     };
+    if runtime.lecture.is_some() {
+        runtime.lecture_step(&Effect::StepForward)?;
+    }
     runtime.event_loop(&mut terminal, &receiver, &mut signals)
 }
 
@@ -123,6 +138,14 @@ impl Runtime {
                     Err(TryRecvError::Disconnected) => return Ok(Ending::InputClosed),
                 }
             }
+            if self
+                .lecture
+                .as_ref()
+                .and_then(Lecture::autoplay_due)
+                .is_some_and(|due| Instant::now() >= due)
+            {
+                self.lecture_step(&Effect::StepForward)?;
+            }
             self.probe_if_due();
             self.draw_if_due(terminal)?;
             assert!(
@@ -141,6 +164,9 @@ impl Runtime {
         }
         if let Some(resume) = self.resume_at {
             due = due.min(resume);
+        }
+        if let Some(autoplay) = self.lecture.as_ref().and_then(Lecture::autoplay_due) {
+            due = due.min(autoplay);
         }
         if self.dirty {
             due = due.min(self.last_draw.map_or(now, |last| last + FRAME));
@@ -208,10 +234,37 @@ impl Runtime {
             match effect {
                 Effect::Quit => return Ok(true),
                 Effect::Run(line) => self.submit(&line),
-                Effect::StepForward | Effect::StepBack | Effect::Restart => {}
+                Effect::StepForward | Effect::StepBack | Effect::Restart => {
+                    self.lecture_step(&effect)?;
+                }
             }
         }
         Ok(false)
+    }
+
+    /// Moves the lecture a step and shows where it landed.
+    fn lecture_step(&mut self, effect: &Effect) -> Result<()> {
+        let Some(lecture) = self.lecture.as_mut() else {
+            return Ok(());
+        };
+        let landed: Option<Snapshot> = match effect {
+            Effect::StepForward => lecture.forward(&mut self.lab)?,
+            Effect::StepBack => lecture.back(&mut self.lab)?,
+            Effect::Restart => Some(lecture.restart(&mut self.lab)?),
+            Effect::Run(_) | Effect::Quit => None,
+        };
+        let view = lecture.view(self.app.lang);
+        let focus = lecture.focus().map(str::to_owned);
+        if let Some(snapshot) = landed {
+            self.app.apply(snapshot);
+            if let Some(name) = focus {
+                self.app.focus_name(&name);
+            }
+        }
+        self.app.lecture = Some(view);
+        self.next_probe = Instant::now();
+        self.dirty = true;
+        Ok(())
     }
 
     /// A command line typed at the prompt or made by a key: parsed whole, then queued.

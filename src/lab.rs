@@ -139,6 +139,23 @@ impl Lab {
         self.started.elapsed().as_millis() as u64
     }
 
+    /// Closes everything and starts over on the same event loop (same poll, waker and signal
+    /// registrations): how lecture mode steps back. The freed descriptors are reused in the same
+    /// order, so a replay gets the fd numbers a fresh lab would.
+    pub fn reset(&mut self) {
+        let registry = self.poll.registry();
+        for entry in self.entries.values_mut() {
+            entry.deregister(registry);
+        }
+        self.entries.clear();
+        self.names.clear();
+        self.relays = Relays::default();
+        self.errors.clear();
+        self.started = Instant::now();
+        self.trace = Trace::new(self.started, self.config.trace_limit);
+        self.prober.forget_closed();
+    }
+
     /// The newest trace entry, for the status line.
     #[must_use]
     pub fn last_trace(&self) -> Option<&crate::model::TraceEntry> {

@@ -4,14 +4,20 @@ use std::time::Duration;
 use clap::Parser;
 use color_eyre::eyre::{Result, WrapErr};
 
-use sockscope::cli::{Cli, CommandLine, Format, LabArgs, LangArg, SnapshotArgs};
+use sockscope::cli::{
+    Cli, CommandLine, DemoArgs, Format, LabArgs, LangArg, ScreenArgs, SnapshotArgs,
+};
+use sockscope::command::Located;
 use sockscope::command::parse_script;
 use sockscope::lab::{Lab, LabConfig};
+use sockscope::model::Snapshot;
 use sockscope::text::Lang;
-use sockscope::{dashboard, export, script};
+use sockscope::{dashboard, export, scenario, script, text};
 
 /// Exit status for input the user must fix (a malformed script).
 const EXIT_BAD_INPUT: u8 = 2;
+/// Exit status when the kernel contradicted a scenario's expectations.
+const EXIT_CHECKS_FAILED: u8 = 1;
 
 fn lang_of(arg: Option<LangArg>) -> Lang {
     match arg {
@@ -27,13 +33,17 @@ fn main() -> Result<ExitCode> {
     match cli.command {
         Some(CommandLine::Snapshot(args)) => snapshot(&args),
         Some(CommandLine::Lab(args)) => lab(&args),
+        Some(CommandLine::Demo(args)) => demo(&args),
         None => lab(&cli.lab),
     }
 }
 
 fn snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
+    if let Some(demo) = &args.demo {
+        return snapshot_demo(args, demo);
+    }
     let lang = lang_of(args.lang);
-    let parsed = match parse_script(&args.run) {
+    let parsed = match parse_script(args.run.as_deref().unwrap_or_default()) {
         Ok(parsed) => parsed,
         Err(error) => {
             eprintln!("sockscope: {}", error.localized(lang));
@@ -51,20 +61,94 @@ fn snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
     script::run(&mut lab, &parsed)?;
     lab.run_for(args.wait, script::PROBE_EVERY)?;
     let snapshot = lab.snapshot();
+    write_snapshot(args, &snapshot, lang)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_snapshot(args: &SnapshotArgs, snapshot: &Snapshot, lang: Lang) -> Result<()> {
     let rendered = match args.format {
-        Format::Json => export::json(&snapshot),
-        Format::Text => export::listing(&snapshot, lang),
+        Format::Json => export::json(snapshot),
+        Format::Text => export::listing(snapshot, lang),
     };
     match &args.output {
         Some(path) => std::fs::write(path, rendered)
             .wrap_err_with(|| format!("writing {}", path.display()))?,
         None => print!("{rendered}"),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
+}
+
+/// `snapshot --demo`: plays a scenario up to a step, writes the snapshot, reports failed checks.
+fn snapshot_demo(args: &SnapshotArgs, demo: &str) -> Result<ExitCode> {
+    let lang = lang_of(args.lang);
+    let scenario = match scenario::load(demo) {
+        Ok(scenario) => scenario,
+        Err(error) => {
+            eprintln!("sockscope: {}", error.localized(lang));
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let count = scenario.steps.len();
+    let step = args.step.unwrap_or(count);
+    if step == 0 || step > count {
+        let count = count.to_string();
+        let message = text::format(
+            lang,
+            "demo.no_such_step",
+            &[("count", &count), ("name", &scenario.name)],
+        );
+        eprintln!("sockscope: {message}");
+        return Ok(ExitCode::from(EXIT_BAD_INPUT));
+    }
+    let mut config = LabConfig {
+        lang,
+        ..LabConfig::default()
+    };
+    if let Some(bind) = args.bind {
+        config.default_bind = bind;
+    }
+    let played = scenario::play_to(&scenario, step - 1, config)?;
+    write_snapshot(args, &played.snapshot, lang)?;
+    for failure in &played.failures {
+        eprintln!("sockscope: {}", failure.message(lang));
+    }
+    Ok(if played.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_CHECKS_FAILED)
+    })
+}
+
+/// `demo --list`, `demo NAME --print`, or the dashboard presenting a scenario.
+fn demo(args: &DemoArgs) -> Result<ExitCode> {
+    let lang = lang_of(args.screen.lang);
+    let Some(name) = &args.scenario else {
+        print!("{}", scenario::list(&scenario::builtins(), lang));
+        return Ok(ExitCode::SUCCESS);
+    };
+    let scenario = match scenario::load(name) {
+        Ok(scenario) => scenario,
+        Err(error) => {
+            eprintln!("sockscope: {}", error.localized(lang));
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    if args.print {
+        print!("{}", scenario::describe(&scenario, lang));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let autoplay = args.autoplay.map(Duration::from_secs);
+    let lecture = dashboard::Lecture::new(scenario, autoplay);
+    run_dashboard(
+        &args.screen,
+        LabConfig::default(),
+        Vec::new(),
+        Some(lecture),
+    )
 }
 
 fn lab(args: &LabArgs) -> Result<ExitCode> {
-    let lang = lang_of(args.lang);
+    let lang = lang_of(args.screen.lang);
     let script = match parse_script(args.run.as_deref().unwrap_or("")) {
         Ok(parsed) => parsed,
         Err(error) => {
@@ -72,21 +156,31 @@ fn lab(args: &LabArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
-    let mut lab = LabConfig {
-        lang,
-        ..LabConfig::default()
-    };
+    let mut config = LabConfig::default();
     if let Some(bind) = args.bind {
-        lab.default_bind = bind;
+        config.default_bind = bind;
     }
+    run_dashboard(&args.screen, config, script, None)
+}
+
+fn run_dashboard(
+    screen: &ScreenArgs,
+    mut lab: LabConfig,
+    script: Vec<Located>,
+    lecture: Option<dashboard::Lecture>,
+) -> Result<ExitCode> {
+    let lang = lang_of(screen.lang);
+    lab.lang = lang;
     let options = dashboard::Options {
         lab,
         lang,
-        theme: args.theme.unwrap_or_default(),
-        refresh: Duration::from_secs(1) / args.refresh,
-        mouse: !args.no_mouse,
+        theme: screen.theme.unwrap_or_default(),
+        refresh: Duration::from_secs(1) / screen.refresh,
+        mouse: !screen.no_mouse,
+        presenter: screen.presenter,
         script,
-        panic_after: args.panic_after.map(Duration::from_millis),
+        panic_after: screen.panic_after.map(Duration::from_millis),
+        lecture,
     };
     match dashboard::run(options)? {
         // The conventional status of a process ended by a signal.

@@ -117,6 +117,16 @@ impl Entry {
         }
     }
 
+    /// Takes the socket out of the poll (a source never registered needs nothing).
+    pub fn deregister(&mut self, registry: &mio::Registry) {
+        let _ = match &mut self.handle {
+            Handle::Listener(listener) => registry.deregister(listener),
+            Handle::Stream(stream) => registry.deregister(stream),
+            Handle::Udp(udp) => registry.deregister(udp),
+            Handle::Fresh(_) | Handle::File(_) => Ok(()),
+        };
+    }
+
     #[must_use]
     pub fn is_socket(&self) -> bool {
         self.proto.is_some()

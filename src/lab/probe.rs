@@ -79,6 +79,11 @@ impl Prober {
         }
     }
 
+    /// Forgets the tuples of closed sockets (a reset lab no longer claims them).
+    pub fn forget_closed(&mut self) {
+        self.closed.clear();
+    }
+
     pub fn remember_closed(&mut self, local: SocketAddr, remote: SocketAddr, name: &str) {
         self.closed.push(Closed {
             local,

@@ -428,14 +428,7 @@ impl Lab {
             return;
         };
         self.names.remove(&entry.name);
-        let registry = self.poll.registry();
-        // Deregistering can only fail for a source that was never registered; nothing to do then.
-        let _ = match &mut entry.handle {
-            Handle::Listener(listener) => registry.deregister(listener),
-            Handle::Stream(stream) => registry.deregister(stream),
-            Handle::Udp(udp) => registry.deregister(udp),
-            Handle::Fresh(_) | Handle::File(_) => Ok(()),
-        };
+        entry.deregister(self.poll.registry());
         if let (Handle::Stream(_), Some(local), Some(remote)) =
             (&entry.handle, entry.local, entry.remote)
         {
