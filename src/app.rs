@@ -187,7 +187,11 @@ impl App {
             .filter(|(_, socket)| self.snapshot.socket(&socket.name).is_none())
             .map(|(index, _)| index)
             .last();
+        let first = self.snapshot.fds.is_empty();
         self.snapshot = snapshot;
+        if first {
+            return true;
+        }
         // Panels the user is not in follow what just appeared, so the audience sees it.
         if let Some(index) = new_fd.filter(|_| self.focus != Panel::Fds) {
             self.select(Panel::Fds, index);

@@ -7,6 +7,8 @@ use std::time::Duration;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use crate::app::ThemeName;
+use crate::model::TcpState;
+use crate::system::Filter;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,6 +32,10 @@ pub enum CommandLine {
     Snapshot(SnapshotArgs),
     /// Lecture scenarios: list the built-ins, or show one scenario's steps and narration.
     Demo(DemoArgs),
+    /// Every socket on the machine, live, with its owning process.
+    Watch(WatchArgs),
+    /// One snapshot of every TCP and UDP socket on the machine, like `ss -tuanp`.
+    Dump(DumpArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -80,8 +86,32 @@ fn parse_theme(text: &str) -> Result<ThemeName, String> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// The dashboard, rendered as text.
     Text,
+    /// The dashboard, rendered as an SVG image.
+    Svg,
+    /// The Snapshot JSON (the model, not the picture).
     Json,
+    /// Every fact of the snapshot as a plain list, one line each.
+    Listing,
+}
+
+/// A screen size, `COLSxROWS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size {
+    pub columns: u16,
+    pub rows: u16,
+}
+
+fn parse_size(text: &str) -> Result<Size, String> {
+    let invalid = || format!("'{text}' is not a size (try 120x40)");
+    let (columns, rows) = text.split_once(['x', 'X']).ok_or_else(invalid)?;
+    let columns: u16 = columns.trim().parse().map_err(|_| invalid())?;
+    let rows: u16 = rows.trim().parse().map_err(|_| invalid())?;
+    if !(1..=1000).contains(&columns) || !(1..=1000).contains(&rows) {
+        return Err(format!("'{text}': columns and rows must be 1 to 1000"));
+    }
+    Ok(Size { columns, rows })
 }
 
 #[derive(Debug, Clone, Args)]
@@ -101,6 +131,9 @@ pub struct SnapshotArgs {
     pub wait: Duration,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// The screen size the dashboard is rendered at (text and svg).
+    #[arg(long, value_name = "COLSxROWS", default_value = "120x40", value_parser = parse_size)]
+    pub size: Size,
     /// Where to write (default: standard output).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -109,6 +142,12 @@ pub struct SnapshotArgs {
     pub bind: Option<SocketAddr>,
     #[arg(long, value_enum)]
     pub lang: Option<LangArg>,
+    /// Colour theme: default, light, high-contrast.
+    #[arg(long, value_name = "NAME", value_parser = parse_theme)]
+    pub theme: Option<ThemeName>,
+    /// Render the presenter layout.
+    #[arg(long)]
+    pub presenter: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -137,4 +176,56 @@ fn parse_wait(text: &str) -> Result<Duration, String> {
 fn parse_bind(text: &str) -> Result<SocketAddr, String> {
     text.parse()
         .map_err(|_| format!("'{text}' is not an address with a port (try 127.0.0.1:0)"))
+}
+
+/// Which sockets of the machine to show (`watch`, `dump`).
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct FilterArgs {
+    /// Only sockets with this local or remote port.
+    #[arg(long, value_name = "P")]
+    pub port: Option<u16>,
+    /// Only sockets held by this process.
+    #[arg(long, value_name = "P")]
+    pub pid: Option<u32>,
+    /// Only sockets in this state (LISTEN, ESTABLISHED, TIME_WAIT, UNCONN, ...; ss spellings work).
+    #[arg(long, value_name = "S", value_parser = parse_state)]
+    pub state: Option<TcpState>,
+}
+
+impl FilterArgs {
+    #[must_use]
+    pub fn filter(&self) -> Filter {
+        Filter {
+            port: self.port,
+            pid: self.pid,
+            state: self.state,
+        }
+    }
+}
+
+fn parse_state(text: &str) -> Result<TcpState, String> {
+    crate::system::parse_state(text).ok_or_else(|| {
+        format!("'{text}' is not a socket state (try LISTEN, ESTABLISHED, TIME_WAIT, UNCONN)")
+    })
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DumpArgs {
+    /// Print `{"sockets": [...]}` instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not look up the owning processes (no /proc scan: faster).
+    #[arg(long)]
+    pub no_owners: bool,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Language of the notes on standard error.
+    #[arg(long, value_enum)]
+    pub lang: Option<LangArg>,
 }

@@ -1,10 +1,12 @@
-//! Snapshot -> JSON or a plain-text listing.
+//! Snapshot -> JSON, a plain-text listing, or the rendered dashboard as text or SVG.
 
 mod listing;
+mod screen;
 mod screen_text;
 mod svg;
 
 pub use listing::listing;
+pub use screen::{render_screen, svg_options};
 pub use screen_text::buffer_to_text;
 pub use svg::{FONT_FAMILY, Rgb, SvgOptions, buffer_to_svg, color_rgb};
 

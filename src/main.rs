@@ -4,15 +4,16 @@ use std::time::Duration;
 use clap::Parser;
 use color_eyre::eyre::{Result, WrapErr};
 
+use sockscope::app::{App, LayoutMode, LectureView};
 use sockscope::cli::{
-    Cli, CommandLine, DemoArgs, Format, LabArgs, LangArg, ScreenArgs, SnapshotArgs,
+    Cli, CommandLine, DemoArgs, DumpArgs, Format, LabArgs, LangArg, ScreenArgs, SnapshotArgs,
 };
 use sockscope::command::Located;
 use sockscope::command::parse_script;
 use sockscope::lab::{Lab, LabConfig};
 use sockscope::model::Snapshot;
 use sockscope::text::Lang;
-use sockscope::{dashboard, export, scenario, script, text};
+use sockscope::{dashboard, export, scenario, script, system, text};
 
 /// Exit status for input the user must fix (a malformed script).
 const EXIT_BAD_INPUT: u8 = 2;
@@ -34,6 +35,14 @@ fn main() -> Result<ExitCode> {
         Some(CommandLine::Snapshot(args)) => snapshot(&args),
         Some(CommandLine::Lab(args)) => lab(&args),
         Some(CommandLine::Demo(args)) => demo(&args),
+        Some(CommandLine::Dump(args)) => dump(&args),
+        Some(CommandLine::Watch(_)) => {
+            eprintln!(
+                "sockscope: {}",
+                text::get(Lang::from_env(), "dump.watch_not_ready")
+            );
+            Ok(ExitCode::from(EXIT_BAD_INPUT))
+        }
         None => lab(&cli.lab),
     }
 }
@@ -61,14 +70,44 @@ fn snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
     script::run(&mut lab, &parsed)?;
     lab.run_for(args.wait, script::PROBE_EVERY)?;
     let snapshot = lab.snapshot();
-    write_snapshot(args, &snapshot, lang)?;
+    write_snapshot(args, snapshot, lang, None)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_snapshot(args: &SnapshotArgs, snapshot: &Snapshot, lang: Lang) -> Result<()> {
+/// Writes the snapshot in the asked format; text and SVG are the dashboard itself.
+fn write_snapshot(
+    args: &SnapshotArgs,
+    snapshot: Snapshot,
+    lang: Lang,
+    lecture: Option<(LectureView, Option<String>)>,
+) -> Result<()> {
+    let theme = args.theme.unwrap_or_default();
+    let screen = || {
+        let mut app = App::new(lang, theme);
+        app.mouse = false;
+        app.now_ms = snapshot.at_ms;
+        app.apply(snapshot.clone());
+        // A still picture has no "just changed": nothing is highlighted.
+        app.changes.clear();
+        if args.presenter {
+            app.layout = LayoutMode::Presenter;
+        }
+        if let Some((view, focus)) = &lecture {
+            app.lecture = Some(view.clone());
+            if let Some(name) = focus {
+                app.focus_name(name);
+            }
+        }
+        export::render_screen(&app, args.size.columns, args.size.rows)
+    };
     let rendered = match args.format {
-        Format::Json => export::json(snapshot),
-        Format::Text => export::listing(snapshot, lang),
+        Format::Json => export::json(&snapshot),
+        Format::Listing => export::listing(&snapshot, lang),
+        Format::Text => export::buffer_to_text(&screen()),
+        Format::Svg => {
+            let title = lecture.as_ref().map(|(view, _)| view.title.clone());
+            export::buffer_to_svg(&screen(), &export::svg_options(theme, title))
+        }
     };
     match &args.output {
         Some(path) => std::fs::write(path, rendered)
@@ -108,7 +147,25 @@ fn snapshot_demo(args: &SnapshotArgs, demo: &str) -> Result<ExitCode> {
         config.default_bind = bind;
     }
     let played = scenario::play_to(&scenario, step - 1, config)?;
-    write_snapshot(args, &played.snapshot, lang)?;
+    let current = &scenario.steps[step - 1];
+    let view = LectureView {
+        title: scenario.title.get(lang).to_owned(),
+        step,
+        steps: count,
+        narration: current.say.get(lang).to_owned(),
+        failures: played
+            .failures
+            .iter()
+            .map(|failure| failure.message(lang))
+            .collect(),
+        autoplay: None,
+    };
+    write_snapshot(
+        args,
+        played.snapshot.clone(),
+        lang,
+        Some((view, current.focus.clone())),
+    )?;
     for failure in &played.failures {
         eprintln!("sockscope: {}", failure.message(lang));
     }
@@ -187,4 +244,32 @@ fn run_dashboard(
         dashboard::Ending::Signal(signal) => Ok(ExitCode::from(128 + signal as u8)),
         dashboard::Ending::Quit | dashboard::Ending::InputClosed => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// `sockscope dump`: one collection, written through one buffer; notes go to standard error.
+fn dump(args: &DumpArgs) -> Result<ExitCode> {
+    use std::io::{self, Write};
+    let lang = lang_of(args.lang);
+    let mut collector =
+        system::SystemCollector::new().wrap_err("opening a NETLINK_SOCK_DIAG socket")?;
+    let snapshot = collector.collect(!args.no_owners, &args.filter.filter());
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let written = if args.json {
+        system::write_json(&mut out, &snapshot)
+    } else {
+        system::write_table(&mut out, &snapshot)
+    }
+    .and_then(|()| out.flush());
+    match written {
+        // `sockscope dump | head` is not an error.
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+        other => other.wrap_err("writing the dump")?,
+    }
+    for error in &snapshot.errors {
+        eprintln!("sockscope: {error}");
+    }
+    if let Some(note) = system::owners_note(&snapshot, lang) {
+        eprintln!("sockscope: {note}");
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,47 @@
+//! The dashboard rendered headless: the same `ui::render` as the terminal, into a buffer.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use super::svg::{SvgOptions, color_rgb};
+use crate::app::{App, ThemeName};
+use crate::ui;
+use crate::ui::theme::Theme;
+
+/// The screen `ui::render` draws for `app` at `columns` x `rows`.
+#[must_use]
+pub fn render_screen(app: &App, columns: u16, rows: u16) -> Buffer {
+    let mut app = app.clone();
+    app.screen = Rect::new(0, 0, columns, rows);
+    let mut terminal =
+        Terminal::new(TestBackend::new(columns, rows)).expect("a test backend never fails");
+    terminal
+        .draw(|frame| ui::render(frame, &app))
+        .expect("drawing into memory never fails");
+    terminal.backend().buffer().clone()
+}
+
+/// SVG colours that match the theme: what its base style leaves to the terminal gets the
+/// theme's own idea of a background (dark themes dark, the light theme light).
+#[must_use]
+pub fn svg_options(theme: ThemeName, title: Option<String>) -> SvgOptions {
+    let base = Theme::of(theme).base;
+    let defaults = SvgOptions::default();
+    let (fallback_fg, fallback_bg) = match theme {
+        ThemeName::Light => ((0x20, 0x20, 0x20), (0xfa, 0xfa, 0xfa)),
+        ThemeName::HighContrast => ((0xff, 0xff, 0xff), (0x00, 0x00, 0x00)),
+        ThemeName::Default => (defaults.default_fg, defaults.default_bg),
+    };
+    SvgOptions {
+        default_fg: base
+            .fg
+            .map_or(fallback_fg, |color| color_rgb(color, fallback_fg)),
+        default_bg: base
+            .bg
+            .map_or(fallback_bg, |color| color_rgb(color, fallback_bg)),
+        title,
+        ..defaults
+    }
+}
