@@ -3,4 +3,5 @@
 pub mod command;
 pub mod kernel;
 pub mod model;
+pub mod scenario;
 pub mod text;

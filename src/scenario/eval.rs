@@ -1,0 +1,375 @@
+//! Checks expectations against a snapshot, through its JSON form (the same fields users read).
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use serde_json::{Map, Value};
+
+use super::expect::{Expectation, FieldPath, Op, Operand};
+use super::schema::{self, PSEUDO_NAMES};
+use crate::model::{Snapshot, TcpState};
+use crate::text::{self, Lang};
+
+/// An expectation the kernel contradicted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckFailure {
+    /// 0-based index of the step.
+    pub step: usize,
+    /// The expectation as written.
+    pub expectation: String,
+    /// What the snapshot held instead (for a comparison with another field: both values).
+    pub seen: String,
+}
+
+impl CheckFailure {
+    /// The failure as one line in `lang`: the step, the expectation and the value seen.
+    #[must_use]
+    pub fn message(&self, lang: Lang) -> String {
+        let step = (self.step + 1).to_string();
+        text::format(
+            lang,
+            "scenario.check_failed",
+            &[
+                ("step", &step),
+                ("seen", &self.seen),
+                ("expectation", &self.expectation),
+            ],
+        )
+    }
+}
+
+impl fmt::Display for CheckFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message(Lang::En))
+    }
+}
+
+/// Checks every expectation against `snapshot`; the failures, for step `step` (0-based).
+#[must_use]
+pub fn check_all(
+    step: usize,
+    expectations: &[Expectation],
+    snapshot: &Snapshot,
+) -> Vec<CheckFailure> {
+    if expectations.is_empty() {
+        return Vec::new();
+    }
+    let json = serde_json::to_value(snapshot).expect("snapshot serializes");
+    expectations
+        .iter()
+        .filter_map(|expectation| {
+            expectation.evaluate(&json).err().map(|seen| CheckFailure {
+                step,
+                expectation: expectation.to_string(),
+                seen,
+            })
+        })
+        .collect()
+}
+
+impl Expectation {
+    /// Checks this expectation against a Snapshot JSON value; `Err` holds what was seen.
+    pub fn evaluate(&self, json: &Value) -> Result<(), String> {
+        let (left, left_shown) = read(json, &self.subject);
+        let (right, right_shown) = match &self.value {
+            Operand::Null => (Value::Null, None),
+            Operand::Bool(value) => (Value::Bool(*value), None),
+            Operand::Int(value) => (Value::from(*value), None),
+            Operand::Text(value) => (Value::String(value.clone()), None),
+            Operand::Field { path, offset } => {
+                let (value, shown) = read(json, path);
+                let value = match (value.as_i64(), *offset) {
+                    (_, 0) => value,
+                    (Some(number), offset) => Value::from(number + offset),
+                    (None, _) => Value::Null,
+                };
+                (value, Some(shown))
+            }
+        };
+        if compare(&left, self.op, &right) {
+            return Ok(());
+        }
+        Err(match right_shown {
+            Some(right_shown) => {
+                format!("{left_shown}; {} = {right_shown}", value_path(&self.value))
+            }
+            None => left_shown,
+        })
+    }
+}
+
+fn value_path(operand: &Operand) -> String {
+    match operand {
+        Operand::Field { path, .. } => path.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn compare(left: &Value, op: Op, right: &Value) -> bool {
+    let ordering = match (left, right) {
+        (Value::Number(a), Value::Number(b)) => match (a.as_i64(), b.as_i64()) {
+            (Some(a), Some(b)) => Some(a.cmp(&b)),
+            _ => a
+                .as_f64()
+                .zip(b.as_f64())
+                .and_then(|(a, b)| a.partial_cmp(&b)),
+        },
+        (Value::String(a), Value::String(b)) if op != Op::Eq && op != Op::Ne => Some(a.cmp(b)),
+        _ => None,
+    };
+    match op {
+        Op::Eq => equal(left, right),
+        Op::Ne => !equal(left, right),
+        Op::Lt => ordering.is_some_and(std::cmp::Ordering::is_lt),
+        Op::Le => ordering.is_some_and(std::cmp::Ordering::is_le),
+        Op::Gt => ordering.is_some_and(std::cmp::Ordering::is_gt),
+        Op::Ge => ordering.is_some_and(std::cmp::Ordering::is_ge),
+    }
+}
+
+fn equal(left: &Value, right: &Value) -> bool {
+    match (left, right) {
+        (Value::Number(a), Value::Number(b)) => match (a.as_i64(), b.as_i64()) {
+            (Some(a), Some(b)) => a == b,
+            _ => a.as_f64() == b.as_f64(),
+        },
+        _ => left == right,
+    }
+}
+
+/// The value at `path` and how to show it (`null (no socket named 'x')` for an unknown name).
+fn read(json: &Value, path: &FieldPath) -> (Value, String) {
+    let Some(mut current) = root(json, &path.name) else {
+        return (
+            Value::Null,
+            format!("null (no '{}' in the snapshot)", path.name),
+        );
+    };
+    for field in &path.fields {
+        current = step_into(&current, field);
+    }
+    let shown = show(&current);
+    (current, shown)
+}
+
+fn show(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The value a path starts from: a pseudo-name's part of the snapshot, or everything the snapshot
+/// says of a lab name (its descriptor, socket and listener entries merged, later ones winning, plus
+/// its last traced call). `None` when the snapshot never heard of the name.
+fn root(json: &Value, name: &str) -> Option<Value> {
+    if PSEUDO_NAMES.contains(&name) {
+        return json.get(name).cloned();
+    }
+    let named = |list: &str| -> Vec<Map<String, Value>> {
+        json.get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|item| item.get("name").and_then(Value::as_str) == Some(name))
+            .filter_map(|item| item.as_object().cloned())
+            .collect()
+    };
+    let fds = named("fds");
+    let sockets = named("sockets");
+    let listeners = named("listeners");
+    let traced = named("trace");
+    if fds.is_empty() && sockets.is_empty() && listeners.is_empty() && traced.is_empty() {
+        return None;
+    }
+    let mut merged = Map::new();
+    for part in fds.into_iter().chain(sockets).chain(listeners) {
+        merged.extend(part);
+    }
+    let last = traced.last();
+    let errno = last
+        .and_then(|entry| entry.get("errno").cloned())
+        .unwrap_or(Value::Null);
+    let result = last
+        .and_then(|entry| entry.get("result").and_then(Value::as_str))
+        .map_or(Value::Null, |result| {
+            result
+                .parse::<i64>()
+                .map_or_else(|_| Value::String(result.to_owned()), Value::from)
+        });
+    merged.insert("errno".to_owned(), errno);
+    merged.insert("result".to_owned(), result);
+    Some(Value::Object(merged))
+}
+
+/// One step of a path, with the derived fields of [`schema`].
+fn step_into(value: &Value, field: &str) -> Value {
+    match value {
+        Value::Object(map) => map.get(field).cloned().unwrap_or_else(|| delta(map, field)),
+        Value::Array(items) => {
+            if field == "count" {
+                Value::from(items.len())
+            } else if let Ok(index) = field.parse::<usize>() {
+                items.get(index).cloned().unwrap_or(Value::Null)
+            } else {
+                let wanted = TcpState::from_name(field)
+                    .filter(|_| schema::is_state_word(field))
+                    .map_or(field, |state| state.name());
+                let count = items
+                    .iter()
+                    .filter(|item| {
+                        ["state", "kind"]
+                            .iter()
+                            .any(|key| item.get(*key).and_then(Value::as_str) == Some(wanted))
+                    })
+                    .count();
+                Value::from(count)
+            }
+        }
+        Value::String(text) => match (text.parse::<SocketAddr>(), field) {
+            (Ok(addr), "port") => Value::from(addr.port()),
+            (Ok(addr), "ip") => Value::String(addr.ip().to_string()),
+            _ => Value::Null,
+        },
+        _ => Value::Null,
+    }
+}
+
+/// `X_delta` = `X` - `X_at_start`.
+fn delta(map: &Map<String, Value>, field: &str) -> Value {
+    let Some(base) = field.strip_suffix("_delta") else {
+        return Value::Null;
+    };
+    let now = map.get(base).and_then(Value::as_i64);
+    let start = map.get(&format!("{base}_at_start")).and_then(Value::as_i64);
+    match (now, start) {
+        (Some(now), Some(start)) => Value::from(now - start),
+        _ => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Counters, KernelOnly, ListenerInfo, SocketInfo, TraceEntry, Waiting};
+    use crate::model::{Proto, Role};
+
+    fn socket(name: &str, state: TcpState, local: &str) -> SocketInfo {
+        SocketInfo {
+            name: name.into(),
+            fd: 6,
+            proto: Proto::Tcp,
+            role: Role::Listener,
+            local: local.parse().ok(),
+            remote: None,
+            state,
+            recv_q: 0,
+            send_q: 0,
+            bytes_sent: 0,
+            bytes_received: 0,
+            inode: 0,
+            age_ms: 0,
+            history: Vec::new(),
+            forwarder: None,
+        }
+    }
+
+    fn sample() -> Snapshot {
+        let local = "127.0.0.1:4000".parse().unwrap();
+        Snapshot {
+            sockets: vec![
+                socket("srv", TcpState::Listen, "127.0.0.1:4000"),
+                socket("a", TcpState::Established, "127.0.0.1:4000"),
+            ],
+            listeners: vec![ListenerInfo {
+                name: "srv".into(),
+                local: Some(local),
+                backlog: 2,
+                backlog_requested: 2,
+                accept_queue: 3,
+                syn_queue: 0,
+                waiting: vec![Waiting {
+                    peer: "127.0.0.1:5000".parse().unwrap(),
+                    state: TcpState::Established,
+                }],
+                half_open: Vec::new(),
+                auto_accept: false,
+            }],
+            kernel_only: vec![KernelOnly {
+                local,
+                remote: "127.0.0.1:5001".parse().unwrap(),
+                state: TcpState::TimeWait,
+                was: Some("c".into()),
+                timer_ms: Some(59_000),
+            }],
+            counters: Counters {
+                listen_overflows: 12,
+                listen_overflows_at_start: 10,
+                ..Counters::default()
+            },
+            trace: vec![TraceEntry {
+                call: "bind(7, 127.0.0.1:4000)".into(),
+                result: "-1 EADDRINUSE".into(),
+                errno: Some("EADDRINUSE".into()),
+                failed: true,
+                name: Some("dup".into()),
+                at_ms: 0,
+            }],
+            ..Snapshot::default()
+        }
+    }
+
+    fn check(text: &str) -> Result<(), String> {
+        let json = serde_json::to_value(sample()).unwrap();
+        Expectation::parse(text).unwrap().evaluate(&json)
+    }
+
+    #[test]
+    fn reads_merged_and_derived_fields() {
+        for ok in [
+            "srv.accept_queue == 3",
+            "srv.state == LISTEN",
+            "srv.accept_queue > srv.backlog",
+            "srv.waiting.count == 1",
+            "srv.waiting.ESTABLISHED == 1",
+            "srv.waiting.0.peer.port == 5000",
+            "srv.local.port == 4000",
+            "srv.local.ip == 127.0.0.1",
+            "srv.remote == null",
+            "srv.remote.port == null",
+            "a.local.port == srv.local.port",
+            "a.fd == srv.fd + 0",
+            "a.fd < srv.fd + 1",
+            "kernel_only.TIME_WAIT == 1",
+            "kernel_only.count == 1",
+            "kernel_only.FIN_WAIT2 == 0",
+            "counters.listen_overflows_delta == 2",
+            "counters.listen_overflows_delta > 0",
+            "dup.errno == EADDRINUSE",
+            "dup.result == \"-1 EADDRINUSE\"",
+            "dup.local == null",
+            "srv.errno == null",
+            "ghost.state == null",
+            "ports.ephemeral.0 <= ports.ephemeral.1",
+            "ports.ephemeral.count == 2",
+        ] {
+            assert_eq!(check(ok), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn failures_say_what_was_seen() {
+        assert_eq!(check("srv.accept_queue == 2"), Err("3".into()));
+        assert_eq!(check("srv.state == SYN_SENT"), Err("LISTEN".into()));
+        assert_eq!(check("srv.state < 3"), Err("LISTEN".into()));
+        assert_eq!(
+            check("a.local.port != srv.local.port"),
+            Err("4000; srv.local.port = 4000".into())
+        );
+        assert!(
+            check("ghost.state == LISTEN")
+                .unwrap_err()
+                .contains("ghost")
+        );
+    }
+}

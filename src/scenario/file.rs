@@ -1,0 +1,263 @@
+//! The scenario file: TOML read with spans, so every error names its line and column.
+
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::error::{ScenarioError, ScenarioErrorKind};
+use super::expect::Expectation;
+use super::{Localized, Scenario, ScenarioStep};
+use crate::command::{self, ParseError};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLocalized {
+    en: String,
+    ko: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    run: Spanned<String>,
+    wait: Option<Spanned<String>>,
+    say: RawLocalized,
+    #[serde(default)]
+    expect: Vec<Spanned<String>>,
+    focus: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    title: RawLocalized,
+    #[serde(default)]
+    step: Vec<RawStep>,
+}
+
+impl From<RawLocalized> for Localized {
+    fn from(raw: RawLocalized) -> Self {
+        Self {
+            en: raw.en,
+            ko: raw.ko,
+        }
+    }
+}
+
+/// Maps byte offsets of the file to 1-based lines and character columns.
+struct Positions<'a> {
+    file: &'a str,
+    source: &'a str,
+}
+
+impl Positions<'_> {
+    fn line_column(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.source.len());
+        let before = &self.source[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+        let column = before[line_start..].chars().count() + 1;
+        (line, column)
+    }
+
+    fn error(&self, offset: usize, kind: ScenarioErrorKind) -> ScenarioError {
+        let (line, column) = self.line_column(offset);
+        ScenarioError {
+            file: self.file.to_owned(),
+            line,
+            column,
+            kind,
+        }
+    }
+
+    /// Where the text of a string value starts in the file, if the file holds it verbatim (no
+    /// escapes): then a position inside the value maps to a position in the file exactly.
+    fn verbatim_start(&self, span: &Range<usize>, value: &str) -> Option<usize> {
+        let raw = self.source.get(span.clone())?;
+        let mut start = span.start;
+        if raw.starts_with("\"\"\"") || raw.starts_with("'''") {
+            start += 3;
+            let rest = &self.source[start..];
+            if rest.starts_with("\r\n") {
+                start += 2;
+            } else if rest.starts_with('\n') {
+                start += 1;
+            }
+        } else {
+            start += 1;
+        }
+        (self.source.get(start..start + value.len()) == Some(value)).then_some(start)
+    }
+
+    /// The file offset of a 1-based (line, character column) inside a string value; the value's
+    /// opening quote when the file does not hold the value verbatim.
+    fn offset_in_value(
+        &self,
+        span: &Range<usize>,
+        value: &str,
+        line: usize,
+        column: usize,
+    ) -> usize {
+        let Some(start) = self.verbatim_start(span, value) else {
+            return span.start;
+        };
+        let line_start: usize = value
+            .split_inclusive('\n')
+            .take(line.saturating_sub(1))
+            .map(str::len)
+            .sum();
+        let within: usize = value[line_start..]
+            .chars()
+            .take(column.saturating_sub(1))
+            .map(char::len_utf8)
+            .sum();
+        start + line_start + within
+    }
+}
+
+pub(super) fn parse(name: &str, file: &str, source: &str) -> Result<Scenario, ScenarioError> {
+    let positions = Positions { file, source };
+    let raw: RawScenario = toml::from_str(source).map_err(|error| {
+        let offset = error.span().map_or(0, |span| span.start);
+        let message = error.message().trim().to_owned();
+        positions.error(offset, ScenarioErrorKind::Toml(message))
+    })?;
+    if raw.step.is_empty() {
+        return Err(positions.error(source.len(), ScenarioErrorKind::NoSteps));
+    }
+    let steps = raw
+        .step
+        .into_iter()
+        .enumerate()
+        .map(|(index, step)| parse_step(&positions, index, step))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Scenario {
+        name: name.to_owned(),
+        file: file.to_owned(),
+        title: raw.title.into(),
+        steps,
+    })
+}
+
+fn parse_step(
+    positions: &Positions<'_>,
+    index: usize,
+    raw: RawStep,
+) -> Result<ScenarioStep, ScenarioError> {
+    let run_span = raw.run.span();
+    let run_source = raw.run.into_inner();
+    let run = command::parse_script(&run_source).map_err(|error: ParseError| {
+        let offset = positions.offset_in_value(&run_span, &run_source, error.line, error.column);
+        positions.error(offset, ScenarioErrorKind::Run(Box::new(error)))
+    })?;
+    let (source_line, _) = positions.line_column(
+        positions
+            .verbatim_start(&run_span, &run_source)
+            .unwrap_or(run_span.start),
+    );
+    let wait = match raw.wait {
+        None => None,
+        Some(wait) => {
+            let span = wait.span();
+            let text = wait.into_inner();
+            match command::parse_duration(text.trim()) {
+                Some(duration) => Some(duration),
+                None => return Err(positions.error(span.start, ScenarioErrorKind::Wait(text))),
+            }
+        }
+    };
+    let expect = raw
+        .expect
+        .into_iter()
+        .map(|spanned| {
+            let span = spanned.span();
+            let text = spanned.into_inner();
+            let at_start = positions.offset_in_value(&span, &text, 1, 1);
+            let (line, column) = positions.line_column(at_start);
+            match Expectation::parse(&text) {
+                Ok(expectation) => Ok(Expectation {
+                    line,
+                    column,
+                    ..expectation
+                }),
+                Err(error) => {
+                    let offset = positions.offset_in_value(&span, &text, 1, error.column);
+                    Err(positions.error(offset, ScenarioErrorKind::Expect(Box::new(error))))
+                }
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ScenarioStep {
+        index,
+        run,
+        run_source,
+        source_line,
+        wait,
+        say: raw.say.into(),
+        expect,
+        focus: raw.focus,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "title.en = \"T\"\ntitle.ko = \"티\"\n";
+
+    fn step(body: &str) -> String {
+        format!("{HEAD}[[step]]\n{body}say.en = \"e\"\nsay.ko = \"k\"\n")
+    }
+
+    fn error(source: &str) -> ScenarioError {
+        parse("t", "t.toml", source).unwrap_err()
+    }
+
+    #[test]
+    fn reads_a_step() {
+        let text = step(
+            "run = \"server srv 127.0.0.1:0 2\"\nwait = \"300ms\"\nexpect = [\"srv.backlog == 2\"]\nfocus = \"srv\"\n",
+        );
+        let scenario = parse("t", "t.toml", &text).unwrap();
+        assert_eq!(scenario.title.ko, "티");
+        let step = &scenario.steps[0];
+        assert_eq!(step.run.len(), 1);
+        assert_eq!(step.source_line, 4);
+        assert_eq!(step.wait, Some(std::time::Duration::from_millis(300)));
+        assert_eq!((step.expect[0].line, step.expect[0].column), (6, 12));
+        assert_eq!(step.focus.as_deref(), Some("srv"));
+    }
+
+    #[test]
+    fn run_errors_land_on_the_bad_word() {
+        let e = error(&step("run = \"server srv; lisen srv 2\"\n"));
+        assert_eq!((e.line, e.column), (4, 20));
+        assert!(matches!(e.kind, ScenarioErrorKind::Run(_)));
+        let e = error(&step(
+            "run = \"\"\"\nserver srv\n  clients c x srv\n\"\"\"\n",
+        ));
+        assert_eq!((e.line, e.column), (6, 13));
+        // With an escape the file does not hold the value verbatim: the string's start.
+        let e = error(&step("run = \"send \\\"x\\\"; bogus\"\n"));
+        assert_eq!((e.line, e.column), (4, 7));
+    }
+
+    #[test]
+    fn other_errors_have_positions() {
+        let e = error(&step("run = \"\"\nwait = \"soon\"\n"));
+        assert_eq!(
+            (e.line, e.column, e.kind),
+            (5, 8, ScenarioErrorKind::Wait("soon".into()))
+        );
+        let e = error(&step("run = \"\"\nexpect = [\"srv.queue == 1\"]\n"));
+        assert_eq!((e.line, e.column), (5, 16));
+        let e = error(&step("run = \"\"\nbogus = 1\n"));
+        assert_eq!((e.line, e.column), (5, 1));
+        let e = error(&format!("{HEAD}[[step]\n"));
+        assert_eq!(e.line, 3);
+        let e = error(HEAD);
+        assert_eq!(e.kind, ScenarioErrorKind::NoSteps);
+        assert!(e.to_string().starts_with("t.toml:3:1: "), "{e}");
+    }
+}

@@ -1,0 +1,364 @@
+//! The fields an expectation may name: the Snapshot JSON's, plus a few derived views.
+//!
+//! A path is `NAME.FIELD[.FIELD...]`. NAME is a lab name (its entries in `fds`, `sockets` and
+//! `listeners` merged) or one of the pseudo-names in [`PSEUDO_NAMES`]. Derived fields:
+//! - on an address (`local`, `remote`, `peer`): `port`, `ip`;
+//! - on a list: `count` (its length), a number (that element), or a selector word: a TCP state
+//!   (`kernel_only.TIME_WAIT`: how many entries are in that state) or, for `fds`, a descriptor kind
+//!   (`fds.socket`: how many descriptors are sockets);
+//! - on `counters`: `listen_overflows_delta`, `listen_drops_delta` (the value minus `_at_start`);
+//! - on a lab name: `errno` and `result`, of the last syscall the trace records for that name
+//!   (`errno` is `null` when the call succeeded; `result` is a number when the call returned one,
+//!   e.g. the bytes `recv` read, else the text, e.g. `-1 EAGAIN`).
+
+use crate::model::TcpState;
+
+/// The top-level keys of the Snapshot JSON an expectation can start from.
+pub const PSEUDO_NAMES: &[&str] = &[
+    "fds",
+    "sockets",
+    "listeners",
+    "kernel_only",
+    "ports",
+    "counters",
+    "trace",
+    "errors",
+];
+
+/// The descriptor kinds `fds.KIND` counts.
+const FD_KINDS: &[&str] = &["socket", "file", "tty", "epoll", "eventfd", "pipe", "other"];
+
+/// Which words select elements of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Select {
+    None,
+    State,
+    Kind,
+}
+
+/// The shape of a JSON value, as far as paths are concerned.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Shape {
+    Scalar,
+    Addr,
+    List(&'static Shape, Select),
+    Record(&'static [(&'static str, Shape)]),
+}
+
+const WAITING: Shape = Shape::Record(&[("peer", Shape::Addr), ("state", Shape::Scalar)]);
+const STATE_CHANGE: Shape = Shape::Record(&[("state", Shape::Scalar), ("at_ms", Shape::Scalar)]);
+
+/// A lab name: its descriptor, socket and listener entries merged, plus `errno` and `result`.
+const ENDPOINT: Shape = Shape::Record(&[
+    ("name", Shape::Scalar),
+    ("fd", Shape::Scalar),
+    ("kind", Shape::Scalar),
+    ("target", Shape::Scalar),
+    ("proto", Shape::Scalar),
+    ("role", Shape::Scalar),
+    ("local", Shape::Addr),
+    ("remote", Shape::Addr),
+    ("state", Shape::Scalar),
+    ("recv_q", Shape::Scalar),
+    ("send_q", Shape::Scalar),
+    ("bytes_sent", Shape::Scalar),
+    ("bytes_received", Shape::Scalar),
+    ("inode", Shape::Scalar),
+    ("age_ms", Shape::Scalar),
+    ("history", Shape::List(&STATE_CHANGE, Select::State)),
+    ("forwarder", Shape::Scalar),
+    ("backlog", Shape::Scalar),
+    ("backlog_requested", Shape::Scalar),
+    ("accept_queue", Shape::Scalar),
+    ("syn_queue", Shape::Scalar),
+    ("waiting", Shape::List(&WAITING, Select::State)),
+    ("half_open", Shape::List(&WAITING, Select::State)),
+    ("auto_accept", Shape::Scalar),
+    ("errno", Shape::Scalar),
+    ("result", Shape::Scalar),
+]);
+
+const FD: Shape = Shape::Record(&[
+    ("fd", Shape::Scalar),
+    ("kind", Shape::Scalar),
+    ("target", Shape::Scalar),
+    ("name", Shape::Scalar),
+]);
+
+const KERNEL_ONLY: Shape = Shape::Record(&[
+    ("local", Shape::Addr),
+    ("remote", Shape::Addr),
+    ("state", Shape::Scalar),
+    ("was", Shape::Scalar),
+    ("timer_ms", Shape::Scalar),
+]);
+
+const PORT_USE: Shape = Shape::Record(&[
+    ("port", Shape::Scalar),
+    ("proto", Shape::Scalar),
+    ("name", Shape::Scalar),
+]);
+
+const PORTS: Shape = Shape::Record(&[
+    ("ephemeral", Shape::List(&Shape::Scalar, Select::None)),
+    ("unprivileged_start", Shape::Scalar),
+    ("somaxconn", Shape::Scalar),
+    ("in_use", Shape::List(&PORT_USE, Select::None)),
+]);
+
+const COUNTERS: Shape = Shape::Record(&[
+    ("listen_overflows", Shape::Scalar),
+    ("listen_drops", Shape::Scalar),
+    ("listen_overflows_at_start", Shape::Scalar),
+    ("listen_drops_at_start", Shape::Scalar),
+    ("listen_overflows_delta", Shape::Scalar),
+    ("listen_drops_delta", Shape::Scalar),
+]);
+
+const TRACE_ENTRY: Shape = Shape::Record(&[
+    ("call", Shape::Scalar),
+    ("result", Shape::Scalar),
+    ("errno", Shape::Scalar),
+    ("failed", Shape::Scalar),
+    ("name", Shape::Scalar),
+    ("at_ms", Shape::Scalar),
+]);
+
+const LAB_MESSAGE: Shape = Shape::Record(&[
+    ("command", Shape::Scalar),
+    ("message", Shape::Scalar),
+    ("at_ms", Shape::Scalar),
+]);
+
+/// The shape a path starts from.
+pub(super) fn root(name: &str) -> Shape {
+    match name {
+        "fds" => Shape::List(&FD, Select::Kind),
+        "sockets" | "listeners" => Shape::List(&ENDPOINT, Select::State),
+        "kernel_only" => Shape::List(&KERNEL_ONLY, Select::State),
+        "ports" => PORTS,
+        "counters" => COUNTERS,
+        "trace" => Shape::List(&TRACE_ENTRY, Select::None),
+        "errors" => Shape::List(&LAB_MESSAGE, Select::None),
+        _ => ENDPOINT,
+    }
+}
+
+/// Whether `word` selects list elements of this kind.
+pub(super) fn selects(select: Select, word: &str) -> bool {
+    match select {
+        Select::None => false,
+        Select::State => is_state_word(word),
+        Select::Kind => FD_KINDS.contains(&word),
+    }
+}
+
+/// A kernel state name (or `SYN-SENT`-style spelling of one).
+pub(super) fn is_state_word(word: &str) -> bool {
+    word.chars().any(|c| c.is_ascii_uppercase()) && TcpState::from_name(word).is_some()
+}
+
+/// Why a path does not fit the schema: which segment (0 = the first field after NAME) and what
+/// would have fit there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Misfit {
+    pub segment: usize,
+    pub expected: String,
+}
+
+/// Checks the fields of a path against the schema.
+pub(super) fn check(name: &str, fields: &[String]) -> Result<(), Misfit> {
+    let mut shape = root(name);
+    for (segment, field) in fields.iter().enumerate() {
+        let misfit = |expected: String| Misfit { segment, expected };
+        shape = match shape {
+            Shape::Scalar => return Err(misfit(String::new())),
+            Shape::Addr => match field.as_str() {
+                "port" | "ip" => Shape::Scalar,
+                _ => return Err(misfit("port, ip".to_owned())),
+            },
+            Shape::List(element, select) => {
+                if field == "count" {
+                    Shape::Scalar
+                } else if field.bytes().all(|b| b.is_ascii_digit()) {
+                    *element
+                } else if selects(select, field) {
+                    Shape::Scalar
+                } else {
+                    return Err(misfit(list_expected(select)));
+                }
+            }
+            Shape::Record(record) => {
+                let Some((_, inner)) = record.iter().find(|(key, _)| key == field) else {
+                    return Err(misfit(record_keys(record)));
+                };
+                *inner
+            }
+        };
+    }
+    match shape {
+        Shape::Scalar | Shape::Addr => Ok(()),
+        Shape::List(_, select) => Err(Misfit {
+            segment: fields.len(),
+            expected: list_expected(select),
+        }),
+        Shape::Record(record) => Err(Misfit {
+            segment: fields.len(),
+            expected: record_keys(record),
+        }),
+    }
+}
+
+fn record_keys(record: &[(&str, Shape)]) -> String {
+    record
+        .iter()
+        .map(|(key, _)| *key)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn list_expected(select: Select) -> String {
+    match select {
+        Select::None => "count, N".to_owned(),
+        Select::State => "count, N, STATE (e.g. TIME_WAIT)".to_owned(),
+        Select::Kind => format!("count, N, {}", FD_KINDS.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{
+        FdEntry, FdKind, KernelOnly, ListenerInfo, Proto, Role, Snapshot, SocketInfo, TcpState,
+        TraceEntry,
+    };
+
+    fn keys(value: &serde_json::Value) -> Vec<String> {
+        value
+            .as_object()
+            .expect("an object")
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    fn path(text: &str) -> Vec<String> {
+        text.split('.').map(str::to_owned).collect()
+    }
+
+    /// Every field the model serializes is one the schema knows, so the two cannot drift apart.
+    #[test]
+    fn schema_covers_the_snapshot_json() {
+        let addr = "127.0.0.1:1".parse().ok();
+        let snapshot = Snapshot {
+            fds: vec![FdEntry {
+                fd: 3,
+                kind: FdKind::Socket,
+                target: "socket:[1]".into(),
+                name: None,
+            }],
+            sockets: vec![SocketInfo {
+                name: "s".into(),
+                fd: 3,
+                proto: Proto::Tcp,
+                role: Role::Listener,
+                local: addr,
+                remote: None,
+                state: TcpState::Listen,
+                recv_q: 0,
+                send_q: 0,
+                bytes_sent: 0,
+                bytes_received: 0,
+                inode: 1,
+                age_ms: 0,
+                history: Vec::new(),
+                forwarder: None,
+            }],
+            listeners: vec![ListenerInfo {
+                name: "s".into(),
+                local: addr,
+                backlog: 1,
+                backlog_requested: 1,
+                accept_queue: 0,
+                syn_queue: 0,
+                waiting: Vec::new(),
+                half_open: Vec::new(),
+                auto_accept: false,
+            }],
+            kernel_only: vec![KernelOnly {
+                local: addr.unwrap(),
+                remote: addr.unwrap(),
+                state: TcpState::TimeWait,
+                was: None,
+                timer_ms: None,
+            }],
+            trace: vec![TraceEntry {
+                call: "close(3)".into(),
+                result: "0".into(),
+                errno: None,
+                failed: false,
+                name: None,
+                at_ms: 0,
+            }],
+            ..Snapshot::default()
+        };
+        let json = serde_json::to_value(&snapshot).unwrap();
+        for key in keys(&json["sockets"][0])
+            .into_iter()
+            .chain(keys(&json["listeners"][0]))
+        {
+            check("s", std::slice::from_ref(&key))
+                .or_else(|_| check("s", &[key.clone(), "count".into()]))
+                .unwrap_or_else(|misfit| panic!("socket field {key}: {misfit:?}"));
+        }
+        for (root, value) in [
+            ("fds", &json["fds"][0]),
+            ("kernel_only", &json["kernel_only"][0]),
+            ("trace", &json["trace"][0]),
+        ] {
+            for key in keys(value) {
+                check(root, &["0".into(), key.clone()])
+                    .unwrap_or_else(|misfit| panic!("{root} field {key}: {misfit:?}"));
+            }
+        }
+        for root in ["ports", "counters"] {
+            for key in keys(&json[root]) {
+                check(root, std::slice::from_ref(&key))
+                    .or_else(|_| check(root, &[key.clone(), "count".into()]))
+                    .unwrap_or_else(|misfit| panic!("{root} field {key}: {misfit:?}"));
+            }
+        }
+    }
+
+    #[test]
+    fn derived_fields() {
+        for ok in [
+            "srv.local.port",
+            "srv.waiting.count",
+            "srv.waiting.0.peer.port",
+            "kernel_only.TIME_WAIT",
+            "kernel_only.count",
+            "fds.socket",
+            "fds.count",
+            "counters.listen_overflows_delta",
+            "ports.ephemeral.0",
+            "c1.errno",
+        ] {
+            let mut fields = path(ok);
+            let name = fields.remove(0);
+            assert_eq!(check(&name, &fields), Ok(()), "{ok}");
+        }
+        for (bad, segment) in [
+            ("srv.nope", 0),
+            ("srv.state.port", 1),
+            ("srv.waiting", 1),
+            ("kernel_only.socket", 0),
+            ("fds.TIME_WAIT", 0),
+            ("srv.local.host", 1),
+        ] {
+            let mut fields = path(bad);
+            let name = fields.remove(0);
+            assert_eq!(check(&name, &fields).unwrap_err().segment, segment, "{bad}");
+        }
+    }
+}
