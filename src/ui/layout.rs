@@ -1,11 +1,246 @@
-//! Where each panel goes, for drawing and for mapping mouse clicks.
+//! Where each panel goes, for drawing and for mapping mouse clicks. Both use the same pure
+//! functions of (app, screen size), so a click lands on the row that is drawn there.
 
 use ratatui::layout::Rect;
 
-use crate::app::{App, Panel};
+use super::{connections, fds, listeners, ports, trace};
+use crate::app::{App, LayoutMode, Panel};
 
-/// The panel under a screen position, and the list row there (if the position is on a row).
+/// Below this size only the "terminal too small" message is drawn.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 18;
+
+/// The screen regions of one frame. A panel that is not shown in this layout is `None`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Areas {
+    pub fds: Option<Rect>,
+    pub listeners: Option<Rect>,
+    pub connections: Option<Rect>,
+    pub ports: Option<Rect>,
+    pub trace: Option<Rect>,
+    pub explain: Option<Rect>,
+    pub narration: Option<Rect>,
+    pub status: Rect,
+}
+
+impl Areas {
+    /// Where `panel` is drawn, if it is shown.
+    #[must_use]
+    pub fn panel(&self, panel: Panel) -> Option<Rect> {
+        match panel {
+            Panel::Fds => self.fds,
+            Panel::Listeners => self.listeners,
+            Panel::Connections => self.connections,
+            Panel::Ports => self.ports,
+            Panel::Trace => self.trace,
+        }
+    }
+}
+
+/// Whether `area` is too small for the dashboard.
 #[must_use]
-pub fn hit(_app: &App, _area: Rect, _column: u16, _row: u16) -> Option<(Panel, Option<usize>)> {
-    None
+pub fn too_small(area: Rect) -> bool {
+    area.width < MIN_WIDTH || area.height < MIN_HEIGHT
+}
+
+/// The regions for `app` on a screen of `area`, or `None` when the screen is too small.
+#[must_use]
+pub fn areas(app: &App, area: Rect) -> Option<Areas> {
+    if too_small(area) {
+        return None;
+    }
+    let status = Rect::new(area.x, area.bottom() - 1, area.width, 1);
+    let body = Rect::new(area.x, area.y, area.width, area.height - 1);
+    Some(match app.layout {
+        LayoutMode::Full => full(app, body, status),
+        LayoutMode::Presenter => presenter(app, body, status),
+    })
+}
+
+/// Splits `area` into rows of the given heights, top to bottom.
+fn rows<const N: usize>(area: Rect, heights: [u16; N]) -> [Rect; N] {
+    let mut y = area.y;
+    heights.map(|height| {
+        let height = height.min(area.bottom().saturating_sub(y));
+        let rect = Rect::new(area.x, y, area.width, height);
+        y += height;
+        rect
+    })
+}
+
+/// Splits `area` into a left part `left` columns wide and the rest.
+fn columns(area: Rect, left: u16) -> (Rect, Rect) {
+    let left = left.min(area.width);
+    (
+        Rect::new(area.x, area.y, left, area.height),
+        Rect::new(area.x + left, area.y, area.width - left, area.height),
+    )
+}
+
+fn full(app: &App, body: Rect, status: Rect) -> Areas {
+    let lecture = app.lecture.is_some();
+    // The narration gets a row of its own when there is height to spare; otherwise it takes the
+    // explanation's place.
+    let narration_row = lecture && body.height >= 30;
+    let narration_height = match (narration_row, body.height >= 39) {
+        (false, _) => 0,
+        (true, false) => 6,
+        (true, true) => 8,
+    };
+    let rest = body.height - narration_height;
+    let ports_height = if rest >= 30 { 6 } else { 4 };
+    let avail = rest - ports_height;
+    // 19 rows (80x24) split 7/6/6; extra height goes mostly to connections and the bottom row.
+    let (top, middle) = if avail >= 19 {
+        let extra = avail - 19;
+        (7 + extra * 15 / 100, 6 + extra * 40 / 100)
+    } else {
+        // Down to 13 rows at the minimum size: 5/4/4.
+        let short = 19 - avail;
+        (7 - short.div_ceil(3), 6 - (short * 2 / 3).min(2))
+    };
+    let bottom = avail - top - middle;
+    let [narration, top_row, connections, ports, bottom_row] =
+        rows(body, [narration_height, top, middle, ports_height, bottom]);
+    let fds_width = (body.width * 2 / 5).clamp(28, 60);
+    let (fds, listeners) = columns(top_row, fds_width);
+    let trace_width = if body.width >= 120 {
+        body.width * 9 / 20
+    } else {
+        body.width / 2
+    };
+    let (trace, explain) = columns(bottom_row, trace_width);
+    let (explain, narration) = if narration_row {
+        (Some(explain), Some(narration))
+    } else if lecture {
+        (None, Some(explain))
+    } else {
+        (Some(explain), None)
+    };
+    Areas {
+        fds: Some(fds),
+        listeners: Some(listeners),
+        connections: Some(connections),
+        ports: Some(ports),
+        trace: Some(trace),
+        explain,
+        narration,
+        status,
+    }
+}
+
+/// Fewer panels and a large narration (or, outside a lecture, a large explanation).
+fn presenter(app: &App, body: Rect, status: Rect) -> Areas {
+    let pane_height = (body.height * 2 / 5).max(7);
+    let [top, pane] = rows(body, [body.height - pane_height, pane_height]);
+    let (listeners, connections) = if body.width >= 120 {
+        columns(top, body.width * 2 / 5)
+    } else {
+        let [listeners, connections] = rows(top, [top.height * 7 / 15, top.height]);
+        (listeners, connections)
+    };
+    let (explain, narration) = if app.lecture.is_some() {
+        (None, Some(pane))
+    } else {
+        (Some(pane), None)
+    };
+    Areas {
+        listeners: Some(listeners),
+        connections: Some(connections),
+        explain,
+        narration,
+        status,
+        ..Areas::default()
+    }
+}
+
+/// The first row shown of a list whose row `selected` must be visible in `visible` rows. Render
+/// and [`hit`] both use it, so what is clicked is what is drawn. It keeps no state: the view
+/// scrolls just enough to keep the selection on screen, at the bottom when scrolling down.
+#[must_use]
+pub fn scroll_offset(selected: usize, visible: usize) -> usize {
+    if visible == 0 {
+        return selected;
+    }
+    (selected + 1).saturating_sub(visible)
+}
+
+/// The item row of a list drawn in `list` (one item per row) under screen row `row`.
+#[must_use]
+pub fn list_row(list: Rect, row: u16, selected: usize, total: usize) -> Option<usize> {
+    if row < list.y || row >= list.bottom() {
+        return None;
+    }
+    let index = scroll_offset(selected, usize::from(list.height)) + usize::from(row - list.y);
+    (index < total).then_some(index)
+}
+
+/// The panel under a screen position, and the item row index there (if the position is on a
+/// row), for a screen of `area`.
+#[must_use]
+pub fn hit(app: &App, area: Rect, column: u16, row: u16) -> Option<(Panel, Option<usize>)> {
+    let areas = areas(app, area)?;
+    let position = ratatui::layout::Position::new(column, row);
+    Panel::ALL.into_iter().find_map(|panel| {
+        let rect = areas.panel(panel)?;
+        if !rect.contains(position) {
+            return None;
+        }
+        let index = match panel {
+            Panel::Fds => fds::hit(app, rect, row),
+            Panel::Listeners => listeners::hit(app, rect, row),
+            Panel::Connections => connections::hit(app, rect, row),
+            Panel::Ports => ports::hit(app, rect, column, row),
+            Panel::Trace => trace::hit(app, rect, row),
+        };
+        Some((panel, index))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::ThemeName;
+    use crate::text::Lang;
+
+    fn total(areas: &Areas) -> u16 {
+        [
+            areas.fds,
+            areas.connections,
+            areas.ports,
+            areas.trace,
+            areas.narration.filter(|n| n.width == areas.status.width),
+        ]
+        .iter()
+        .flatten()
+        .map(|rect| rect.height)
+        .sum::<u16>()
+            + areas.status.height
+    }
+
+    #[test]
+    fn full_layout_fills_the_screen_at_every_height() {
+        let app = App::new(Lang::En, ThemeName::Default);
+        for height in MIN_HEIGHT..120 {
+            let area = Rect::new(0, 0, 80, height);
+            let areas = areas(&app, area).unwrap();
+            assert_eq!(total(&areas), height, "height {height}");
+            for rect in [areas.fds, areas.listeners, areas.trace, areas.explain]
+                .iter()
+                .flatten()
+            {
+                assert!(rect.height >= 4, "height {height}: {rect:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn scrolling_keeps_the_selection_visible() {
+        assert_eq!(scroll_offset(0, 5), 0);
+        assert_eq!(scroll_offset(4, 5), 0);
+        assert_eq!(scroll_offset(5, 5), 1);
+        assert_eq!(scroll_offset(99, 5), 95);
+        assert_eq!(list_row(Rect::new(0, 3, 10, 5), 3, 9, 10), Some(5));
+        assert_eq!(list_row(Rect::new(0, 3, 10, 5), 8, 9, 10), None);
+    }
 }

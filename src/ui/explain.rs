@@ -1,0 +1,464 @@
+//! The explanation of the selected item, in the app's language, with the command that proves the
+//! same fact outside sockscope (`ss`, `lsof`, `/proc`, `strace`).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+
+use super::draw;
+use super::theme::Theme;
+use crate::app::{App, Item, PortBand};
+use crate::escape::visible;
+use crate::model::{
+    FdEntry, KernelOnly, ListenerInfo, PortUse, Proto, Role, SocketInfo, TcpState, TraceEntry,
+};
+use crate::text::{self, Lang};
+
+/// Errno names with an explanation of their own (`explain.errno.NAME`).
+const ERRNOS: [&str; 19] = [
+    "EADDRINUSE",
+    "EADDRNOTAVAIL",
+    "ECONNREFUSED",
+    "EAGAIN",
+    "EINPROGRESS",
+    "ECONNRESET",
+    "ECONNABORTED",
+    "EPIPE",
+    "ENOTCONN",
+    "EISCONN",
+    "EALREADY",
+    "EINVAL",
+    "EMFILE",
+    "ENFILE",
+    "EBADF",
+    "EACCES",
+    "ETIMEDOUT",
+    "EOPNOTSUPP",
+    "ENETUNREACH",
+];
+
+/// Syscalls with an explanation of their own (`explain.call.NAME`).
+const CALLS: [&str; 14] = [
+    "socket",
+    "bind",
+    "listen",
+    "connect",
+    "accept4",
+    "send",
+    "sendto",
+    "recv",
+    "recvfrom",
+    "close",
+    "shutdown",
+    "setsockopt",
+    "getsockopt",
+    "openat",
+];
+
+/// One piece of an explanation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Para {
+    /// What the item is, in one line.
+    Heading(String),
+    Text(String),
+    /// A command to type in a shell.
+    Command(String),
+    /// A remark on reading the command's output.
+    Note(String),
+}
+
+/// The explanation of `item` (or of how to get one, when nothing is selected).
+#[must_use]
+pub fn explain(app: &App, item: Option<Item<'_>>) -> Vec<Para> {
+    let Some(item) = item else {
+        return vec![Para::Text(app.t("explain.nothing").to_owned())];
+    };
+    match item {
+        Item::Fd(entry) => fd(app, entry),
+        Item::Listener(listener) => listener_paras(app, listener),
+        Item::Socket(socket) => socket_paras(app, socket),
+        Item::KernelOnly(held) => kernel_only(app, held),
+        Item::PortBand(band) => band_paras(app, band),
+        Item::Port(used) => port(app, used),
+        Item::Trace(entry) => trace(app, entry),
+    }
+}
+
+fn fmt(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
+    text::format(lang, key, args)
+}
+
+/// The TCP state's meaning: what it is, who waits for what.
+#[must_use]
+pub fn state_text(lang: Lang, state: TcpState) -> String {
+    let key = match state {
+        TcpState::Unknown(_) => "state.UNKNOWN".to_owned(),
+        other => format!("state.{}", other.name()),
+    };
+    text::get(lang, &key).to_owned()
+}
+
+fn pid(app: &App) -> String {
+    app.pid.to_string()
+}
+
+fn fd(app: &App, entry: &FdEntry) -> Vec<Para> {
+    let lang = app.lang;
+    let number = entry.fd.to_string();
+    let target = visible(&entry.target);
+    let name = entry.name.as_deref().map(visible).unwrap_or_default();
+    let mut paras = vec![Para::Heading(format!(
+        "fd {number}: {} {target} {name}",
+        entry.kind.name()
+    ))];
+    paras.push(Para::Command(format!(
+        "ls -l /proc/{}/fd/{number}",
+        pid(app)
+    )));
+    paras.push(Para::Command(format!(
+        "lsof -p {} -a -d {number}",
+        pid(app)
+    )));
+    let key = format!("explain.fd.{}", entry.kind.name());
+    paras.push(Para::Text(fmt(
+        lang,
+        &key,
+        &[("fd", &number), ("target", &target), ("name", &name)],
+    )));
+    paras.push(Para::Text(fmt(
+        lang,
+        "explain.fd.table",
+        &[("fd", &number)],
+    )));
+    paras
+}
+
+fn listener_paras(app: &App, listener: &ListenerInfo) -> Vec<Para> {
+    let lang = app.lang;
+    let port = listener
+        .local
+        .map_or_else(|| "?".to_owned(), |local| local.port().to_string());
+    let local = listener
+        .local
+        .map_or_else(|| "-".to_owned(), |local| local.to_string());
+    let name = visible(&listener.name);
+    let slots = (listener.backlog + 1).to_string();
+    let mut paras = vec![
+        Para::Heading(format!("{name} LISTEN {local}")),
+        Para::Command(format!("ss -ltn 'sport = :{port}'")),
+        Para::Note(app.t("explain.listener.ss_note").to_owned()),
+        Para::Text(fmt(
+            lang,
+            "explain.listener.backlog",
+            &[
+                ("name", &name),
+                ("local", &local),
+                ("asked", &listener.backlog_requested.to_string()),
+                ("somaxconn", &app.snapshot.ports.somaxconn.to_string()),
+                ("backlog", &listener.backlog.to_string()),
+                ("slots", &slots),
+                ("queued", &listener.accept_queue.to_string()),
+            ],
+        )),
+        Para::Text(app.t("explain.listener.full").to_owned()),
+        Para::Text(fmt(
+            lang,
+            "explain.listener.syn",
+            &[("count", &listener.syn_queue.to_string())],
+        )),
+    ];
+    if listener.auto_accept {
+        paras.push(Para::Text(app.t("explain.listener.auto_accept").to_owned()));
+    }
+    paras.push(Para::Command(
+        "nstat -az TcpExtListenOverflows TcpExtListenDrops".to_owned(),
+    ));
+    paras.push(Para::Note(app.t("explain.listener.counters").to_owned()));
+    paras
+}
+
+fn ss_tuple(flags: &str, local: std::net::SocketAddr, remote: std::net::SocketAddr) -> String {
+    format!(
+        "ss -{flags} 'sport = :{} and dport = :{}'",
+        local.port(),
+        remote.port()
+    )
+}
+
+fn socket_paras(app: &App, socket: &SocketInfo) -> Vec<Para> {
+    let lang = app.lang;
+    let name = visible(&socket.name);
+    let local = socket
+        .local
+        .map_or_else(|| "-".to_owned(), |local| local.to_string());
+    let remote = socket
+        .remote
+        .map_or_else(|| "*".to_owned(), |remote| remote.to_string());
+    let local_port = socket
+        .local
+        .map_or_else(|| "?".to_owned(), |local| local.port().to_string());
+    let mut paras = vec![Para::Heading(format!(
+        "{name} {} {local} -> {remote} {}",
+        socket.proto.name(),
+        socket.state.name()
+    ))];
+    match (socket.proto, socket.local, socket.remote) {
+        (Proto::Tcp, Some(local), Some(remote)) => {
+            paras.push(Para::Command(ss_tuple("tn", local, remote)));
+            paras.push(Para::Note(app.t("explain.socket.ss_note").to_owned()));
+        }
+        (Proto::Udp, Some(local), _) => {
+            paras.push(Para::Command(format!(
+                "ss -uan 'sport = :{}'",
+                local.port()
+            )));
+        }
+        (Proto::Tcp, Some(local), None) => {
+            paras.push(Para::Command(format!(
+                "ss -tan 'sport = :{}'",
+                local.port()
+            )));
+        }
+        _ => paras.push(Para::Command(format!(
+            "ls -l /proc/{}/fd/{}",
+            pid(app),
+            socket.fd
+        ))),
+    }
+    paras.push(Para::Text(state_text(lang, socket.state)));
+    let role_key = match socket.role {
+        Role::Client => "explain.role.client",
+        Role::Accepted => "explain.role.accepted",
+        Role::Datagram => "explain.role.datagram",
+        Role::Listener => "explain.role.listener",
+        Role::Unconnected => "explain.role.unconnected",
+    };
+    paras.push(Para::Text(fmt(
+        lang,
+        role_key,
+        &[
+            ("name", &name),
+            ("port", &local_port),
+            ("remote", &remote),
+            ("fd", &socket.fd.to_string()),
+        ],
+    )));
+    paras.push(Para::Text(fmt(
+        lang,
+        "explain.socket.queues",
+        &[
+            ("recv_q", &socket.recv_q.to_string()),
+            ("send_q", &socket.send_q.to_string()),
+        ],
+    )));
+    if let Some(forwarder) = &socket.forwarder {
+        paras.push(Para::Text(fmt(
+            lang,
+            "explain.socket.forwarder",
+            &[("forwarder", &visible(forwarder))],
+        )));
+    }
+    paras
+}
+
+fn kernel_only(app: &App, held: &KernelOnly) -> Vec<Para> {
+    let lang = app.lang;
+    let was = held.was.as_deref().map_or_else(|| "?".to_owned(), visible);
+    let timer = held.timer_ms.map_or_else(|| "?".to_owned(), draw::duration);
+    let mut paras = vec![Para::Heading(format!(
+        "{} -> {} {}",
+        held.local,
+        held.remote,
+        held.state.name()
+    ))];
+    if held.state == TcpState::TimeWait {
+        paras.push(Para::Command("ss -tan state time-wait".to_owned()));
+        paras.push(Para::Command(ss_tuple("tano", held.local, held.remote)));
+        paras.push(Para::Text(fmt(
+            lang,
+            "explain.time_wait",
+            &[("was", &was), ("timer", &timer)],
+        )));
+    } else {
+        paras.push(Para::Command(ss_tuple("tano", held.local, held.remote)));
+        paras.push(Para::Text(state_text(lang, held.state)));
+        paras.push(Para::Text(fmt(
+            lang,
+            "explain.orphan",
+            &[("was", &was), ("timer", &timer)],
+        )));
+    }
+    paras
+}
+
+fn band_paras(app: &App, band: PortBand) -> Vec<Para> {
+    let ports = &app.snapshot.ports;
+    let (lo, hi) = band.range(ports.ephemeral);
+    let name = app.t(&format!("band.{}", band.key()));
+    let mut paras = vec![
+        Para::Heading(format!("{name} {lo}-{hi}")),
+        Para::Command("cat /proc/sys/net/ipv4/ip_local_port_range".to_owned()),
+    ];
+    if band == PortBand::WellKnown {
+        paras.push(Para::Command(
+            "cat /proc/sys/net/ipv4/ip_unprivileged_port_start".to_owned(),
+        ));
+    }
+    paras.push(Para::Text(fmt(
+        app.lang,
+        &format!("explain.band.{}", band.key()),
+        &[
+            ("lo", &lo.to_string()),
+            ("hi", &hi.to_string()),
+            ("unprivileged", &ports.unprivileged_start.to_string()),
+        ],
+    )));
+    paras
+}
+
+/// The band a port falls in, named in the app's language, and whether it is ephemeral.
+fn port_band(app: &App, port: u16) -> (&'static str, bool) {
+    let band = [PortBand::WellKnown, PortBand::Registered, PortBand::Dynamic]
+        .into_iter()
+        .find(|band| {
+            let (lo, hi) = band.range([0, 0]);
+            (lo..=hi).contains(&port)
+        })
+        .unwrap_or(PortBand::Dynamic);
+    let [lo, hi] = app.snapshot.ports.ephemeral;
+    (
+        app.t(&format!("band.{}", band.key())),
+        (lo..=hi).contains(&port),
+    )
+}
+
+fn port(app: &App, used: &PortUse) -> Vec<Para> {
+    let (band, ephemeral) = port_band(app, used.port);
+    let name = visible(&used.name);
+    let flag = match used.proto {
+        Proto::Tcp => "tan",
+        Proto::Udp => "uan",
+    };
+    let key = if ephemeral {
+        "explain.port.ephemeral"
+    } else {
+        "explain.port.fixed"
+    };
+    vec![
+        Para::Heading(format!("{}/{} {name}", used.port, used.proto.name())),
+        Para::Command(format!("ss -{flag}p 'sport = :{}'", used.port)),
+        Para::Text(fmt(
+            app.lang,
+            key,
+            &[
+                ("name", &name),
+                ("port", &used.port.to_string()),
+                ("proto", used.proto.name()),
+                ("band", band),
+            ],
+        )),
+    ]
+}
+
+/// The syscall's name: `accept4(5, ...)` -> `accept4`.
+fn call_name(call: &str) -> &str {
+    call.split('(').next().unwrap_or(call).trim()
+}
+
+fn trace(app: &App, entry: &TraceEntry) -> Vec<Para> {
+    let lang = app.lang;
+    let call = visible(call_name(&entry.call));
+    let known = match call.as_str() {
+        "accept" => "accept4",
+        "open" => "openat",
+        "write" => "send",
+        "read" => "recv",
+        other => other,
+    };
+    let mut paras = vec![
+        Para::Heading(format!(
+            "{} = {}",
+            visible(&entry.call),
+            visible(&entry.result)
+        )),
+        Para::Command(format!("strace -f -e trace=%net,close -p {}", pid(app))),
+    ];
+    if CALLS.contains(&known) {
+        paras.push(Para::Text(
+            app.t(&format!("explain.call.{known}")).to_owned(),
+        ));
+    } else {
+        paras.push(Para::Text(fmt(
+            lang,
+            "explain.call.other",
+            &[("call", &call)],
+        )));
+    }
+    if let Some(errno) = &entry.errno {
+        let errno = visible(errno);
+        let meaning = if ERRNOS.contains(&errno.as_str()) {
+            app.t(&format!("explain.errno.{errno}")).to_owned()
+        } else {
+            fmt(
+                lang,
+                "explain.errno.other",
+                &[("errno", &errno), ("call", &call)],
+            )
+        };
+        paras.push(Para::Text(format!("{errno}: {meaning}")));
+    }
+    paras.push(Para::Command(format!("man 2 {call}")));
+    paras
+}
+
+/// The explanation as wrapped, styled lines for a pane `width` columns wide.
+#[must_use]
+pub fn lines(theme: &Theme, paras: &[Para], width: usize) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    for para in paras {
+        let (text, style, indent) = match para {
+            Para::Heading(text) => (text.clone(), Style::new().add_modifier(Modifier::BOLD), ""),
+            Para::Text(text) => (text.clone(), Style::new(), ""),
+            Para::Command(text) => (format!("$ {text}"), theme.accent, "  "),
+            Para::Note(text) => (text.clone(), theme.muted, "  "),
+        };
+        for (index, line) in draw::wrap(
+            &text,
+            width.saturating_sub(if indent.is_empty() { 0 } else { 2 }),
+        )
+        .into_iter()
+        .enumerate()
+        {
+            let prefix = if index == 0 && matches!(para, Para::Command(_)) {
+                ""
+            } else {
+                indent
+            };
+            out.push(Line::from(Span::styled(format!("{prefix}{line}"), style)));
+        }
+    }
+    out
+}
+
+/// Draws the explanation of the selected item into `area`.
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let area = draw::clamp(frame, area);
+    if area.is_empty() {
+        return;
+    }
+    let theme = Theme::of(app.theme);
+    let inner = draw::panel_block(frame, area, &theme, app.t("panel.explain"), false);
+    if inner.is_empty() {
+        return;
+    }
+    let paras = explain(app, app.selected_item());
+    let buf = frame.buffer_mut();
+    for (offset, line) in lines(&theme, &paras, usize::from(inner.width))
+        .iter()
+        .take(usize::from(inner.height))
+        .enumerate()
+    {
+        draw::put(buf, inner, inner.y + offset as u16, line);
+    }
+}

@@ -1,0 +1,153 @@
+//! The descriptor table: every fd of the process, sockets and files and the poll's own
+//! descriptors in one list, as `/proc/self/fd` shows them.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use super::draw::{self, Col};
+use super::layout::{list_row, scroll_offset};
+use super::theme::Theme;
+use crate::app::{App, ChangeKey, Panel};
+use crate::escape::visible;
+use crate::model::FdKind;
+
+const KIND_WIDTH: usize = 7;
+const NAME_MAX: usize = 10;
+
+/// Draws the descriptor table into `area`.
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let area = draw::clamp(frame, area);
+    if area.is_empty() {
+        return;
+    }
+    let theme = Theme::of(app.theme);
+    let inner = draw::focus_block(frame, area, app, &theme, Panel::Fds);
+    if inner.is_empty() {
+        return;
+    }
+    let cols = columns(app, usize::from(inner.width));
+    let headers = [
+        "fd",
+        app.t("ui.col_kind"),
+        app.t("ui.col_target"),
+        app.t("ui.col_name"),
+    ];
+    let header = draw::row(
+        &cols,
+        headers
+            .iter()
+            .map(|text| ((*text).to_owned(), theme.header))
+            .collect(),
+    );
+    let buf = frame.buffer_mut();
+    draw::put(buf, inner, inner.y, &header);
+    let list = list_area(inner);
+    let fds = &app.snapshot.fds;
+    if fds.is_empty() {
+        let empty = Line::from(Span::styled(app.t("ui.no_fds"), theme.muted));
+        draw::put(buf, list, list.y, &empty);
+        return;
+    }
+    let selected = app.selected_index(Panel::Fds);
+    let offset = scroll_offset(selected, usize::from(list.height));
+    for (index, entry) in fds
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(usize::from(list.height))
+    {
+        let y = list.y + (index - offset) as u16;
+        let kind_style = match entry.kind {
+            FdKind::Socket => theme.accent,
+            FdKind::Epoll | FdKind::Eventfd => theme.muted,
+            _ => Style::new(),
+        };
+        let mut line = draw::row(
+            &cols,
+            vec![
+                (entry.fd.to_string(), Style::new()),
+                (entry.kind.name().to_owned(), kind_style),
+                (visible(&entry.target), Style::new()),
+                (
+                    entry.name.as_deref().map(visible).unwrap_or_default(),
+                    theme.accent,
+                ),
+            ],
+        );
+        let emphasis = if app.focus == Panel::Fds && index == selected {
+            Some(theme.selection)
+        } else if app.changes.is_fresh(&ChangeKey::Fd(entry.fd), app.now_ms) {
+            Some(theme.fresh)
+        } else {
+            None
+        };
+        if let Some(style) = emphasis {
+            line = draw::restyle(line, style);
+            draw::paint_row(buf, list, y, style);
+        }
+        draw::put(buf, list, y, &line);
+    }
+}
+
+/// fd, kind, target (takes what is left), name.
+fn columns(app: &App, width: usize) -> [Col; 4] {
+    let fds = &app.snapshot.fds;
+    let fd_width = fds
+        .iter()
+        .map(|entry| draw::display_width(entry.fd))
+        .max()
+        .unwrap_or(2)
+        .max(2);
+    let kind_width = KIND_WIDTH.max(draw::width(app.t("ui.col_kind")));
+    let name_width = fds
+        .iter()
+        .filter_map(|entry| entry.name.as_deref())
+        .map(draw::escaped_width)
+        .max()
+        .unwrap_or(0)
+        .max(draw::width(app.t("ui.col_name")))
+        .min(NAME_MAX);
+    let target_width = width.saturating_sub(fd_width + kind_width + name_width + 3);
+    [
+        Col {
+            width: fd_width,
+            right: true,
+        },
+        Col {
+            width: kind_width,
+            right: false,
+        },
+        Col {
+            width: target_width,
+            right: false,
+        },
+        Col {
+            width: name_width,
+            right: false,
+        },
+    ]
+}
+
+/// The rows below the header.
+fn list_area(inner: Rect) -> Rect {
+    Rect::new(
+        inner.x,
+        inner.y.saturating_add(1),
+        inner.width,
+        inner.height.saturating_sub(1),
+    )
+}
+
+/// The descriptor row under screen row `row` of a panel drawn in `area`.
+#[must_use]
+pub(crate) fn hit(app: &App, area: Rect, row: u16) -> Option<usize> {
+    let list = list_area(draw::inner(area));
+    list_row(
+        list,
+        row,
+        app.selected_index(Panel::Fds),
+        app.rows(Panel::Fds),
+    )
+}

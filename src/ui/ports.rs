@@ -1,0 +1,332 @@
+//! The port number space 0-65535 scaled to the panel's width: IANA's three bands, the kernel's
+//! ephemeral range under them (not the same thing), the privileged boundary, and a marker for
+//! every port the lab's sockets occupy.
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+
+use super::draw;
+use super::theme::Theme;
+use crate::app::{App, Panel, PortBand};
+use crate::escape::visible;
+use crate::text;
+
+/// The graphic rows, in the order they appear on screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Row {
+    Bands,
+    Ephemeral,
+    Markers,
+    Axis,
+    Legend,
+}
+
+/// Which rows a panel of `height` inner rows shows (the most telling first), in screen order.
+fn rows_for(height: u16) -> Vec<Row> {
+    let wanted: &[Row] = match height {
+        0 => &[],
+        1 => &[Row::Bands],
+        2 => &[Row::Bands, Row::Markers],
+        3 => &[Row::Bands, Row::Ephemeral, Row::Markers],
+        4 => &[Row::Bands, Row::Ephemeral, Row::Markers, Row::Axis],
+        _ => &[
+            Row::Bands,
+            Row::Ephemeral,
+            Row::Markers,
+            Row::Axis,
+            Row::Legend,
+        ],
+    };
+    wanted.to_vec()
+}
+
+/// The column of `port` on a line `width` columns wide.
+fn column_of(port: u16, width: u16) -> u16 {
+    (u32::from(port) * u32::from(width) / 65_536) as u16
+}
+
+/// The first port a column stands for.
+fn port_at(column: u16, width: u16) -> u16 {
+    (u32::from(column) * 65_536 / u32::from(width.max(1))).min(65_535) as u16
+}
+
+/// The IANA band (well-known, registered, dynamic) a column stands for.
+fn iana_band(column: u16, width: u16) -> PortBand {
+    let port = port_at(column, width);
+    [PortBand::WellKnown, PortBand::Registered, PortBand::Dynamic]
+        .into_iter()
+        .find(|band| {
+            let (lo, hi) = band.range([0, 0]);
+            (lo..=hi).contains(&port)
+        })
+        .unwrap_or(PortBand::Dynamic)
+}
+
+/// The columns `[first, last]` of an IANA band on a line `width` wide.
+fn band_columns(band: PortBand, width: u16) -> Option<(u16, u16)> {
+    let columns: Vec<u16> = (0..width)
+        .filter(|column| iana_band(*column, width) == band)
+        .collect();
+    Some((*columns.first()?, *columns.last()?))
+}
+
+fn band_label(app: &App, band: PortBand) -> (String, &'static str) {
+    let (lo, hi) = band.range(app.snapshot.ports.ephemeral);
+    let name = app.t(&format!("band.{}", band.key()));
+    (format!("{name} {lo}-{hi}"), name)
+}
+
+/// One marker per port in use: `(index in ports.in_use, column)`, sorted by column.
+fn markers(app: &App, width: u16) -> Vec<(usize, u16)> {
+    let mut out: Vec<(usize, u16)> = app
+        .snapshot
+        .ports
+        .in_use
+        .iter()
+        .enumerate()
+        .map(|(index, used)| (index, column_of(used.port, width)))
+        .collect();
+    out.sort_unstable_by_key(|(index, column)| (*column, *index));
+    out
+}
+
+/// The labels that fit, one per marker column: `(index, label, label_start)`. A label goes right
+/// of its marker, else left of it; ports sharing a column are counted (`c1:40001 +5`).
+fn placed_labels(app: &App, width: u16) -> Vec<(usize, String, u16)> {
+    let markers = markers(app, width);
+    let mut occupied = vec![false; usize::from(width)];
+    for (_, column) in &markers {
+        occupied[usize::from(*column)] = true;
+    }
+    let mut next_free = 0;
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < markers.len() {
+        let (index, column) = markers[at];
+        let sharing = markers[at..]
+            .iter()
+            .take_while(|(_, other)| *other == column)
+            .count();
+        at += sharing;
+        let used = &app.snapshot.ports.in_use[index];
+        let mut label = format!("{}:{}", visible(&used.name), used.port);
+        if sharing > 1 {
+            label = format!("{label} +{}", sharing - 1);
+        }
+        let label_width = draw::width(&label) as u16;
+        let fits = |start: u16| {
+            let end = start + label_width;
+            start >= next_free
+                && end <= width
+                && !occupied[usize::from(start)..usize::from(end)]
+                    .iter()
+                    .any(|taken| *taken)
+        };
+        let right = column + 1;
+        let left = column.checked_sub(label_width);
+        let start = if fits(right) {
+            Some(right)
+        } else {
+            left.filter(|left| fits(*left))
+        };
+        if let Some(start) = start {
+            next_free = (start + label_width + 1).max(column + 2);
+            out.push((index, label, start));
+        }
+    }
+    out
+}
+
+/// Draws the port map into `area`.
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let area = draw::clamp(frame, area);
+    if area.is_empty() {
+        return;
+    }
+    let theme = Theme::of(app.theme);
+    let inner = draw::focus_block(frame, area, app, &theme, Panel::Ports);
+    if inner.is_empty() {
+        return;
+    }
+    let selected = (app.focus == Panel::Ports).then(|| app.selected_index(Panel::Ports));
+    let buf = frame.buffer_mut();
+    for (offset, row) in rows_for(inner.height).into_iter().enumerate() {
+        let line = Rect::new(inner.x, inner.y + offset as u16, inner.width, 1);
+        match row {
+            Row::Bands => bands(buf, line, app, &theme, selected),
+            Row::Ephemeral => ephemeral(buf, line, app, &theme, selected),
+            Row::Markers => ports_in_use(buf, line, app, &theme, selected),
+            Row::Axis => axis(buf, line, app, &theme),
+            Row::Legend => {
+                let legend = text::format(
+                    app.lang,
+                    "ui.ports_legend",
+                    &[("port", &app.snapshot.ports.unprivileged_start.to_string())],
+                );
+                draw::put_str(buf, line, line.x, line.y, &legend, theme.muted);
+            }
+        }
+    }
+}
+
+fn bands(buf: &mut Buffer, line: Rect, app: &App, theme: &Theme, selected: Option<usize>) {
+    let width = line.width;
+    for (index, band) in [PortBand::WellKnown, PortBand::Registered, PortBand::Dynamic]
+        .into_iter()
+        .enumerate()
+    {
+        let Some((first, last)) = band_columns(band, width) else {
+            continue;
+        };
+        let style = if selected == Some(index) {
+            theme.selection
+        } else {
+            theme.band(band)
+        };
+        let span = last - first + 1;
+        let region = Rect::new(line.x + first, line.y, span, 1);
+        buf.set_style(region, style);
+        let (full, short) = band_label(app, band);
+        let code = short.chars().next().filter(char::is_ascii).map_or_else(
+            || band.key()[..1].to_ascii_uppercase(),
+            |ch| ch.to_ascii_uppercase().to_string(),
+        );
+        let label = [full, short.to_owned(), code]
+            .into_iter()
+            .find(|label| draw::width(label) <= usize::from(span))
+            .unwrap_or_default();
+        let filled = draw::fit(&label, usize::from(span));
+        draw::put_str(buf, region, region.x, region.y, &filled, style);
+    }
+    // The privileged boundary: binding below it needs CAP_NET_BIND_SERVICE.
+    let boundary = app.snapshot.ports.unprivileged_start;
+    if boundary > 0 {
+        let column = column_of(boundary, width).max(1).min(width - 1);
+        let x = line.x + column;
+        draw::put_str(buf, line, x, line.y, "|", theme.warning);
+    }
+}
+
+fn ephemeral(buf: &mut Buffer, line: Rect, app: &App, theme: &Theme, selected: Option<usize>) {
+    let [lo, hi] = app.snapshot.ports.ephemeral;
+    let width = line.width;
+    let first = column_of(lo, width);
+    let last = column_of(hi, width).max(first);
+    let span = last - first + 1;
+    let style = if selected == Some(3) {
+        theme.selection
+    } else {
+        theme.band_ephemeral
+    };
+    let region = Rect::new(line.x + first, line.y, span, 1);
+    let (full, short) = band_label(app, PortBand::Ephemeral);
+    let inside = usize::from(span.saturating_sub(2));
+    let label = [full, short.to_owned()]
+        .into_iter()
+        .find(|label| draw::width(label) + 2 <= inside)
+        .map_or_else(String::new, |label| format!(" {label} "));
+    let mut bar = String::from("[");
+    bar.push_str(&label);
+    let pad = inside.saturating_sub(draw::width(&label));
+    bar.push_str(&"=".repeat(pad));
+    if span >= 2 {
+        bar.push(']');
+    }
+    draw::put_str(buf, region, region.x, region.y, &bar, style);
+}
+
+fn ports_in_use(buf: &mut Buffer, line: Rect, app: &App, theme: &Theme, selected: Option<usize>) {
+    let width = line.width;
+    let chosen = selected.and_then(|index| index.checked_sub(PortBand::ALL.len()));
+    let markers = markers(app, width);
+    if markers.is_empty() {
+        draw::put_str(buf, line, line.x, line.y, app.t("ui.no_ports"), theme.muted);
+        return;
+    }
+    for (index, column) in &markers {
+        let style = if chosen == Some(*index) {
+            theme.selection
+        } else {
+            theme.accent
+        };
+        draw::put_str(buf, line, line.x + column, line.y, "^", style);
+    }
+    for (index, label, start) in placed_labels(app, width) {
+        let style = if chosen == Some(index) {
+            theme.selection
+        } else {
+            Style::new()
+        };
+        draw::put_str(buf, line, line.x + start, line.y, &label, style);
+    }
+}
+
+fn axis(buf: &mut Buffer, line: Rect, app: &App, theme: &Theme) {
+    let width = line.width;
+    let [lo, hi] = app.snapshot.ports.ephemeral;
+    // In order of importance: the ends first, then the band boundaries.
+    let ticks = [0, 65_535, 49_152, lo, hi, 1024];
+    let mut taken: Vec<(u16, u16)> = Vec::new();
+    for port in ticks {
+        let label = port.to_string();
+        let label_width = label.len() as u16;
+        if label_width > width {
+            continue;
+        }
+        let start = if port == 65_535 {
+            width - label_width
+        } else {
+            column_of(port, width).min(width - label_width)
+        };
+        let end = start + label_width;
+        let collides = taken
+            .iter()
+            .any(|(from, to)| start < to + 1 && *from < end + 1);
+        if !collides {
+            taken.push((start, end));
+            draw::put_str(buf, line, line.x + start, line.y, &label, theme.muted);
+        }
+    }
+}
+
+/// The row of [`App::rows`] (bands, then ports in use) under a screen position of a panel drawn
+/// in `area`.
+#[must_use]
+pub(crate) fn hit(app: &App, area: Rect, column: u16, row: u16) -> Option<usize> {
+    let inner = draw::inner(area);
+    if row < inner.y || row >= inner.bottom() || column < inner.x || column >= inner.right() {
+        return None;
+    }
+    let width = inner.width;
+    let x = column - inner.x;
+    match rows_for(inner.height).get(usize::from(row - inner.y))? {
+        Row::Bands => PortBand::ALL
+            .iter()
+            .position(|band| *band == iana_band(x, width)),
+        Row::Ephemeral => {
+            let [lo, hi] = app.snapshot.ports.ephemeral;
+            let first = column_of(lo, width);
+            let last = column_of(hi, width).max(first);
+            (first..=last).contains(&x).then_some(3)
+        }
+        Row::Markers => {
+            let labels = placed_labels(app, width);
+            let on_label = labels.iter().find(|(_, label, start)| {
+                (*start..*start + draw::width(label) as u16).contains(&x)
+            });
+            let on_marker = || {
+                markers(app, width)
+                    .into_iter()
+                    .find(|(_, marker)| *marker == x)
+                    .map(|(index, _)| index)
+            };
+            on_label
+                .map(|(index, ..)| *index)
+                .or_else(on_marker)
+                .map(|index| index + PortBand::ALL.len())
+        }
+        Row::Axis | Row::Legend => None,
+    }
+}
