@@ -55,12 +55,13 @@ impl Column {
     /// Columns dropped first when the panel is narrow (lowest first); `None` = always kept.
     fn drop_rank(self) -> Option<u8> {
         match self {
-            Column::History => Some(0),
+            Column::Sent | Column::Received => Some(0),
             Column::Age => Some(1),
-            Column::Sent | Column::Received => Some(2),
+            Column::History => Some(2),
             Column::Fd => Some(3),
             Column::Role => Some(4),
-            Column::RecvQ | Column::SendQ => Some(5),
+            Column::SendQ => Some(5),
+            Column::RecvQ => Some(6),
             _ => None,
         }
     }

@@ -134,21 +134,41 @@ pub fn wrap(text: &str, columns: usize) -> Vec<String> {
     lines
 }
 
-/// Writes `line` at row `y` of `area`, clipped to the area's width. Rows outside are ignored.
+/// Writes `line` at row `y` of `area`. A line wider than the area is cut with a `~` in the last
+/// column, so the reader sees that something is missing. Rows outside the area are ignored.
 pub fn put(buf: &mut Buffer, area: Rect, y: u16, line: &Line<'_>) {
     if y < area.y || y >= area.bottom() || area.width == 0 {
         return;
     }
-    buf.set_line(area.x, y, line, area.width);
+    let max = usize::from(area.width);
+    let total: usize = line.spans.iter().map(|span| width(&span.content)).sum();
+    if total <= max {
+        buf.set_line(area.x, y, line, area.width);
+        return;
+    }
+    let mut spans = Vec::with_capacity(line.spans.len());
+    let mut used = 0;
+    for span in &line.spans {
+        let span_width = width(&span.content);
+        if used + span_width < max {
+            spans.push(span.clone());
+            used += span_width;
+            continue;
+        }
+        spans.push(Span::styled(clip(&span.content, max - used), span.style));
+        break;
+    }
+    let cut = Line::from(spans).style(line.style);
+    buf.set_line(area.x, y, &cut, area.width);
 }
 
-/// Writes `text` at (`x`, `y`) in `style`, never past the right edge of `area`.
+/// Writes `text` at (`x`, `y`) in `style`, never past the right edge of `area` (cut with `~`).
 pub fn put_str(buf: &mut Buffer, area: Rect, x: u16, y: u16, text: &str, style: Style) {
     if y < area.y || y >= area.bottom() || x < area.x || x >= area.right() {
         return;
     }
     let room = usize::from(area.right() - x);
-    buf.set_stringn(x, y, text, room, style);
+    buf.set_stringn(x, y, clip(text, room), room, style);
 }
 
 /// Paints row `y` of `area` with `style` (a selection or a fresh change).
@@ -334,6 +354,19 @@ mod tests {
         {
             assert!(width(&line) <= 9, "{line}");
         }
+    }
+
+    #[test]
+    fn lines_too_wide_are_cut_with_a_mark() {
+        let mut buf = Buffer::empty(Rect::new(0, 0, 8, 1));
+        let line = Line::from(vec![Span::raw("abc "), Span::raw("한국어")]);
+        put(&mut buf, Rect::new(0, 0, 7, 1), 0, &line);
+        let row: String = (0..8).map(|x| buf[(x, 0)].symbol()).collect();
+        assert_eq!(row, "abc 한 ~ ");
+        let mut buf = Buffer::empty(Rect::new(0, 0, 8, 1));
+        put_str(&mut buf, Rect::new(0, 0, 8, 1), 5, 0, "xyz1", Style::new());
+        let row: String = (0..8).map(|x| buf[(x, 0)].symbol()).collect();
+        assert_eq!(row, "     xy~");
     }
 
     #[test]

@@ -153,7 +153,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                         theme.accent.add_modifier(Modifier::BOLD),
                     ),
                     Span::raw("  "),
-                    Span::raw(app.t(text)),
+                    Span::raw(draw::clip(
+                        app.t(text),
+                        usize::from(cell.width).saturating_sub(key_width + 2),
+                    )),
                 ]),
             };
             draw::put(buf, cell, cell.y + row as u16, &line);

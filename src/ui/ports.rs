@@ -146,18 +146,35 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         return;
     }
     let theme = Theme::of(app.theme);
-    let inner = draw::focus_block(frame, area, app, &theme, Panel::Ports);
+    let rows = rows_for(draw::inner(area).height);
+    let mut title = draw::panel_title(app, Panel::Ports);
+    if !rows.contains(&Row::Ephemeral) {
+        // No row for the ephemeral range: name it in the title, colour it under the markers.
+        let (label, _) = band_label(app, PortBand::Ephemeral);
+        title = format!("{title} ({label})");
+    }
+    let inner = draw::panel_block(frame, area, &theme, &title, app.focus == Panel::Ports);
     if inner.is_empty() {
         return;
     }
     let selected = (app.focus == Panel::Ports).then(|| app.selected_index(Panel::Ports));
     let buf = frame.buffer_mut();
-    for (offset, row) in rows_for(inner.height).into_iter().enumerate() {
+    let separate_ephemeral = rows.contains(&Row::Ephemeral);
+    for (offset, row) in rows.into_iter().enumerate() {
         let line = Rect::new(inner.x, inner.y + offset as u16, inner.width, 1);
         match row {
             Row::Bands => bands(buf, line, app, &theme, selected),
             Row::Ephemeral => ephemeral(buf, line, app, &theme, selected),
-            Row::Markers => ports_in_use(buf, line, app, &theme, selected),
+            Row::Markers => {
+                if !separate_ephemeral {
+                    let [lo, hi] = app.snapshot.ports.ephemeral;
+                    let first = column_of(lo, line.width);
+                    let last = column_of(hi, line.width).max(first);
+                    let region = Rect::new(line.x + first, line.y, last - first + 1, 1);
+                    buf.set_style(region, theme.band_ephemeral);
+                }
+                ports_in_use(buf, line, app, &theme, selected);
+            }
             Row::Axis => axis(buf, line, app, &theme),
             Row::Legend => {
                 let legend = text::format(
@@ -173,6 +190,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
 
 fn bands(buf: &mut Buffer, line: Rect, app: &App, theme: &Theme, selected: Option<usize>) {
     let width = line.width;
+    // The privileged boundary: binding below it needs CAP_NET_BIND_SERVICE. Its `|` gets a column
+    // of its own, which no label covers.
+    let boundary = app.snapshot.ports.unprivileged_start;
+    let boundary = (boundary > 0).then(|| column_of(boundary, width).clamp(1, width - 1));
     for (index, band) in [PortBand::WellKnown, PortBand::Registered, PortBand::Dynamic]
         .into_iter()
         .enumerate()
@@ -185,9 +206,17 @@ fn bands(buf: &mut Buffer, line: Rect, app: &App, theme: &Theme, selected: Optio
         } else {
             theme.band(band)
         };
-        let span = last - first + 1;
-        let region = Rect::new(line.x + first, line.y, span, 1);
+        let region = Rect::new(line.x + first, line.y, last - first + 1, 1);
         buf.set_style(region, style);
+        let (from, to) = match boundary {
+            Some(column) if column == first => (first + 1, last),
+            Some(column) if column > first && column <= last => (first, column - 1),
+            _ => (first, last),
+        };
+        if from > to {
+            continue;
+        }
+        let span = to - from + 1;
         let (full, short) = band_label(app, band);
         let code = short.chars().next().filter(char::is_ascii).map_or_else(
             || band.key()[..1].to_ascii_uppercase(),
@@ -198,14 +227,10 @@ fn bands(buf: &mut Buffer, line: Rect, app: &App, theme: &Theme, selected: Optio
             .find(|label| draw::width(label) <= usize::from(span))
             .unwrap_or_default();
         let filled = draw::fit(&label, usize::from(span));
-        draw::put_str(buf, region, region.x, region.y, &filled, style);
+        draw::put_str(buf, region, line.x + from, line.y, &filled, style);
     }
-    // The privileged boundary: binding below it needs CAP_NET_BIND_SERVICE.
-    let boundary = app.snapshot.ports.unprivileged_start;
-    if boundary > 0 {
-        let column = column_of(boundary, width).max(1).min(width - 1);
-        let x = line.x + column;
-        draw::put_str(buf, line, x, line.y, "|", theme.warning);
+    if let Some(column) = boundary {
+        draw::put_str(buf, line, line.x + column, line.y, "|", theme.warning);
     }
 }
 
