@@ -687,3 +687,40 @@ fn every_theme_renders() {
         }
     }
 }
+
+#[test]
+fn every_panel_survives_any_rect() {
+    let mut app = app(Lang::Ko);
+    app.lecture = Some(lecture());
+    app.mode = Mode::Prompt;
+    app.prompt.start("send c1 안녕");
+    let mut terminal = Terminal::new(TestBackend::new(40, 12)).unwrap();
+    let panels: [fn(&mut ratatui::Frame, Rect, &App); 9] = [
+        ui::fds::render,
+        ui::listeners::render,
+        ui::connections::render,
+        ui::ports::render,
+        ui::trace::render,
+        ui::explain::render,
+        ui::narration::render,
+        ui::status::render,
+        ui::help::render,
+    ];
+    for width in (0..=40).step_by(3) {
+        for height in 0..=12 {
+            // Partly outside the screen too: panels clip to the frame.
+            for (x, y) in [(0, 0), (3, 2), (30, 10)] {
+                let area = Rect::new(x, y, width, height);
+                for draw_panel in panels {
+                    terminal
+                        .draw(|frame| draw_panel(frame, area, &app))
+                        .unwrap();
+                }
+                for layout in [LayoutMode::Full, LayoutMode::Presenter] {
+                    app.layout = layout;
+                    assert_eq!(ui::layout::hit(&app, area, x, y), None);
+                }
+            }
+        }
+    }
+}

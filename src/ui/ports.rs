@@ -193,7 +193,8 @@ fn bands(buf: &mut Buffer, line: Rect, app: &App, theme: &Theme, selected: Optio
     // The privileged boundary: binding below it needs CAP_NET_BIND_SERVICE. Its `|` gets a column
     // of its own, which no label covers.
     let boundary = app.snapshot.ports.unprivileged_start;
-    let boundary = (boundary > 0).then(|| column_of(boundary, width).clamp(1, width - 1));
+    let boundary =
+        (boundary > 0 && width >= 2).then(|| column_of(boundary, width).clamp(1, width - 1));
     for (index, band) in [PortBand::WellKnown, PortBand::Registered, PortBand::Dynamic]
         .into_iter()
         .enumerate()
