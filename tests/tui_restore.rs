@@ -32,7 +32,10 @@ fn start(extra: &str) -> (Tmux, u32) {
 }
 
 fn assert_restored(tmux: &Tmux, expected_exit: &str) {
-    let screen = tmux.wait_for(Duration::from_secs(10), |screen| screen.contains("EXIT="));
+    // stty prints after the exit status: wait for both.
+    let screen = tmux.wait_for(Duration::from_secs(10), |screen| {
+        screen.contains("EXIT=") && screen.contains("icanon")
+    });
     assert!(
         screen.contains(&format!("EXIT={expected_exit}")),
         "{screen}"
@@ -87,7 +90,10 @@ fn sigint_and_sighup_restore_the_terminal() {
 #[test]
 fn a_panic_restores_the_terminal() {
     let (tmux, _) = start("--panic-after 1500");
-    let screen = tmux.wait_for(Duration::from_secs(10), |screen| screen.contains("EXIT="));
+    // stty prints after the exit status: wait for both.
+    let screen = tmux.wait_for(Duration::from_secs(10), |screen| {
+        screen.contains("EXIT=") && screen.contains("icanon")
+    });
     assert!(
         screen.contains("panic requested"),
         "the panic message is readable: {screen}"
