@@ -187,7 +187,7 @@ pub struct FilterArgs {
     /// Only sockets held by this process.
     #[arg(long, value_name = "P")]
     pub pid: Option<u32>,
-    /// Only sockets in this state (LISTEN, ESTABLISHED, TIME_WAIT, UNCONN, ...; ss spellings work).
+    /// Only sockets in this state (`LISTEN`, `ESTABLISHED`, `TIME_WAIT`, `UNCONN`, ...; ss spellings work).
     #[arg(long, value_name = "S", value_parser = parse_state)]
     pub state: Option<TcpState>,
 }
@@ -223,6 +223,9 @@ pub struct DumpArgs {
     /// Do not look up the owning processes (no /proc scan: faster).
     #[arg(long)]
     pub no_owners: bool,
+    /// Also print, on standard error, how long the collection took and what it read.
+    #[arg(long)]
+    pub stats: bool,
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Language of the notes on standard error.

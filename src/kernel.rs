@@ -7,11 +7,13 @@
 //! - [`sock_diag`] — `NETLINK_SOCK_DIAG` dumps of every TCP/UDP socket, including those no
 //!   descriptor points at.
 //! - [`fd_table`] — `/proc/<pid>/fd`.
+//! - [`owners`] — which process holds each socket: a `/proc/*/fd` scan cached by inode.
 //! - [`netstat`] — `ListenOverflows`/`ListenDrops` from `/proc/net/netstat`.
 //! - [`sysctl`] — the port ranges and `somaxconn`.
 
 pub mod fd_table;
 pub mod netstat;
+pub mod owners;
 pub mod sock_diag;
 pub mod sys;
 pub mod sysctl;

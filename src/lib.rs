@@ -4,4 +4,5 @@ pub mod command;
 pub mod kernel;
 pub mod model;
 pub mod scenario;
+pub mod system;
 pub mod text;

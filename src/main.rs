@@ -271,5 +271,8 @@ fn dump(args: &DumpArgs) -> Result<ExitCode> {
     if let Some(note) = system::owners_note(&snapshot, lang) {
         eprintln!("sockscope: {note}");
     }
+    if args.stats {
+        eprintln!("sockscope: {}", system::stats_line(&snapshot, lang));
+    }
     Ok(ExitCode::SUCCESS)
 }
