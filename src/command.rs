@@ -61,9 +61,11 @@ pub enum Command {
         proto: Proto,
         v6: bool,
     },
+    /// Binds to an address, or to the address another lab socket has (a real collision on a port
+    /// the kernel picked).
     Bind {
         name: String,
-        addr: SocketAddr,
+        addr: Target,
     },
     Listen {
         name: String,
@@ -113,7 +115,7 @@ pub enum Command {
     },
     Server {
         name: String,
-        addr: Option<SocketAddr>,
+        addr: Option<Target>,
         backlog: Option<u32>,
     },
     Client {
@@ -155,7 +157,7 @@ pub struct Located {
 /// Every verb with its usage form. The forms are language-neutral; help and errors show them as-is.
 pub const VERBS: &[(&str, &str)] = &[
     ("socket", "socket NAME tcp|udp [v6]"),
-    ("bind", "bind NAME ADDR:PORT"),
+    ("bind", "bind NAME ADDR:PORT|NAME"),
     ("listen", "listen NAME BACKLOG"),
     ("connect", "connect NAME ADDR:PORT|NAME"),
     ("accept", "accept NAME [as NEWNAME]"),
@@ -170,7 +172,7 @@ pub const VERBS: &[(&str, &str)] = &[
         "setsockopt NAME reuseaddr|reuseport|nodelay|linger0|defer_accept [VALUE]",
     ),
     ("open", "open NAME PATH"),
-    ("server", "server NAME [ADDR:PORT] [BACKLOG]"),
+    ("server", "server NAME [ADDR:PORT|NAME] [BACKLOG]"),
     ("client", "client NAME TARGET"),
     ("clients", "clients PREFIX COUNT TARGET"),
     ("forward", "forward NAME LISTEN_ADDR TARGET"),

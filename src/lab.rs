@@ -86,6 +86,9 @@ pub struct Lab {
     errors: Vec<LabMessage>,
     relays: Relays,
     prober: Prober,
+    /// The last local address of each closed socket, so `bind NAME OLD` can reach for a port that
+    /// only the kernel still holds (e.g. in TIME_WAIT).
+    former: HashMap<String, SocketAddr>,
 }
 
 impl Lab {
@@ -109,6 +112,7 @@ impl Lab {
             errors: Vec::new(),
             relays: Relays::default(),
             prober,
+            former: HashMap::new(),
         })
     }
 
@@ -150,6 +154,7 @@ impl Lab {
         self.entries.clear();
         self.names.clear();
         self.relays = Relays::default();
+        self.former.clear();
         self.errors.clear();
         self.started = Instant::now();
         self.trace = Trace::new(self.started, self.config.trace_limit);
@@ -273,7 +278,7 @@ impl Lab {
             Command::Socket { name, proto, v6 } => {
                 self.socket(name, *proto, *v6).map(|_| Step::Done)
             }
-            Command::Bind { name, addr } => self.bind(name, *addr),
+            Command::Bind { name, addr } => self.bind(name, addr),
             Command::Listen { name, backlog } => self.listen(name, *backlog),
             Command::Connect { name, target } => self.connect(name, target),
             Command::Accept { name, as_name } => self.accept(name, as_name.as_deref()),
@@ -293,7 +298,7 @@ impl Lab {
                 name,
                 addr,
                 backlog,
-            } => self.server(name, *addr, *backlog),
+            } => self.server(name, addr.as_ref(), *backlog),
             Command::Client { name, target } => self.client(name, target),
             Command::Clients {
                 prefix,

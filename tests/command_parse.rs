@@ -55,28 +55,43 @@ fn examples() -> Vec<(&'static str, Command)> {
             "bind s 127.0.0.1:8080",
             Command::Bind {
                 name: name("s"),
-                addr: v4(8080),
+                addr: Target::Addr(v4(8080)),
             },
         ),
         (
             "bind s [::1]:0",
             Command::Bind {
                 name: name("s"),
-                addr: SocketAddr::from((Ipv6Addr::LOCALHOST, 0)),
+                addr: Target::Addr(SocketAddr::from((Ipv6Addr::LOCALHOST, 0))),
             },
         ),
         (
             "bind s localhost:65535",
             Command::Bind {
                 name: name("s"),
-                addr: v4(65535),
+                addr: Target::Addr(v4(65535)),
             },
         ),
         (
             "bind s :80",
             Command::Bind {
                 name: name("s"),
-                addr: v4(80),
+                addr: Target::Addr(v4(80)),
+            },
+        ),
+        (
+            "bind s2 srv",
+            Command::Bind {
+                name: name("s2"),
+                addr: Target::Name(name("srv")),
+            },
+        ),
+        (
+            "server s2 srv 4",
+            Command::Server {
+                name: name("s2"),
+                addr: Some(Target::Name(name("srv"))),
+                backlog: Some(4),
             },
         ),
         (
@@ -254,7 +269,7 @@ fn examples() -> Vec<(&'static str, Command)> {
             "server srv :8080",
             Command::Server {
                 name: name("srv"),
-                addr: Some(v4(8080)),
+                addr: Some(Target::Addr(v4(8080))),
                 backlog: None,
             },
         ),
@@ -270,7 +285,7 @@ fn examples() -> Vec<(&'static str, Command)> {
             "server srv [::1]:8080 128",
             Command::Server {
                 name: name("srv"),
-                addr: Some(SocketAddr::from((Ipv6Addr::LOCALHOST, 8080))),
+                addr: Some(Target::Addr(SocketAddr::from((Ipv6Addr::LOCALHOST, 8080)))),
                 backlog: Some(128),
             },
         ),
@@ -609,7 +624,7 @@ fn bad_address_points_at_the_address() {
         (e.line, e.column, e.kind),
         (3, 8, ParseErrorKind::BadAddress)
     );
-    assert_eq!(e.expected, "ADDR:PORT");
+    assert_eq!(e.expected, "ADDR:PORT|NAME");
     for bad in [
         "bind s 127.0.0.1",
         "bind s ::1:80",
@@ -618,7 +633,6 @@ fn bad_address_points_at_the_address() {
         "bind s 300.0.0.1:80",
         "connect c 127.0.0.1",
         "connect c 8080",
-        "server s localhost",
         "forward f srv :8080",
     ] {
         assert_eq!(err(bad).kind, ParseErrorKind::BadAddress, "{bad}");
@@ -940,7 +954,7 @@ impl Rng {
             },
             1 => Command::Bind {
                 name: self.name(),
-                addr: self.addr(),
+                addr: self.target(),
             },
             2 => Command::Listen {
                 name: self.name(),
@@ -990,7 +1004,7 @@ impl Rng {
             },
             13 => Command::Server {
                 name: self.name(),
-                addr: (self.below(2) == 0).then(|| self.addr()),
+                addr: (self.below(2) == 0).then(|| Target::Addr(self.addr())),
                 backlog: (self.below(2) == 0).then(|| self.below(65536) as u32),
             },
             14 => Command::Client {

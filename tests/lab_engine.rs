@@ -227,7 +227,6 @@ fn active_closer_keeps_time_wait_and_passive_side_waits_in_close_wait() {
         lab_running("server srv 127.0.0.1:0 2; client c1 srv; accept srv as a1; wait 20ms");
     let opened = lab.snapshot();
     let client = opened.socket("c1").expect("c1").clone();
-    let accepted_fd = opened.socket("a1").expect("a1").fd;
 
     run(&mut lab, "close c1; wait 50ms");
     let half = lab.snapshot();
@@ -256,11 +255,12 @@ fn active_closer_keeps_time_wait_and_passive_side_waits_in_close_wait() {
                 && held.local.port() == client.remote.expect("remote").port()),
         "the passive side leaves nothing but LAST_ACK briefly"
     );
+    // By name: other tests in this process may already reuse the freed fd numbers.
     assert!(
         !closed
             .fds
             .iter()
-            .any(|fd| fd.fd == client.fd || fd.fd == accepted_fd),
+            .any(|fd| matches!(fd.name.as_deref(), Some("c1" | "a1"))),
         "both fds are gone"
     );
     let row = ss("-Htan")
@@ -270,50 +270,55 @@ fn active_closer_keeps_time_wait_and_passive_side_waits_in_close_wait() {
     assert_eq!(row.state, TcpState::TimeWait);
 }
 
+/// Descriptor numbers are per process: this runs in its own sockscope process, so no parallel
+/// test can take the fd that `close` frees.
 #[test]
 fn fd_table_shows_poll_waker_files_and_reuses_the_lowest_fd() {
-    let mut lab = lab_running("server srv 127.0.0.1:0; open f /etc/hostname; client c1 srv");
-    let snapshot = lab.snapshot();
-    let kind_of = |name: &str| {
-        snapshot
-            .fds
-            .iter()
-            .find(|fd| fd.name.as_deref() == Some(name))
-            .map_or_else(|| panic!("{name} in the fd table"), |fd| (fd.fd, fd.kind))
+    let run = |commands: &str| -> serde_json::Value {
+        let output = sockscope(&["snapshot", "--run", commands, "--format", "json"]);
+        assert!(output.status.success());
+        serde_json::from_slice(&output.stdout).expect("JSON")
     };
-    assert_eq!(kind_of("poll").1, FdKind::Epoll);
-    assert_eq!(kind_of("waker").1, FdKind::Eventfd);
-    let (srv_fd, srv_kind) = kind_of("srv");
-    let (file_fd, file_kind) = kind_of("f");
-    let (client_fd, _) = kind_of("c1");
-    assert_eq!((srv_kind, file_kind), (FdKind::Socket, FdKind::File));
+    let fd_of = |json: &serde_json::Value, name: &str| -> (i64, String, String) {
+        json["fds"]
+            .as_array()
+            .expect("fds")
+            .iter()
+            .find(|fd| fd["name"] == name)
+            .map(|fd| {
+                (
+                    fd["fd"].as_i64().expect("number"),
+                    fd["kind"].as_str().expect("kind").to_owned(),
+                    fd["target"].as_str().expect("target").to_owned(),
+                )
+            })
+            .unwrap_or_else(|| panic!("{name} in the fd table: {json}"))
+    };
+    let first = run("server srv 127.0.0.1:0; open f /etc/hostname; client c1 srv");
+    assert_eq!(fd_of(&first, "poll").1, "epoll");
+    assert_eq!(fd_of(&first, "waker").1, "eventfd");
+    let (srv_fd, srv_kind, _) = fd_of(&first, "srv");
+    let (file_fd, file_kind, file_target) = fd_of(&first, "f");
+    let (client_fd, _, _) = fd_of(&first, "c1");
+    assert_eq!((srv_kind.as_str(), file_kind.as_str()), ("socket", "file"));
+    assert_eq!(file_target, "/etc/hostname");
     assert!(
         srv_fd < file_fd && file_fd < client_fd,
         "the file sits between sockets"
     );
-    assert_eq!(
-        snapshot
-            .fds
-            .iter()
-            .find(|fd| fd.fd == file_fd)
-            .expect("file")
-            .target,
-        "/etc/hostname"
-    );
 
-    run(&mut lab, "close f; socket s2 tcp");
-    let reused = lab.snapshot();
-    assert_eq!(
-        reused.socket("s2").expect("s2").fd,
-        file_fd,
-        "the lowest free fd is reused"
-    );
-    assert!(
-        reused
-            .trace
-            .iter()
-            .any(|entry| entry.call.starts_with("socket(") && entry.result == file_fd.to_string())
-    );
+    let reused =
+        run("server srv 127.0.0.1:0; open f /etc/hostname; client c1 srv; close f; socket s2 tcp");
+    let (s2_fd, s2_kind, _) = fd_of(&reused, "s2");
+    assert_eq!(s2_fd, file_fd, "the lowest free fd is reused");
+    assert_eq!(s2_kind, "socket");
+    let last = reused["trace"]
+        .as_array()
+        .expect("trace")
+        .last()
+        .expect("traced")
+        .clone();
+    assert_eq!(last["result"], file_fd.to_string());
 }
 
 #[test]

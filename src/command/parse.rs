@@ -68,7 +68,7 @@ fn socket_verb(verb: &str, a: &mut Args<'_, '_>) -> Result<Option<Command>, Pars
         },
         "bind" => Command::Bind {
             name: a.name("NAME")?,
-            addr: a.addr("ADDR:PORT")?,
+            addr: a.target("ADDR:PORT|NAME")?,
         },
         "listen" => Command::Listen {
             name: a.name("NAME")?,
@@ -152,7 +152,7 @@ fn lab_verb(verb: &str, a: &mut Args<'_, '_>) -> Result<Command, ParseError> {
             let name = a.name("NAME")?;
             let addr = match a.peek() {
                 Some(token) if !token.text().is_some_and(looks_numeric) => {
-                    Some(a.addr("ADDR:PORT")?)
+                    Some(a.target("ADDR:PORT|NAME")?)
                 }
                 _ => None,
             };

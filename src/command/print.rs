@@ -16,7 +16,7 @@ pub(super) fn line(command: &Command) -> String {
             }
             words
         }
-        Command::Bind { name, addr } => vec![name.into(), addr.to_string().into()],
+        Command::Bind { name, addr } => vec![name.into(), addr.to_text().into()],
         Command::Listen { name, backlog } => vec![name.into(), backlog.to_string().into()],
         Command::Connect { name, target } | Command::Client { name, target } => {
             vec![name.into(), target.to_text().into()]
@@ -51,7 +51,7 @@ pub(super) fn line(command: &Command) -> String {
             backlog,
         } => {
             let mut words = vec![name.into()];
-            words.extend(addr.map(|addr| addr.to_string().into()));
+            words.extend(addr.as_ref().map(|addr| addr.to_text().into()));
             words.extend(backlog.map(|backlog| backlog.to_string().into()));
             words
         }

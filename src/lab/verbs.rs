@@ -162,8 +162,24 @@ impl Lab {
         Ok(result.is_ok())
     }
 
-    pub(super) fn bind(&mut self, name: &str, address: SocketAddr) -> Result<Step, LabError> {
+    pub(super) fn bind(&mut self, name: &str, target: &Target) -> Result<Step, LabError> {
+        let address = self.bind_address(target)?;
         self.bind_socket(name, address).map(|_| Step::Done)
+    }
+
+    /// The address to bind: as given, or exactly the address another lab socket holds (so a
+    /// second socket can collide with a port the kernel picked).
+    fn bind_address(&self, target: &Target) -> Result<SocketAddr, LabError> {
+        match target {
+            Target::Addr(address) => Ok(*address),
+            Target::Name(other) => match self.entry(other) {
+                Ok(entry) => entry
+                    .local
+                    .ok_or_else(|| LabError::NoAddress(other.clone())),
+                // A closed socket's address is still a fact worth binding to.
+                Err(unknown) => self.former.get(other).copied().ok_or(unknown),
+            },
+        }
     }
 
     /// `listen()`: the socket becomes a listener with the user's backlog.
@@ -437,6 +453,9 @@ impl Lab {
         if entry.forwarder.as_deref() == Some(entry.name.as_str()) {
             self.relays.forget_forwarder(&entry.name);
         }
+        if let Some(local) = entry.local {
+            self.former.insert(entry.name.clone(), local);
+        }
         let fd = entry.handle.raw_fd();
         let name = entry.name.clone();
         drop(entry);
@@ -653,9 +672,12 @@ impl Lab {
     pub(super) fn server(
         &mut self,
         name: &str,
-        address: Option<SocketAddr>,
+        address: Option<&Target>,
         backlog: Option<u32>,
     ) -> Result<Step, LabError> {
+        let address = address
+            .map(|target| self.bind_address(target))
+            .transpose()?;
         self.start_listener(name, address, backlog)
             .map(|_| Step::Done)
     }
