@@ -87,7 +87,7 @@ pub struct Lab {
     relays: Relays,
     prober: Prober,
     /// The last local address of each closed socket, so `bind NAME OLD` can reach for a port that
-    /// only the kernel still holds (e.g. in TIME_WAIT).
+    /// only the kernel still holds (e.g. in `TIME_WAIT`).
     former: HashMap<String, SocketAddr>,
 }
 

@@ -70,14 +70,14 @@ fn snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
     script::run(&mut lab, &parsed)?;
     lab.run_for(args.wait, script::PROBE_EVERY)?;
     let snapshot = lab.snapshot();
-    write_snapshot(args, snapshot, lang, None)?;
+    write_snapshot(args, &snapshot, lang, None)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Writes the snapshot in the asked format; text and SVG are the dashboard itself.
 fn write_snapshot(
     args: &SnapshotArgs,
-    snapshot: Snapshot,
+    snapshot: &Snapshot,
     lang: Lang,
     lecture: Option<(LectureView, Option<String>)>,
 ) -> Result<()> {
@@ -101,8 +101,8 @@ fn write_snapshot(
         export::render_screen(&app, args.size.columns, args.size.rows)
     };
     let rendered = match args.format {
-        Format::Json => export::json(&snapshot),
-        Format::Listing => export::listing(&snapshot, lang),
+        Format::Json => export::json(snapshot),
+        Format::Listing => export::listing(snapshot, lang),
         Format::Text => export::buffer_to_text(&screen()),
         Format::Svg => {
             let title = lecture.as_ref().map(|(view, _)| view.title.clone());
@@ -162,7 +162,7 @@ fn snapshot_demo(args: &SnapshotArgs, demo: &str) -> Result<ExitCode> {
     };
     write_snapshot(
         args,
-        played.snapshot.clone(),
+        &played.snapshot,
         lang,
         Some((view, current.focus.clone())),
     )?;

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{lab_running, run, snapshot_when, sockscope, ss};
-use sockscope::model::{FdKind, Role, Snapshot, TcpState};
+use sockscope::model::{Role, Snapshot, TcpState};
 
 fn local_of(snapshot: &Snapshot, name: &str) -> SocketAddr {
     snapshot
@@ -285,14 +285,16 @@ fn fd_table_shows_poll_waker_files_and_reuses_the_lowest_fd() {
             .expect("fds")
             .iter()
             .find(|fd| fd["name"] == name)
-            .map(|fd| {
-                (
-                    fd["fd"].as_i64().expect("number"),
-                    fd["kind"].as_str().expect("kind").to_owned(),
-                    fd["target"].as_str().expect("target").to_owned(),
-                )
-            })
-            .unwrap_or_else(|| panic!("{name} in the fd table: {json}"))
+            .map_or_else(
+                || panic!("{name} in the fd table: {json}"),
+                |fd| {
+                    (
+                        fd["fd"].as_i64().expect("number"),
+                        fd["kind"].as_str().expect("kind").to_owned(),
+                        fd["target"].as_str().expect("target").to_owned(),
+                    )
+                },
+            )
     };
     let first = run("server srv 127.0.0.1:0; open f /etc/hostname; client c1 srv");
     assert_eq!(fd_of(&first, "poll").1, "epoll");

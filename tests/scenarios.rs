@@ -111,12 +111,12 @@ fn every_builtin_holds_step_by_step_and_on_replay() {
         // Forward, one step at a time on one lab, as a presenter plays it (English).
         let mut player = Player::new(scenario.clone(), LabConfig::default());
         while player.forward().expect("event loop runs") {
-            let played = player.played().expect("a step was played");
+            let outcome = player.played().expect("a step was played");
             assert!(
-                played.failures.is_empty(),
+                outcome.failures.is_empty(),
                 "{} (en): {:#?}",
                 scenario.name,
-                played.failures
+                outcome.failures
             );
         }
         assert_eq!(player.current(), Some(scenario.steps.len() - 1));
@@ -127,12 +127,12 @@ fn every_builtin_holds_step_by_step_and_on_replay() {
             lang: Lang::Ko,
             ..LabConfig::default()
         };
-        let played = play_to(scenario, scenario.steps.len() - 1, config).expect("replay runs");
+        let replayed = play_to(scenario, scenario.steps.len() - 1, config).expect("replay runs");
         assert!(
-            played.failures.is_empty(),
+            replayed.failures.is_empty(),
             "{} (ko): {:#?}",
             scenario.name,
-            played.failures
+            replayed.failures
         );
     }
 }

@@ -29,7 +29,7 @@ pub fn render_screen(app: &App, columns: u16, rows: u16) -> Buffer {
 pub fn svg_options(theme: ThemeName, title: Option<String>) -> SvgOptions {
     let base = Theme::of(theme).base;
     let defaults = SvgOptions::default();
-    let (fallback_fg, fallback_bg) = match theme {
+    let (text_default, paper_default) = match theme {
         ThemeName::Light => ((0x20, 0x20, 0x20), (0xfa, 0xfa, 0xfa)),
         ThemeName::HighContrast => ((0xff, 0xff, 0xff), (0x00, 0x00, 0x00)),
         ThemeName::Default => (defaults.default_fg, defaults.default_bg),
@@ -37,10 +37,10 @@ pub fn svg_options(theme: ThemeName, title: Option<String>) -> SvgOptions {
     SvgOptions {
         default_fg: base
             .fg
-            .map_or(fallback_fg, |color| color_rgb(color, fallback_fg)),
+            .map_or(text_default, |color| color_rgb(color, text_default)),
         default_bg: base
             .bg
-            .map_or(fallback_bg, |color| color_rgb(color, fallback_bg)),
+            .map_or(paper_default, |color| color_rgb(color, paper_default)),
         title,
         ..defaults
     }
