@@ -79,7 +79,7 @@ fn write_snapshot(
     args: &SnapshotArgs,
     snapshot: &Snapshot,
     lang: Lang,
-    lecture: Option<(LectureView, Option<String>)>,
+    lecture: Option<&(LectureView, Option<String>)>,
 ) -> Result<()> {
     let theme = args.theme.unwrap_or_default();
     let screen = || {
@@ -92,7 +92,7 @@ fn write_snapshot(
         if args.presenter {
             app.layout = LayoutMode::Presenter;
         }
-        if let Some((view, focus)) = &lecture {
+        if let Some((view, focus)) = lecture {
             app.lecture = Some(view.clone());
             if let Some(name) = focus {
                 app.focus_name(name);
@@ -105,7 +105,7 @@ fn write_snapshot(
         Format::Listing => export::listing(snapshot, lang),
         Format::Text => export::buffer_to_text(&screen()),
         Format::Svg => {
-            let title = lecture.as_ref().map(|(view, _)| view.title.clone());
+            let title = lecture.map(|(view, _)| view.title.clone());
             export::buffer_to_svg(&screen(), &export::svg_options(theme, title))
         }
     };
@@ -164,7 +164,7 @@ fn snapshot_demo(args: &SnapshotArgs, demo: &str) -> Result<ExitCode> {
         args,
         &played.snapshot,
         lang,
-        Some((view, current.focus.clone())),
+        Some(&(view, current.focus.clone())),
     )?;
     for failure in &played.failures {
         eprintln!("sockscope: {}", failure.message(lang));
