@@ -120,8 +120,8 @@ impl InputThread {
 impl Drop for InputThread {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(handle) = self.handle.take() {
-            let _ = handle.join();
-        }
+        // Not joined: after a hangup crossterm's read can spin on end-of-file and never return,
+        // and the process must still be able to exit. The thread ends with the process.
+        drop(self.handle.take());
     }
 }

@@ -104,6 +104,16 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
+        // Kill what the pane started first, so no test leaves a process behind.
+        let shell = self.format("#{pane_pid}");
+        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+            .unwrap_or_default();
+        for pid in children
+            .split_whitespace()
+            .chain(std::iter::once(shell.as_str()))
+        {
+            let _ = Command::new("kill").args(["-KILL", pid]).status();
+        }
         self.tmux(&["kill-server"]);
     }
 }

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Regenerates screenshots/*.svg with sockscope itself (real sockets on loopback, rendered headless).
+# Usage: scripts/screenshots.sh [path/to/sockscope]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${1:-target/release/sockscope}
+[ -x "$bin" ] || cargo build --release --quiet
+
+# Descriptors this shell inherited would show up in the pictures' descriptor tables: close them.
+for fd in /proc/$$/fd/*; do
+  n=${fd##*/}
+  if [ "$n" -gt 2 ] 2>/dev/null; then eval "exec $n>&-" 2>/dev/null || true; fi
+done
+
+shot() { # name, then sockscope snapshot arguments
+  local name=$1; shift
+  "$bin" snapshot --format svg -o "screenshots/$name.svg" "$@"
+  echo "screenshots/$name.svg"
+}
+
+shot lab --size 120x40 --lang en \
+  --run 'server srv 127.0.0.1:0 4; clients c 2 srv; accept srv as a1; send c1 "hello\n"; open f /etc/hostname; socket u udp; bind u 127.0.0.1:0; sendto c2 u hi' \
+  --wait 200ms || true
+shot backlog-full --size 120x40 --lang en \
+  --run 'server srv 127.0.0.1:0 2; clients c 6 srv' --wait 300ms
+shot time-wait-ko --size 120x40 --lang ko \
+  --run 'server srv 127.0.0.1:0 4; client c1 srv; accept srv as a1; send c1 bye; close c1; wait 50ms; recv a1; close a1' \
+  --wait 100ms
+shot lecture --size 100x30 --lang en --demo four-way-close --step 3
+shot lecture-presenter-ko --size 100x30 --lang ko --presenter --demo backlog --step 3
+shot high-contrast --size 100x30 --lang en --theme high-contrast \
+  --run 'server srv 127.0.0.1:0 2; clients c 4 srv; accept srv as a1' --wait 200ms
