@@ -3,6 +3,7 @@
 
 use std::hint::black_box;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
@@ -132,6 +133,17 @@ fn snapshot() -> Snapshot {
     }
 }
 
+/// Nanoseconds this thread has run on a CPU (`/proc/thread-self/schedstat`), if the kernel says.
+/// Used for a second measurement that other load on the machine does not inflate.
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 fn render(c: &mut Criterion) {
     let mut app = App::new(Lang::En, ThemeName::Default);
     app.pid = 4242;
@@ -147,6 +159,19 @@ fn render(c: &mut Criterion) {
                 .expect("draw");
         });
     });
+    if thread_cpu_ns().is_some() {
+        c.bench_function("render 200x60, 1000 connections (thread CPU time)", |b| {
+            b.iter_custom(|iterations| {
+                let start = thread_cpu_ns().unwrap_or(0);
+                for _ in 0..iterations {
+                    terminal
+                        .draw(|frame| ui::render(frame, black_box(&app)))
+                        .expect("draw");
+                }
+                Duration::from_nanos(thread_cpu_ns().unwrap_or(0).saturating_sub(start))
+            });
+        });
+    }
 }
 
 criterion_group!(benches, render);
