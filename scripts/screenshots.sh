@@ -14,7 +14,8 @@ done
 
 shot() { # name, then sockscope snapshot arguments
   local name=$1; shift
-  "$bin" snapshot --format svg -o "screenshots/$name.svg" "$@"
+  # Standard streams on /dev/null, so the pictures do not show this shell's files.
+  "$bin" snapshot --format svg -o "screenshots/$name.svg" "$@" </dev/null >/dev/null 2>&1
   echo "screenshots/$name.svg"
 }
 

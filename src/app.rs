@@ -170,7 +170,9 @@ impl App {
         if self.frozen {
             return false;
         }
-        if snapshot == self.snapshot {
+        if snapshot.same_facts(&self.snapshot) {
+            // Keep the newest clock readings (ages) without calling for a redraw.
+            self.snapshot = snapshot;
             return false;
         }
         self.changes

@@ -26,6 +26,8 @@ use crate::ui;
 const SIGNAL_TOKEN: Token = Token(1);
 /// At most ~30 frames a second.
 const FRAME: Duration = Duration::from_millis(33);
+/// Even an idle screen is redrawn this often, so ages and timers keep moving.
+const IDLE_REDRAW: Duration = Duration::from_secs(1);
 
 /// How the dashboard is started.
 pub struct Options {
@@ -170,6 +172,8 @@ impl Runtime {
         }
         if self.dirty {
             due = due.min(self.last_draw.map_or(now, |last| last + FRAME));
+        } else if let Some(last) = self.last_draw {
+            due = due.min(last + IDLE_REDRAW);
         }
         if let Some(expiry) = self.app.changes.next_expiry(self.app.now_ms) {
             let in_ms = expiry.saturating_sub(self.lab.elapsed_ms());
@@ -302,6 +306,9 @@ impl Runtime {
 
     fn draw_if_due(&mut self, terminal: &mut Tui) -> Result<()> {
         let now = Instant::now();
+        if self.last_draw.is_some_and(|last| now >= last + IDLE_REDRAW) {
+            self.dirty = true;
+        }
         if !self.dirty || self.last_draw.is_some_and(|last| now < last + FRAME) {
             return Ok(());
         }

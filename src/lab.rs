@@ -159,6 +159,7 @@ impl Lab {
         self.started = Instant::now();
         self.trace = Trace::new(self.started, self.config.trace_limit);
         self.prober.forget_closed();
+        self.prober.mark_stale();
     }
 
     /// The newest trace entry, for the status line.
@@ -179,6 +180,7 @@ impl Lab {
     /// Runs one command. Syscall failures are values in the trace, not errors; an `Err` means the
     /// lab refused the command before any syscall (unknown name, wrong kind of socket).
     pub fn execute(&mut self, command: &Command) -> Result<Step, LabError> {
+        self.prober.mark_stale();
         let outcome = self.dispatch(command);
         if let Err(error) = &outcome {
             self.errors.push(LabMessage {

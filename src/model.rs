@@ -337,6 +337,25 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Whether two snapshots state the same facts, ignoring the clock (`at_ms`, ages): an idle lab
+    /// gives the same facts probe after probe and needs no redraw.
+    #[must_use]
+    pub fn same_facts(&self, other: &Snapshot) -> bool {
+        let timeless = |snapshot: &Snapshot| {
+            let mut copy = snapshot.clone();
+            copy.at_ms = 0;
+            for socket in &mut copy.sockets {
+                socket.age_ms = 0;
+            }
+            for held in &mut copy.kernel_only {
+                // The timer counts down every probe; whole seconds are what the screen shows.
+                held.timer_ms = held.timer_ms.map(|ms| ms / 1000);
+            }
+            copy
+        };
+        timeless(self) == timeless(other)
+    }
+
     #[must_use]
     pub fn socket(&self, name: &str) -> Option<&SocketInfo> {
         self.sockets.iter().find(|socket| socket.name == name)

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
 
 use super::Lab;
 use super::entry::{Entry, Handle};
@@ -33,6 +34,22 @@ pub struct Prober {
     closed: Vec<Closed>,
     /// Families the lab has used, so the dump walks only those.
     seen_v6: bool,
+    /// The last machine-wide dumps (TCP, UDP), when they were taken and what they cost.
+    cached: Option<CachedDump>,
+    /// The lab acted since the last dump: the next snapshot dumps again, whatever the cost.
+    stale: bool,
+}
+
+/// A sock_diag walk covers every socket on the machine, not just the lab's: on a machine holding
+/// 100k sockets one walk costs ~65 ms. Walks are spaced so they take at most 1/`DUMP_BUDGET` of
+/// the time; on a quiet machine (~1 ms a walk) that is every probe.
+const DUMP_BUDGET: u32 = 50;
+
+struct CachedDump {
+    tcp: Vec<DiagSocket>,
+    udp: Vec<DiagSocket>,
+    taken: Instant,
+    cost: Duration,
 }
 
 impl Prober {
@@ -50,7 +67,35 @@ impl Prober {
             waker_fd: None,
             closed: Vec::new(),
             seen_v6: false,
+            cached: None,
+            stale: true,
         }
+    }
+
+    /// Something the lab did may have changed the kernel's tables: dump afresh next time.
+    pub fn mark_stale(&mut self) {
+        self.stale = true;
+    }
+
+    /// The TCP and UDP dumps, reusing the last ones while a new walk would exceed the budget.
+    fn dumps(&mut self, tcp: bool, udp: bool, errors: &mut Vec<String>) -> &CachedDump {
+        let due = self.stale
+            || self.cached.as_ref().is_none_or(|cached| {
+                cached.taken.elapsed() >= cached.cost * DUMP_BUDGET
+            });
+        if due {
+            let started = Instant::now();
+            let tcp = if tcp { self.dump(Proto::Tcp, errors) } else { Vec::new() };
+            let udp = if udp { self.dump(Proto::Udp, errors) } else { Vec::new() };
+            self.cached = Some(CachedDump {
+                tcp,
+                udp,
+                taken: Instant::now(),
+                cost: started.elapsed(),
+            });
+            self.stale = false;
+        }
+        self.cached.as_ref().expect("filled above")
     }
 
     /// The waker's eventfd is the one that appeared after `before` was read.
@@ -188,16 +233,8 @@ impl Lab {
             .entries
             .values()
             .any(|entry| entry.proto == Some(Proto::Udp));
-        let tcp = if has_tcp {
-            self.prober.dump(Proto::Tcp, &mut probe_errors)
-        } else {
-            Vec::new()
-        };
-        let udp = if has_udp {
-            self.prober.dump(Proto::Udp, &mut probe_errors)
-        } else {
-            Vec::new()
-        };
+        let dumps = self.prober.dumps(has_tcp, has_udp, &mut probe_errors);
+        let (tcp, udp) = (dumps.tcp.clone(), dumps.udp.clone());
         let (sockets, listeners) = self.owned_sockets(at_ms, &inode_by_fd, &tcp, &udp);
 
         let kernel_only = self.kernel_only(&tcp);
