@@ -213,6 +213,18 @@ fn parse_state(text: &str) -> Result<TcpState, String> {
 pub struct WatchArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
+    /// Language of every label (default: from the locale).
+    #[arg(long, value_enum)]
+    pub lang: Option<LangArg>,
+    /// Colour theme: default, light, high-contrast.
+    #[arg(long, value_name = "NAME", value_parser = parse_theme)]
+    pub theme: Option<ThemeName>,
+    /// Collections per second (a walk of 100k sockets takes 0.1-0.5 s).
+    #[arg(long, value_name = "HZ", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub refresh: u32,
+    /// Do not look up the owning processes (no /proc scan).
+    #[arg(long)]
+    pub no_owners: bool,
 }
 
 #[derive(Debug, Clone, Args)]

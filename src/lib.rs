@@ -6,3 +6,4 @@ pub mod model;
 pub mod scenario;
 pub mod system;
 pub mod text;
+pub mod watch;

@@ -7,13 +7,14 @@ use color_eyre::eyre::{Result, WrapErr};
 use sockscope::app::{App, LayoutMode, LectureView};
 use sockscope::cli::{
     Cli, CommandLine, DemoArgs, DumpArgs, Format, LabArgs, LangArg, ScreenArgs, SnapshotArgs,
+    WatchArgs,
 };
 use sockscope::command::Located;
 use sockscope::command::parse_script;
 use sockscope::lab::{Lab, LabConfig};
 use sockscope::model::Snapshot;
 use sockscope::text::Lang;
-use sockscope::{dashboard, export, scenario, script, system, text};
+use sockscope::{dashboard, export, scenario, script, system, text, watch};
 
 /// Exit status for input the user must fix (a malformed script).
 const EXIT_BAD_INPUT: u8 = 2;
@@ -36,13 +37,7 @@ fn main() -> Result<ExitCode> {
         Some(CommandLine::Lab(args)) => lab(&args),
         Some(CommandLine::Demo(args)) => demo(&args),
         Some(CommandLine::Dump(args)) => dump(&args),
-        Some(CommandLine::Watch(_)) => {
-            eprintln!(
-                "sockscope: {}",
-                text::get(Lang::from_env(), "dump.watch_not_ready")
-            );
-            Ok(ExitCode::from(EXIT_BAD_INPUT))
-        }
+        Some(CommandLine::Watch(args)) => watch(&args),
         None => lab(&cli.lab),
     }
 }
@@ -275,4 +270,19 @@ fn dump(args: &DumpArgs) -> Result<ExitCode> {
         eprintln!("sockscope: {}", system::stats_line(&snapshot, lang));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `sockscope watch`: every socket of the machine, live.
+fn watch(args: &WatchArgs) -> Result<ExitCode> {
+    let options = watch::Options {
+        lang: lang_of(args.lang),
+        theme: args.theme.unwrap_or_default(),
+        filter: args.filter.filter(),
+        owners: !args.no_owners,
+        refresh: Duration::from_secs(1) / args.refresh,
+    };
+    match watch::run(&options)? {
+        dashboard::Ending::Signal(signal) => Ok(ExitCode::from(128 + signal as u8)),
+        dashboard::Ending::Quit | dashboard::Ending::InputClosed => Ok(ExitCode::SUCCESS),
+    }
 }

@@ -15,6 +15,7 @@ pub mod ports;
 pub mod status;
 pub mod theme;
 pub mod trace;
+pub mod watch;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
