@@ -38,7 +38,10 @@ fn probe(criterion: &mut Criterion) {
             BenchmarkId::new("connections", count),
             &count,
             |bench, _| {
-                bench.iter(|| lab.snapshot());
+                bench.iter(|| {
+                    lab.invalidate_kernel_view();
+                    lab.snapshot()
+                });
             },
         );
     }
