@@ -72,6 +72,7 @@ fn a_100_mb_flood_through_the_forwarder_keeps_memory_bounded() {
     assert_eq!(sent, FLOOD_BYTES);
     assert_eq!(received, FLOOD_BYTES, "every byte was relayed");
     let growth_kib = peak_rss_kib().saturating_sub(baseline);
+    eprintln!("peak memory grew by {growth_kib} KiB while relaying {FLOOD_BYTES} bytes");
     assert!(
         growth_kib < 16 * 1024,
         "peak memory grew by {growth_kib} KiB while relaying 100 MB"
