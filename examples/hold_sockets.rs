@@ -47,7 +47,7 @@ fn hold_sockets(connections: usize, hold: Duration) -> io::Result<()> {
     listener.listen(1024)?;
     let listener: TcpListener = listener.into();
     let target = listener.local_addr()?;
-    let mut held: Vec<TcpStream> = Vec::with_capacity(connections * 2);
+    let mut streams: Vec<TcpStream> = Vec::with_capacity(connections * 2);
     for _ in 0..connections {
         // On loopback the handshake completes inside connect(), so accept() never waits.
         let client = TcpStream::connect(target)?;
@@ -55,8 +55,8 @@ fn hold_sockets(connections: usize, hold: Duration) -> io::Result<()> {
         for stream in [&client, &accepted] {
             socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO))?;
         }
-        held.push(client);
-        held.push(accepted);
+        streams.push(client);
+        streams.push(accepted);
     }
     {
         let mut out = io::stdout().lock();
@@ -64,6 +64,6 @@ fn hold_sockets(connections: usize, hold: Duration) -> io::Result<()> {
         out.flush()?;
     }
     thread::sleep(hold);
-    drop(held);
+    drop(streams);
     Ok(())
 }

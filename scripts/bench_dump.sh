@@ -4,8 +4,10 @@
 #   sockscope dump, sockscope dump --no-owners, ss -tan, ss -tanp, netstat -tanp
 #
 # Usage: scripts/bench_dump.sh [SOCKETS ...]        (default: 20000 100000)
-# Environment: RUNS (timed runs per command, default 7), NETSTAT_RUNS (default 3: it is slow),
-#              HOLD_SECS (how long helpers live at most, default 600).
+# Environment: RUNS (timed runs per command, default 7), SLOW_RUNS (for ss -tanp and netstat -tanp,
+#              default 3), HOLD_SECS (how long helpers live at most, default 1800), TIMEOUT (seconds
+#              one command may take, default 300), NICE (e.g. -10, as root: run every measured
+#              command at that priority, to shield all of them alike from other load on the machine).
 #
 # Both ends of every connection are on 127.0.0.1, held by helper processes
 # (`examples/hold_sockets.rs`): each holds at most 8000 connections (16001 descriptors, under the
@@ -21,8 +23,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-7}
-NETSTAT_RUNS=${NETSTAT_RUNS:-3}
-HOLD_SECS=${HOLD_SECS:-600}
+SLOW_RUNS=${SLOW_RUNS:-3}
+HOLD_SECS=${HOLD_SECS:-1800}
+TIMEOUT=${TIMEOUT:-300}
+NICE=${NICE:-0}
 SIZES=("$@")
 [ "${#SIZES[@]}" -gt 0 ] || SIZES=(20000 100000)
 
@@ -87,12 +91,13 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (
 
 NAMES=("sockscope dump" "sockscope dump --no-owners" "ss -tan" "ss -tanp" "netstat -tanp")
 run_command() {
+  local limit=(nice -n "$NICE" timeout "$TIMEOUT")
   case "$1" in
-    0) "$SOCKSCOPE" dump ;;
-    1) "$SOCKSCOPE" dump --no-owners ;;
-    2) ss -tan ;;
-    3) ss -tanp ;;
-    4) netstat -tanp 2>/dev/null ;;
+    0) "${limit[@]}" "$SOCKSCOPE" dump ;;
+    1) "${limit[@]}" "$SOCKSCOPE" dump --no-owners ;;
+    2) "${limit[@]}" ss -tan ;;
+    3) "${limit[@]}" ss -tanp ;;
+    4) "${limit[@]}" netstat -tanp ;;
   esac
 }
 
@@ -101,12 +106,12 @@ measure() {
   populate "$sockets"
   rm -f "$WORK"/time.*
   # One untimed run of each, to warm the caches.
-  for c in "${!NAMES[@]}"; do run_command "$c" >/dev/null; done
+  for c in "${!NAMES[@]}"; do run_command "$c" >/dev/null 2>&1 || true; done
   local TIMEFORMAT='%R %U %S'
   for run in $(seq 1 "$RUNS"); do
     for c in "${!NAMES[@]}"; do
-      [ "$c" -eq 4 ] && [ "$run" -gt "$NETSTAT_RUNS" ] && continue
-      { time run_command "$c" >/dev/null 2>&1; } 2>>"$WORK/time.$c"
+      [ "$c" -ge 3 ] && [ "$run" -gt "$SLOW_RUNS" ] && continue
+      { time run_command "$c" >/dev/null 2>&1 || true; } 2>>"$WORK/time.$c"
     done
   done
   local lines
@@ -124,7 +129,7 @@ measure() {
   drain
 }
 
-echo "# $(nproc) CPUs, kernel $(uname -r), fd limit $LIMIT, $PER_HELPER connections per helper" >&2
+echo "# $(nproc) CPUs, kernel $(uname -r), fd limit $LIMIT, $PER_HELPER connections per helper, nice $NICE" >&2
 for size in "${SIZES[@]}"; do
   measure "$size"
 done

@@ -1,7 +1,9 @@
 //! `sockscope dump` against `ss -tuanp`, entry for entry, on a population held by another process.
 //!
 //! The population holder is this test binary itself, run again with `SOCKSCOPE_DUMP_HOLDER=1` and
-//! only its `holder_process` test: it opens the sockets, prints their addresses, says `ready`, and
+//! only its `holder_process` test: it opens the sockets, prints their bound addresses and connection
+//! 4-tuples (an ephemeral port alone is not ours: other connections to other destinations may use
+//! it too), says `ready`, and
 //! keeps them until its standard input closes (when this process ends, whatever happens).
 //!
 //! What it holds (all on loopback, port 0):
@@ -31,7 +33,8 @@ fn holder_process() {
         return;
     }
     let mut keep: Vec<Box<dyn std::any::Any>> = Vec::new();
-    let mut addresses: Vec<SocketAddr> = Vec::new();
+    let mut bound: Vec<SocketAddr> = Vec::new();
+    let mut tuples: Vec<(SocketAddr, SocketAddr)> = Vec::new();
     let say = |line: String| {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{MARK}{line}").expect("stdout");
@@ -41,10 +44,10 @@ fn holder_process() {
     // A listener with three connections in its accept queue.
     let queued = listener("127.0.0.1:0".parse().unwrap(), 4);
     let queued_at = queued.local_addr().unwrap();
-    addresses.push(queued_at);
+    bound.push(queued_at);
     for _ in 0..3 {
         let client = TcpStream::connect(queued_at).unwrap();
-        addresses.push(client.local_addr().unwrap());
+        tuples.push((client.local_addr().unwrap(), queued_at));
         keep.push(Box::new(client));
     }
     keep.push(Box::new(queued));
@@ -52,17 +55,17 @@ fn holder_process() {
     // An accepted connection with 5 unread bytes, and a TIME_WAIT on the same listener.
     let server = listener("127.0.0.1:0".parse().unwrap(), 8);
     let server_at = server.local_addr().unwrap();
-    addresses.push(server_at);
+    bound.push(server_at);
     let mut client = TcpStream::connect(server_at).unwrap();
     let (accepted, _) = server.accept().unwrap();
     client.write_all(b"hello").unwrap();
-    addresses.push(client.local_addr().unwrap());
+    tuples.push((client.local_addr().unwrap(), server_at));
     keep.push(Box::new(client));
     keep.push(Box::new(accepted));
 
     let closer = TcpStream::connect(server_at).unwrap();
     let (mut passive, _) = server.accept().unwrap();
-    addresses.push(closer.local_addr().unwrap());
+    tuples.push((closer.local_addr().unwrap(), server_at));
     // The client closes first, so it is the one that waits in TIME_WAIT.
     drop(closer);
     let mut rest = Vec::new();
@@ -75,24 +78,27 @@ fn holder_process() {
     let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
     sender.connect(udp.local_addr().unwrap()).unwrap();
     sender.send(b"hello").unwrap();
-    addresses.push(udp.local_addr().unwrap());
-    addresses.push(sender.local_addr().unwrap());
+    bound.push(udp.local_addr().unwrap());
+    tuples.push((sender.local_addr().unwrap(), udp.local_addr().unwrap()));
     keep.push(Box::new(udp));
     keep.push(Box::new(sender));
 
     // IPv6: a listener on [::1] with one connection waiting.
     if let Ok(v6) = try_listener(SocketAddr::from((Ipv6Addr::LOCALHOST, 0)), 4) {
         let v6_at = v6.local_addr().unwrap();
-        addresses.push(v6_at);
+        bound.push(v6_at);
         let client = TcpStream::connect(v6_at).unwrap();
-        addresses.push(client.local_addr().unwrap());
+        tuples.push((client.local_addr().unwrap(), v6_at));
         keep.push(Box::new(client));
         keep.push(Box::new(v6));
         say("v6".to_owned());
     }
 
-    for address in &addresses {
-        say(format!("addr {address}"));
+    for address in &bound {
+        say(format!("bound {address}"));
+    }
+    for (local, remote) in &tuples {
+        say(format!("tuple {local} {remote}"));
     }
     say("ready".to_owned());
     // Hold until the parent closes our standard input (or ends).
@@ -116,7 +122,10 @@ fn listener(address: SocketAddr, backlog: i32) -> TcpListener {
 struct Holder {
     child: Child,
     pid: u32,
-    addresses: BTreeSet<SocketAddr>,
+    /// Listeners and bound UDP sockets: every socket with one of these as local address is ours.
+    bound: BTreeSet<SocketAddr>,
+    /// Our connections (client side first); their other ends are ours too.
+    tuples: BTreeSet<(SocketAddr, SocketAddr)>,
     v6: bool,
     _stdout: BufReader<ChildStdout>,
 }
@@ -132,7 +141,8 @@ impl Holder {
             .expect("holder starts");
         let pid = child.id();
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut addresses = BTreeSet::new();
+        let mut bound = BTreeSet::new();
+        let mut tuples = BTreeSet::new();
         let mut v6 = false;
         let mut line = String::new();
         loop {
@@ -142,9 +152,14 @@ impl Holder {
             let Some(said) = line.trim_end().strip_prefix(MARK) else {
                 continue;
             };
-            match said.split_once(' ') {
-                Some(("addr", address)) => {
-                    addresses.insert(address.parse().expect("holder address"));
+            let words: Vec<&str> = said.split(' ').collect();
+            let address = |word: &str| -> SocketAddr { word.parse().expect("holder address") };
+            match words.as_slice() {
+                ["bound", local] => {
+                    bound.insert(address(local));
+                }
+                ["tuple", local, remote] => {
+                    tuples.insert((address(local), address(remote)));
                 }
                 _ if said == "v6" => v6 = true,
                 _ if said == "ready" => break,
@@ -154,15 +169,19 @@ impl Holder {
         Self {
             child,
             pid,
-            addresses,
+            bound,
+            tuples,
             v6,
             _stdout: stdout,
         }
     }
 
     fn involves(&self, row: &Row) -> bool {
-        self.addresses.contains(&row.local)
-            || row.remote.is_some_and(|r| self.addresses.contains(&r))
+        self.bound.contains(&row.local)
+            || row.remote.is_some_and(|remote| {
+                self.tuples.contains(&(row.local, remote))
+                    || self.tuples.contains(&(remote, row.local))
+            })
     }
 }
 
@@ -488,7 +507,7 @@ fn an_ordinary_user_sees_other_users_owners_as_unknown() {
             s["local"]
                 .as_str()
                 .and_then(|l| l.parse().ok())
-                .is_some_and(|l: SocketAddr| holder.addresses.contains(&l))
+                .is_some_and(|l: SocketAddr| holder.bound.contains(&l))
         })
         .collect();
     assert!(!mine.is_empty());

@@ -120,7 +120,10 @@ impl SystemCollector {
                 .collect()
         };
         let mut now_unplaced = unplaced(&self.owners);
-        if !now_unplaced.is_empty() {
+        if now_unplaced
+            .iter()
+            .any(|inode| !self.unplaced.contains(inode))
+        {
             // Sockets opened while the scan ran are in processes whose descriptor count changed
             // since: a cheap second look finds them.
             let quick = self.owners.refresh(Scope::All, false);
