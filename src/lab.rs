@@ -225,6 +225,8 @@ impl Lab {
                 wakeups.driver_tokens.push(token);
             } else {
                 wakeups.socket_activity = true;
+                // The kernel changed something about our sockets: the next snapshot walks again.
+                self.prober.mark_stale();
                 self.handle_socket_event(token, readable, writable);
             }
         }

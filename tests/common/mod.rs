@@ -27,6 +27,7 @@ pub fn run(lab: &mut Lab, commands: &str) {
 pub fn snapshot_when(lab: &mut Lab, limit: Duration, done: impl Fn(&Snapshot) -> bool) -> Snapshot {
     let deadline = Instant::now() + limit;
     loop {
+        lab.invalidate_kernel_view();
         let snapshot = lab.snapshot();
         if done(&snapshot) || Instant::now() >= deadline {
             return snapshot;
