@@ -1,9 +1,18 @@
 //! sockscope: real sockets on one `mio` loop, and what the kernel says about them.
 
+pub mod app;
+pub mod cli;
 pub mod command;
+pub mod dashboard;
+pub mod escape;
+pub mod export;
 pub mod kernel;
+pub mod lab;
 pub mod model;
 pub mod scenario;
+pub mod script;
 pub mod system;
+pub mod term;
 pub mod text;
+pub mod ui;
 pub mod watch;

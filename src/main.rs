@@ -21,6 +21,24 @@ const EXIT_BAD_INPUT: u8 = 2;
 /// Exit status when the kernel contradicted a scenario's expectations.
 const EXIT_CHECKS_FAILED: u8 = 1;
 
+/// The lab's settings from the command line: its language and the address `server` binds.
+fn lab_config(lang: Lang, bind: Option<std::net::SocketAddr>) -> LabConfig {
+    let defaults = LabConfig::default();
+    LabConfig {
+        lang,
+        default_bind: bind.unwrap_or(defaults.default_bind),
+        ..defaults
+    }
+}
+
+/// Parses a whole script, or says where it is wrong (exit status 2, nothing runs).
+fn parse_or_report(script: &str, lang: Lang) -> Result<Vec<Located>, ExitCode> {
+    parse_script(script).map_err(|error| {
+        eprintln!("sockscope: {}", error.localized(lang));
+        ExitCode::from(EXIT_BAD_INPUT)
+    })
+}
+
 fn lang_of(arg: Option<LangArg>) -> Lang {
     match arg {
         Some(LangArg::En) => Lang::En,
@@ -47,20 +65,11 @@ fn snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
         return snapshot_demo(args, demo);
     }
     let lang = lang_of(args.lang);
-    let parsed = match parse_script(args.run.as_deref().unwrap_or_default()) {
+    let parsed = match parse_or_report(args.run.as_deref().unwrap_or_default(), lang) {
         Ok(parsed) => parsed,
-        Err(error) => {
-            eprintln!("sockscope: {}", error.localized(lang));
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
+        Err(code) => return Ok(code),
     };
-    let mut config = LabConfig {
-        lang,
-        ..LabConfig::default()
-    };
-    if let Some(bind) = args.bind {
-        config.default_bind = bind;
-    }
+    let config = lab_config(lang, args.bind);
     let mut lab = Lab::new(config).wrap_err("starting the lab's event loop")?;
     script::run(&mut lab, &parsed)?;
     lab.run_for(args.wait, script::PROBE_EVERY)?;
@@ -134,13 +143,7 @@ fn snapshot_demo(args: &SnapshotArgs, demo: &str) -> Result<ExitCode> {
         eprintln!("sockscope: {message}");
         return Ok(ExitCode::from(EXIT_BAD_INPUT));
     }
-    let mut config = LabConfig {
-        lang,
-        ..LabConfig::default()
-    };
-    if let Some(bind) = args.bind {
-        config.default_bind = bind;
-    }
+    let config = lab_config(lang, args.bind);
     let played = scenario::play_to(&scenario, step - 1, config)?;
     let current = &scenario.steps[step - 1];
     let view = LectureView {
@@ -201,17 +204,11 @@ fn demo(args: &DemoArgs) -> Result<ExitCode> {
 
 fn lab(args: &LabArgs) -> Result<ExitCode> {
     let lang = lang_of(args.screen.lang);
-    let script = match parse_script(args.run.as_deref().unwrap_or("")) {
+    let script = match parse_or_report(args.run.as_deref().unwrap_or(""), lang) {
         Ok(parsed) => parsed,
-        Err(error) => {
-            eprintln!("sockscope: {}", error.localized(lang));
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
+        Err(code) => return Ok(code),
     };
-    let mut config = LabConfig::default();
-    if let Some(bind) = args.bind {
-        config.default_bind = bind;
-    }
+    let config = lab_config(lang, args.bind);
     run_dashboard(&args.screen, config, script, None)
 }
 

@@ -40,7 +40,7 @@ pub struct Prober {
     stale: bool,
 }
 
-/// A sock_diag walk covers every socket on the machine, not just the lab's: on a machine holding
+/// A `sock_diag` walk covers every socket on the machine, not just the lab's: on a machine holding
 /// 100k sockets one walk costs ~65 ms. Walks are spaced so they take at most 1/`DUMP_BUDGET` of
 /// the time; on a quiet machine (~1 ms a walk) that is every probe.
 const DUMP_BUDGET: u32 = 50;
@@ -80,13 +80,22 @@ impl Prober {
     /// The TCP and UDP dumps, reusing the last ones while a new walk would exceed the budget.
     fn dumps(&mut self, tcp: bool, udp: bool, errors: &mut Vec<String>) -> &CachedDump {
         let due = self.stale
-            || self.cached.as_ref().is_none_or(|cached| {
-                cached.taken.elapsed() >= cached.cost * DUMP_BUDGET
-            });
+            || self
+                .cached
+                .as_ref()
+                .is_none_or(|cached| cached.taken.elapsed() >= cached.cost * DUMP_BUDGET);
         if due {
             let started = Instant::now();
-            let tcp = if tcp { self.dump(Proto::Tcp, errors) } else { Vec::new() };
-            let udp = if udp { self.dump(Proto::Udp, errors) } else { Vec::new() };
+            let tcp = if tcp {
+                self.dump(Proto::Tcp, errors)
+            } else {
+                Vec::new()
+            };
+            let udp = if udp {
+                self.dump(Proto::Udp, errors)
+            } else {
+                Vec::new()
+            };
             self.cached = Some(CachedDump {
                 tcp,
                 udp,
