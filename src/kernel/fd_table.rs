@@ -57,6 +57,15 @@ fn bracketed<'a>(target: &'a str, prefix: &str) -> Option<&'a str> {
 /// The names are collected first and the directory is closed before any link is read, so the
 /// descriptor `read_dir` itself used (and any other that closes meanwhile) is skipped, not reported.
 pub fn read_fd_dir(dir: &Path) -> io::Result<Vec<FdLink>> {
+    read_fd_dir_with(dir, |_| None)
+}
+
+/// Like [`read_fd_dir`], but `known` may describe a descriptor itself (e.g. from `fstat`, ~20x
+/// cheaper than `readlink` on procfs, which costs ~9 µs a descriptor); `readlink` is used for the rest.
+pub fn read_fd_dir_with(
+    dir: &Path,
+    known: impl Fn(i32) -> Option<FdLink>,
+) -> io::Result<Vec<FdLink>> {
     let mut fds: Vec<i32> = Vec::new();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
@@ -72,6 +81,10 @@ pub fn read_fd_dir(dir: &Path) -> io::Result<Vec<FdLink>> {
     let mut links = Vec::with_capacity(fds.len());
     let mut path = dir.to_path_buf();
     for fd in fds {
+        if let Some(link) = known(fd) {
+            links.push(link);
+            continue;
+        }
         path.push(fd.to_string());
         let target = fs::read_link(&path);
         path.pop();
@@ -94,4 +107,21 @@ pub fn read_fd_dir(dir: &Path) -> io::Result<Vec<FdLink>> {
 /// This process's descriptor table (`/proc/self/fd`).
 pub fn read_own() -> io::Result<Vec<FdLink>> {
     read_fd_dir(Path::new("/proc/self/fd"))
+}
+
+/// This process's descriptor table, with `known` describing the descriptors it can.
+pub fn read_own_with(known: impl Fn(i32) -> Option<FdLink>) -> io::Result<Vec<FdLink>> {
+    read_fd_dir_with(Path::new("/proc/self/fd"), known)
+}
+
+/// What `readlink` would say of a socket descriptor, from `fstat`: `socket:[inode]`.
+pub fn socket_link(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<FdLink> {
+    let stat = rustix::fs::fstat(fd)?;
+    let inode = stat.st_ino;
+    Ok(FdLink {
+        fd: std::os::fd::AsRawFd::as_raw_fd(&fd),
+        kind: FdKind::Socket,
+        target: format!("socket:[{inode}]"),
+        socket_inode: Some(inode),
+    })
 }

@@ -224,7 +224,18 @@ impl Lab {
         if self.entries.values().any(|entry| entry.v6) {
             self.prober.seen_v6 = true;
         }
-        let links = fd_table::read_own().unwrap_or_else(|error| {
+        // The lab's own sockets are described by fstat; readlink only for the rest.
+        let sockets: HashMap<RawFd, &Entry> = self
+            .entries
+            .values()
+            .filter(|entry| entry.is_socket())
+            .map(|entry| (entry.handle.raw_fd(), entry))
+            .collect();
+        let links = fd_table::read_own_with(|fd| {
+            let entry = sockets.get(&fd)?;
+            fd_table::socket_link(entry.handle.fd()).ok()
+        })
+        .unwrap_or_else(|error| {
             probe_errors.push(format!("/proc/self/fd: {error}"));
             Vec::new()
         });
