@@ -59,6 +59,7 @@ pub fn run(options: &Options) -> Result<Ending> {
     worker.request();
 
     let mut app = WatchApp::new(options.lang, options.theme, options.filter, options.owners);
+    app.ports = crate::kernel::sysctl::read_ports();
     let (mut terminal, _guard) = term::enter(false).wrap_err("opening the terminal")?;
     let (sender, input) = mpsc::channel();
     let _input = InputThread::spawn(sender, Arc::clone(&waker))?;

@@ -12,8 +12,9 @@ use ratatui::widgets::Clear;
 
 use super::draw;
 use super::theme::Theme;
+use crate::app::{App, Panel};
 use crate::escape::visible;
-use crate::model::TcpState;
+use crate::model::{PortUse, TcpState};
 use crate::system::{self, SystemSnapshot, SystemSocket};
 use crate::text;
 use crate::watch::{Column, Mode, WatchApp};
@@ -29,8 +30,14 @@ struct Areas {
     summary: Rect,
     table: Rect,
     listeners: Rect,
+    ports: Rect,
     status: Rect,
 }
+
+/// Rows the port map takes when the screen is tall enough for it.
+const PORT_MAP_HEIGHT: u16 = 4;
+/// The port map is shown only when the body keeps at least this many rows for the rest.
+const PORT_MAP_MIN_BODY: u16 = 16;
 
 /// Lines the summary needs: the counts, plus the owners note and collection errors when there
 /// are any.
@@ -49,12 +56,14 @@ fn areas(area: Rect, app: &WatchApp) -> Areas {
     let summary = row(area.y + title.height, summary_height);
     let body_top = summary.bottom();
     let status = row(area.bottom().saturating_sub(1).max(body_top), 1);
-    let body = Rect::new(
-        area.x,
-        body_top,
-        area.width,
-        status.y.saturating_sub(body_top),
-    );
+    let full_body = status.y.saturating_sub(body_top);
+    let map_height = if full_body >= PORT_MAP_MIN_BODY {
+        PORT_MAP_HEIGHT
+    } else {
+        0
+    };
+    let body = Rect::new(area.x, body_top, area.width, full_body - map_height);
+    let ports = Rect::new(area.x, body.bottom(), area.width, map_height);
     let (table, listeners) = if area.width >= SIDE_BY_SIDE {
         let table = Rect::new(body.x, body.y, body.width - LISTENERS_WIDTH, body.height);
         let listeners = Rect::new(table.right(), body.y, LISTENERS_WIDTH, body.height);
@@ -71,6 +80,7 @@ fn areas(area: Rect, app: &WatchApp) -> Areas {
         summary,
         table,
         listeners,
+        ports,
         status,
     }
 }
@@ -95,10 +105,53 @@ pub fn render(frame: &mut Frame, app: &WatchApp) {
     summary(frame.buffer_mut(), areas.summary, app, &theme);
     table(frame, areas.table, app, &theme);
     listeners(frame, areas.listeners, app, &theme);
+    if areas.ports.height > 0 {
+        port_map(frame, areas.ports, app);
+    }
     status(frame.buffer_mut(), areas.status, app, &theme);
     if app.mode == Mode::Help {
         help(frame, area, app, &theme);
     }
+}
+
+/// The machine's listening ports on the lab's port map (IANA bands, the kernel's ephemeral range,
+/// the privileged boundary): the same panel, fed with the machine's listeners.
+fn port_map(frame: &mut Frame, area: Rect, app: &WatchApp) {
+    let mut lab_view = App::new(app.lang, app.theme);
+    lab_view.focus = Panel::Trace;
+    lab_view.snapshot.ports = crate::model::Ports {
+        in_use: listening_ports(app),
+        ..app.ports.clone()
+    };
+    super::ports::render(frame, area, &lab_view);
+}
+
+/// One entry per listening port (TCP LISTEN and bound UDP), named by its process when known.
+fn listening_ports(app: &WatchApp) -> Vec<PortUse> {
+    let Some(snapshot) = &app.snapshot else {
+        return Vec::new();
+    };
+    let mut seen = std::collections::BTreeMap::new();
+    for socket in &snapshot.sockets {
+        let listening = socket.state == TcpState::Listen
+            || (socket.state == TcpState::Unconnected && socket.remote.is_none());
+        if listening {
+            seen.entry((socket.local.port(), socket.proto))
+                .or_insert_with(|| {
+                    socket
+                        .process
+                        .as_deref()
+                        .map_or_else(|| socket.proto.name().to_owned(), str::to_owned)
+                });
+        }
+    }
+    seen.into_iter()
+        .map(|((port, proto), name)| PortUse {
+            port,
+            proto,
+            name: visible(&name),
+        })
+        .collect()
 }
 
 fn t(app: &WatchApp, key: &str) -> &'static str {

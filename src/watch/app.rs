@@ -111,6 +111,8 @@ pub struct WatchApp {
     pub paused: bool,
     /// Collections received.
     pub collections: u64,
+    /// The machine's port ranges (read once at start), for the port map.
+    pub ports: crate::model::Ports,
 }
 
 impl WatchApp {
