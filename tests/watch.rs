@@ -337,3 +337,20 @@ fn watch_in_tmux_shows_a_listener_with_its_pid_and_quits() {
     assert!(after.contains("exited-0"), "{after}");
     drop(listener);
 }
+
+#[test]
+fn the_port_map_marks_the_machines_listening_ports() {
+    let app = app(Lang::En, five());
+    let tall = screen(&app, 140, 40);
+    assert!(tall.contains("port map"), "{tall}");
+    // The well-known band holds sshd's 22; nginx's 8080 is a registered port.
+    assert!(tall.contains("sshd:22"), "{tall}");
+    assert!(tall.contains("nginx:8080"), "{tall}");
+    assert!(
+        !tall.contains("curl:50001"),
+        "only listening ports are marked"
+    );
+    // A short screen keeps its rows for the table.
+    let short = screen(&app, 140, 18);
+    assert!(!short.contains("port map"), "{short}");
+}
