@@ -389,7 +389,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     );
     let buf = frame.buffer_mut();
     draw::put(buf, inner, inner.y, &header);
-    let list = list_area(inner);
+    let list = draw::below_header(inner);
     let total = app.rows(Panel::Connections);
     if total == 0 {
         let empty = Line::from(Span::styled(app.t("ui.no_connections"), theme.muted));
@@ -428,20 +428,11 @@ fn is_fresh(app: &App, index: usize) -> bool {
     app.changes.is_fresh(&key, app.now_ms)
 }
 
-fn list_area(inner: Rect) -> Rect {
-    Rect::new(
-        inner.x,
-        inner.y.saturating_add(1),
-        inner.width,
-        inner.height.saturating_sub(1),
-    )
-}
-
 /// The connection row under screen row `row` of a panel drawn in `area`.
 #[must_use]
 pub(crate) fn hit(app: &App, area: Rect, row: u16) -> Option<usize> {
     list_row(
-        list_area(draw::inner(area)),
+        draw::below_header(draw::inner(area)),
         row,
         app.selected_index(Panel::Connections),
         app.rows(Panel::Connections),

@@ -178,6 +178,17 @@ pub fn paint_row(buf: &mut Buffer, area: Rect, y: u16, style: Style) {
     }
 }
 
+/// The rows of a list below its one-line header.
+#[must_use]
+pub fn below_header(inner: Rect) -> Rect {
+    Rect::new(
+        inner.x,
+        inner.y.saturating_add(1),
+        inner.width,
+        inner.height.saturating_sub(1),
+    )
+}
+
 /// The area inside a one-cell border.
 #[must_use]
 pub fn inner(area: Rect) -> Rect {

@@ -43,7 +43,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     );
     let buf = frame.buffer_mut();
     draw::put(buf, inner, inner.y, &header);
-    let list = list_area(inner);
+    let list = draw::below_header(inner);
     let fds = &app.snapshot.fds;
     if fds.is_empty() {
         let empty = Line::from(Span::styled(app.t("ui.no_fds"), theme.muted));
@@ -130,20 +130,10 @@ fn columns(app: &App, width: usize) -> [Col; 4] {
     ]
 }
 
-/// The rows below the header.
-fn list_area(inner: Rect) -> Rect {
-    Rect::new(
-        inner.x,
-        inner.y.saturating_add(1),
-        inner.width,
-        inner.height.saturating_sub(1),
-    )
-}
-
 /// The descriptor row under screen row `row` of a panel drawn in `area`.
 #[must_use]
 pub(crate) fn hit(app: &App, area: Rect, row: u16) -> Option<usize> {
-    let list = list_area(draw::inner(area));
+    let list = draw::below_header(draw::inner(area));
     list_row(
         list,
         row,
