@@ -428,7 +428,7 @@ fn separators_and_comments_inside_quotes_are_text() {
 }
 
 #[test]
-fn separators_and_comments_split_bare_words() {
+fn separators_split_bare_words_and_a_hash_inside_a_word_does_not() {
     let commands = parse_script("send c1 a;send c1 b#c\nsend c1 d").unwrap();
     let data: Vec<&[u8]> = commands
         .iter()
@@ -437,7 +437,7 @@ fn separators_and_comments_split_bare_words() {
             other => panic!("{other:?}"),
         })
         .collect();
-    assert_eq!(data, [&b"a"[..], b"b", b"d"]);
+    assert_eq!(data, [&b"a"[..], b"b#c", b"d"]);
 }
 
 #[test]
@@ -1073,4 +1073,22 @@ fn generated_scripts_parse_to_the_same_commands() {
             .collect();
         assert_eq!(parsed, commands, "{script:?}");
     }
+}
+
+#[test]
+fn a_hash_inside_a_word_is_text_and_only_a_word_starting_with_hash_is_a_comment() {
+    let parsed = parse_script("send c1 issue#5 # the rest is a comment; close c1").expect("parses");
+    assert_eq!(parsed.len(), 1, "the `;` is inside the comment");
+    assert_eq!(
+        parsed[0].command,
+        Command::Send {
+            name: "c1".to_owned(),
+            data: b"issue#5".to_vec(),
+        }
+    );
+    let line = parsed[0].command.to_line();
+    assert_eq!(
+        parse_script(&line).expect("round trip")[0].command,
+        parsed[0].command
+    );
 }

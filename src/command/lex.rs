@@ -119,10 +119,12 @@ impl<'a> Lexer<'a> {
         }))
     }
 
+    /// A bare word. `#` inside a word is part of it (`issue#5`), as in a shell: only a `#` that
+    /// starts a word starts a comment.
     fn bare(&mut self) -> Token<'a> {
         let (start, column) = (self.pos, self.column);
         while let Some(byte) = self.peek() {
-            if byte.is_ascii_whitespace() || matches!(byte, b';' | b'#' | b'"') {
+            if byte.is_ascii_whitespace() || matches!(byte, b';' | b'"') {
                 break;
             }
             self.bump();
