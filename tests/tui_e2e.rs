@@ -118,15 +118,33 @@ fn full_backlog_then_accept(columns: u16, rows: u16) {
     tmux.keys(&[":"]);
     tmux.type_text("accept srv as a1");
     tmux.keys(&["Enter"]);
-    let screen = tmux.wait_for(WAIT, |screen| screen.contains("a1"));
-    let after = socket_fds(pid);
-    let new: Vec<u32> = after.difference(&before).copied().collect();
+    // The kernel first: wait for the new descriptor, then for the screen to list it (the prompt
+    // line itself says "a1", so the screen alone proves nothing until the fd row shows).
+    let deadline = std::time::Instant::now() + WAIT;
+    let new: Vec<u32> = loop {
+        let new: Vec<u32> = socket_fds(pid).difference(&before).copied().collect();
+        if !new.is_empty() || std::time::Instant::now() >= deadline {
+            break new;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert_eq!(new.len(), 1, "accept made one new descriptor");
-    assert!(screen.contains("a1"), "a1 is on screen:\n{screen}");
-    let fd_row = screen
-        .lines()
-        .find(|line| line.contains("a1") && line.contains(&new[0].to_string()))
-        .unwrap_or_else(|| panic!("a1's fd {} is listed:\n{screen}", new[0]));
+    let fd_row_of = |screen: &str| {
+        let fd = new[0].to_string();
+        screen
+            .lines()
+            .find(|line| {
+                let words: Vec<&str> = line
+                    .split(|ch: char| ch.is_whitespace() || ch == '│')
+                    .filter(|word| !word.is_empty())
+                    .collect();
+                words.first() == Some(&fd.as_str()) && words.contains(&"a1")
+            })
+            .map(str::to_owned)
+    };
+    let screen = tmux.wait_for(WAIT, |screen| fd_row_of(screen).is_some());
+    let fd_row =
+        fd_row_of(&screen).unwrap_or_else(|| panic!("a1's fd {} is listed:\n{screen}", new[0]));
     assert!(fd_row.contains("socket"), "{fd_row}");
 
     // The single key: `a` on the selected listener accepts one more.
