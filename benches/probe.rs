@@ -5,11 +5,11 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use sockscope::command::parse_script;
-use sockscope::lab::{Lab, LabConfig};
+use sockscope::lab::{HeadlessLab, LabConfig};
 use sockscope::script;
 
-fn lab_with_connections(count: u32) -> Lab {
-    let mut lab = Lab::new(LabConfig::default()).expect("lab");
+fn lab_with_connections(count: u32) -> HeadlessLab {
+    let mut lab = HeadlessLab::new(LabConfig::default()).expect("lab");
     let commands =
         format!("server srv 127.0.0.1:0 {count}; auto-accept srv on; clients c {count} srv");
     script::run(&mut lab, &parse_script(&commands).expect("parses")).expect("runs");

@@ -8,11 +8,12 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use sockscope::app::{App, Panel, ThemeName};
+use sockscope::app::{App, Panel};
 use sockscope::model::{
     FdEntry, FdKind, KernelOnly, ListenerInfo, PortUse, Proto, Role, Snapshot, SocketInfo,
     StateChange, TcpState, TraceEntry, Waiting,
 };
+use sockscope::settings::ThemeName;
 use sockscope::text::Lang;
 use sockscope::ui;
 

@@ -9,14 +9,14 @@ mod lecture;
 mod prompt;
 mod selection;
 
-use ratatui::layout::Rect;
-
 pub use self::action::{Action, PromptEdit, QuickVerb};
 pub use self::changes::{ChangeKey, Changes, HIGHLIGHT_MS};
-pub use self::lecture::LectureView;
+pub use self::lecture::{LectureView, WaitView};
 pub use self::prompt::Prompt;
-pub use self::selection::{Item, PortBand};
+pub use self::selection::Item;
+use crate::command::{Command, ShutdownHow, Target};
 use crate::model::{Role, Snapshot};
+use crate::settings::ThemeName;
 use crate::text::{self, Lang};
 
 /// The panels that take the focus, in Tab order.
@@ -66,27 +66,6 @@ pub enum Mode {
     Help,
 }
 
-/// Colour themes (`--theme`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ThemeName {
-    #[default]
-    Default,
-    Light,
-    HighContrast,
-}
-
-impl ThemeName {
-    #[must_use]
-    pub fn parse(name: &str) -> Option<Self> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "default" | "dark" => Some(Self::Default),
-            "light" => Some(Self::Light),
-            "high-contrast" | "highcontrast" | "contrast" => Some(Self::HighContrast),
-            _ => None,
-        }
-    }
-}
-
 /// Full dashboard, or the presenter's layout (larger narration, fewer panels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LayoutMode {
@@ -105,8 +84,12 @@ pub struct Status {
 /// What the runtime must do after an update.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    /// Run a command line of the lab language.
-    Run(String),
+    /// Run a command of the lab language (made by a key).
+    Run(Command),
+    /// Parse and run a line typed at the prompt.
+    Submit(String),
+    /// Stop the running `wait` and drop the commands queued behind it.
+    CancelWait,
     Quit,
     StepForward,
     StepBack,
@@ -134,8 +117,8 @@ pub struct App {
     pub layout: LayoutMode,
     /// Set in lecture mode: the scenario, its step and narration.
     pub lecture: Option<LectureView>,
-    /// The terminal size at the last draw, for mapping mouse clicks.
-    pub screen: Rect,
+    /// A `wait` is running: what it is, when it ends, and the commands queued behind it.
+    pub waiting: Option<WaitView>,
     /// The process id the explanations put in `/proc/PID/fd` and `lsof -p PID` (fixed in tests).
     pub pid: u32,
 }
@@ -159,7 +142,7 @@ impl App {
             mouse: true,
             layout: LayoutMode::Full,
             lecture: None,
-            screen: Rect::new(0, 0, 80, 24),
+            waiting: None,
             pid: std::process::id(),
         }
     }
@@ -280,7 +263,12 @@ impl App {
                     Mode::Help
                 };
             }
-            Action::CloseOverlay => self.mode = Mode::Normal,
+            Action::CloseOverlay => {
+                if self.mode == Mode::Normal && self.waiting.is_some() {
+                    return vec![Effect::CancelWait];
+                }
+                self.mode = Mode::Normal;
+            }
             Action::ToggleFreeze => {
                 self.frozen = !self.frozen;
                 let key = if self.frozen {
@@ -294,7 +282,10 @@ impl App {
             Action::PromptWith(text) => self.open_prompt(&text),
             Action::Prompt(edit) => return self.edit_prompt(edit),
             Action::Quick(verb) => return self.quick(verb),
-            Action::Click { column, row } => self.click(column, row),
+            // The runtime turns a click into `Select` (it knows the layout); clicks that reach
+            // here landed on nothing.
+            Action::Click { .. } => {}
+            Action::Select { panel, index } => self.click_select(panel, index),
             Action::StepForward => return vec![Effect::StepForward],
             Action::StepBack => return vec![Effect::StepBack],
             Action::Restart => return vec![Effect::Restart],
@@ -329,27 +320,29 @@ impl App {
             PromptEdit::Cancel => {
                 self.prompt.clear();
                 self.mode = Mode::Normal;
+                // Esc or Ctrl-C at the prompt also stops a running wait.
+                if self.waiting.is_some() {
+                    return vec![Effect::CancelWait];
+                }
             }
             PromptEdit::Submit => {
                 self.mode = Mode::Normal;
                 let line = self.prompt.submit();
                 if !line.trim().is_empty() {
-                    return vec![Effect::Run(line)];
+                    return vec![Effect::Submit(line)];
                 }
             }
         }
         Vec::new()
     }
 
-    fn click(&mut self, column: u16, row: u16) {
+    fn click_select(&mut self, panel: Panel, index: Option<usize>) {
         if !self.mouse || self.mode != Mode::Normal {
             return;
         }
-        if let Some((panel, index)) = crate::ui::layout::hit(self, self.screen, column, row) {
-            self.focus = panel;
-            if let Some(index) = index {
-                self.select(panel, index);
-            }
+        self.focus = panel;
+        if let Some(index) = index {
+            self.select(panel, index);
         }
     }
 
@@ -410,19 +403,25 @@ impl App {
 
     fn quick(&mut self, verb: QuickVerb) -> Vec<Effect> {
         let command = match verb {
-            QuickVerb::NewListener => Some(format!("server {}", self.free_name("srv"))),
-            QuickVerb::ConnectClient => self
-                .target_listener()
-                .map(|listener| format!("client {} {listener}", self.free_name("c"))),
-            QuickVerb::Accept => self
-                .target_listener()
-                .map(|listener| format!("accept {listener}")),
-            QuickVerb::AutoAccept => self.target_listener().map(|listener| {
+            QuickVerb::NewListener => Some(Command::Server {
+                name: self.free_name("srv"),
+                addr: None,
+                backlog: None,
+            }),
+            QuickVerb::ConnectClient => self.target_listener().map(|listener| Command::Client {
+                name: self.free_name("c"),
+                target: Target::Name(listener),
+            }),
+            QuickVerb::Accept => self.target_listener().map(|name| Command::Accept {
+                name,
+                as_name: None,
+            }),
+            QuickVerb::AutoAccept => self.target_listener().map(|name| {
                 let on = self
                     .snapshot
-                    .listener(&listener)
+                    .listener(&name)
                     .is_some_and(|info| info.auto_accept);
-                format!("auto-accept {listener} {}", if on { "off" } else { "on" })
+                Command::AutoAccept { name, on: !on }
             }),
             QuickVerb::Send => {
                 if let Some(name) = self.selected_socket_name() {
@@ -437,17 +436,21 @@ impl App {
                     .socket(&name)
                     .is_some_and(|socket| socket.role == Role::Datagram);
                 if datagram {
-                    format!("recvfrom {name}")
+                    Command::RecvFrom { name }
                 } else {
-                    format!("recv {name}")
+                    Command::Recv {
+                        name,
+                        max: crate::command::RECV_DEFAULT,
+                    }
                 }
             }),
             QuickVerb::Close => self
                 .selected_socket_name()
-                .map(|name| format!("close {name}")),
-            QuickVerb::Shutdown => self
-                .selected_socket_name()
-                .map(|name| format!("shutdown {name} wr")),
+                .map(|name| Command::Close { name }),
+            QuickVerb::Shutdown => self.selected_socket_name().map(|name| Command::Shutdown {
+                name,
+                how: ShutdownHow::Write,
+            }),
         };
         if let Some(command) = command {
             vec![Effect::Run(command)]

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
-use crate::app::ThemeName;
 use crate::model::TcpState;
+use crate::settings::ThemeName;
 use crate::system::Filter;
 
 #[derive(Debug, Parser)]

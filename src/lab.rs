@@ -7,6 +7,7 @@ mod entry;
 pub mod errno;
 mod error;
 mod events;
+mod headless;
 mod probe;
 mod relay;
 pub mod trace;
@@ -16,24 +17,22 @@ use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::AsRawFd;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::{Events, Poll, Registry, Token, Waker};
+use mio::{Registry, Token};
 
 use self::entry::Entry;
 pub use self::error::LabError;
+pub use self::headless::HeadlessLab;
 use self::probe::Prober;
 use self::relay::Relays;
 use self::trace::{DEFAULT_TRACE_LIMIT, Trace};
 use crate::command::Command;
 use crate::model::LabMessage;
+use crate::runtime::reactor::{Reactor, Ready};
 use crate::text::Lang;
 
-/// The token of the waker other threads use to interrupt `poll`.
-pub const WAKER_TOKEN: Token = Token(0);
-/// Tokens below this are free for the driver (signals and the like); lab sockets use the rest.
-pub const FIRST_SOCKET_TOKEN: usize = 16;
+pub use crate::runtime::reactor::FIRST_SOURCE_TOKEN as FIRST_SOCKET_TOKEN;
 
 /// How the lab is set up.
 #[derive(Debug, Clone)]
@@ -62,21 +61,10 @@ pub enum Step {
     Wait(Duration),
 }
 
-/// What a call to [`Lab::poll`] saw besides socket work.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Wakeups {
-    /// The waker was called (input arrived on another thread).
-    pub woken: bool,
-    /// Tokens below [`FIRST_SOCKET_TOKEN`] other than the waker's (e.g. signals).
-    pub driver_tokens: Vec<Token>,
-    /// A lab socket had an event: something may have changed.
-    pub socket_activity: bool,
-}
-
 pub struct Lab {
-    poll: Poll,
-    events: Events,
-    waker: Arc<Waker>,
+    /// The runtime's registry (a clone of its handle): the lab registers its sockets there and
+    /// is told by the runtime when they are ready.
+    registry: Registry,
     config: LabConfig,
     started: Instant,
     entries: BTreeMap<Token, Entry>,
@@ -92,17 +80,16 @@ pub struct Lab {
 }
 
 impl Lab {
-    pub fn new(config: LabConfig) -> io::Result<Self> {
+    /// A lab whose sockets are registered with `reactor`, the runtime's one poll.
+    pub fn new(reactor: &Reactor, config: LabConfig) -> io::Result<Self> {
         let started = Instant::now();
-        let poll = Poll::new()?;
-        let before_waker = crate::kernel::fd_table::read_own().unwrap_or_default();
-        let waker = Arc::new(Waker::new(poll.registry(), WAKER_TOKEN)?);
-        let mut prober = Prober::new(poll.as_raw_fd());
-        prober.find_waker(&before_waker);
+        let registry = reactor.registry().try_clone()?;
+        let mut internal = reactor.own_fds();
+        // The clone is a second descriptor for the same epoll instance.
+        internal.push((registry.as_raw_fd(), "poll (registry)"));
+        let prober = Prober::new(internal);
         Ok(Self {
-            poll,
-            events: Events::with_capacity(1024),
-            waker,
+            registry,
             trace: Trace::new(started, config.trace_limit),
             config,
             started,
@@ -116,17 +103,10 @@ impl Lab {
         })
     }
 
-    /// A handle other threads use to wake `poll` (the input thread, a dump worker).
-    #[must_use]
-    pub fn waker(&self) -> Arc<Waker> {
-        Arc::clone(&self.waker)
-    }
-
-    /// The registry, for the driver to register its own sources (signals) under tokens below
-    /// [`FIRST_SOCKET_TOKEN`].
+    /// The registry the lab's sockets are registered with.
     #[must_use]
     pub fn registry(&self) -> &Registry {
-        self.poll.registry()
+        &self.registry
     }
 
     #[must_use]
@@ -147,9 +127,8 @@ impl Lab {
     /// registrations): how lecture mode steps back. The freed descriptors are reused in the same
     /// order, so a replay gets the fd numbers a fresh lab would.
     pub fn reset(&mut self) {
-        let registry = self.poll.registry();
         for entry in self.entries.values_mut() {
-            entry.deregister(registry);
+            entry.deregister(&self.registry);
         }
         self.entries.clear();
         self.names.clear();
@@ -195,61 +174,23 @@ impl Lab {
                 at_ms: self.elapsed_ms(),
             });
         }
-        // Loopback handshakes complete inside the syscall; let the lab see their events now.
-        let _ = self.poll(Some(Duration::ZERO));
         outcome
     }
 
-    /// Waits for events up to `timeout` and handles the lab's own (accepting, relaying, finishing
-    /// connects). Interrupted waits return empty.
-    pub fn poll(&mut self, timeout: Option<Duration>) -> io::Result<Wakeups> {
-        let mut wakeups = Wakeups::default();
-        match self.poll.poll(&mut self.events, timeout) {
-            Ok(()) => {}
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => return Ok(wakeups),
-            Err(error) => return Err(error),
-        }
-        let ready: Vec<(Token, bool, bool)> = self
-            .events
-            .iter()
-            .map(|event| {
-                let readable = event.is_readable() || event.is_read_closed() || event.is_error();
-                let writable = event.is_writable() || event.is_write_closed() || event.is_error();
-                (event.token(), readable, writable)
-            })
-            .collect();
-        for (token, readable, writable) in ready {
-            if token == WAKER_TOKEN {
-                wakeups.woken = true;
-            } else if token.0 < FIRST_SOCKET_TOKEN {
-                wakeups.driver_tokens.push(token);
-            } else {
-                wakeups.socket_activity = true;
-                // The kernel changed something about our sockets: the next snapshot walks again.
-                self.prober.mark_stale();
-                self.handle_socket_event(token, readable, writable);
+    /// Handles the readiness of the lab's own sockets (accepting, relaying, finishing connects).
+    /// Returns whether any of them had an event, i.e. whether something may have changed.
+    pub fn on_ready(&mut self, ready: &[Ready]) -> bool {
+        let mut activity = false;
+        for event in ready {
+            if event.token.0 < FIRST_SOCKET_TOKEN {
+                continue;
             }
+            activity = true;
+            // The kernel changed something about our sockets: the next snapshot walks again.
+            self.prober.mark_stale();
+            self.handle_socket_event(event.token, event.readable, event.writable);
         }
-        Ok(wakeups)
-    }
-
-    /// Runs the event loop for `duration`, probing the kernel every `probe_every` so state
-    /// histories see the transitions in between.
-    pub fn run_for(&mut self, duration: Duration, probe_every: Duration) -> io::Result<()> {
-        let deadline = Instant::now() + duration;
-        let mut next_probe = Instant::now();
-        loop {
-            let now = Instant::now();
-            if now >= next_probe {
-                self.observe();
-                next_probe = now + probe_every;
-            }
-            if now >= deadline {
-                return Ok(());
-            }
-            let timeout = deadline.min(next_probe).saturating_duration_since(now);
-            self.poll(Some(timeout))?;
-        }
+        activity
     }
 
     fn allocate_token(&mut self) -> Token {

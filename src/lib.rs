@@ -3,14 +3,16 @@
 pub mod app;
 pub mod cli;
 pub mod command;
-pub mod dashboard;
 pub mod escape;
 pub mod export;
 pub mod kernel;
 pub mod lab;
 pub mod model;
+pub mod runtime;
 pub mod scenario;
+pub mod screens;
 pub mod script;
+pub mod settings;
 pub mod system;
 pub mod term;
 pub mod text;

@@ -11,15 +11,20 @@ use sockscope::cli::{
 };
 use sockscope::command::Located;
 use sockscope::command::parse_script;
-use sockscope::lab::{Lab, LabConfig};
+use sockscope::lab::{HeadlessLab, LabConfig};
 use sockscope::model::Snapshot;
+use sockscope::runtime::terminal::{StartError, run_in_terminal};
+use sockscope::scenario::Lecture;
+use sockscope::screens::{self, LabScreen, WatchScreen};
 use sockscope::text::Lang;
-use sockscope::{dashboard, export, scenario, script, system, text, watch};
+use sockscope::{export, scenario, script, system, text};
 
 /// Exit status for input the user must fix (a malformed script).
 const EXIT_BAD_INPUT: u8 = 2;
 /// Exit status when the kernel contradicted a scenario's expectations.
 const EXIT_CHECKS_FAILED: u8 = 1;
+/// Exit status when the dashboard cannot start (no terminal, too few descriptors).
+const EXIT_CANNOT_START: u8 = 3;
 
 /// The lab's settings from the command line: its language and the address `server` binds.
 fn lab_config(lang: Lang, bind: Option<std::net::SocketAddr>) -> LabConfig {
@@ -70,7 +75,7 @@ fn snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let config = lab_config(lang, args.bind);
-    let mut lab = Lab::new(config).wrap_err("starting the lab's event loop")?;
+    let mut lab = HeadlessLab::new(config).wrap_err("starting the lab's event loop")?;
     script::run(&mut lab, &parsed)?;
     lab.run_for(args.wait, script::PROBE_EVERY)?;
     let snapshot = lab.snapshot();
@@ -145,25 +150,9 @@ fn snapshot_demo(args: &SnapshotArgs, demo: &str) -> Result<ExitCode> {
     }
     let config = lab_config(lang, args.bind);
     let played = scenario::play_to(&scenario, step - 1, config)?;
-    let current = &scenario.steps[step - 1];
-    let view = LectureView {
-        title: scenario.title.get(lang).to_owned(),
-        step,
-        steps: count,
-        narration: current.say.get(lang).to_owned(),
-        failures: played
-            .failures
-            .iter()
-            .map(|failure| failure.message(lang))
-            .collect(),
-        autoplay: None,
-    };
-    write_snapshot(
-        args,
-        &played.snapshot,
-        lang,
-        Some(&(view, current.focus.clone())),
-    )?;
+    let view = played.lecture.view(lang);
+    let focus = played.lecture.focus().map(str::to_owned);
+    write_snapshot(args, &played.snapshot, lang, Some(&(view, focus)))?;
     for failure in &played.failures {
         eprintln!("sockscope: {}", failure.message(lang));
     }
@@ -193,7 +182,7 @@ fn demo(args: &DemoArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let autoplay = args.autoplay.map(Duration::from_secs);
-    let lecture = dashboard::Lecture::new(scenario, autoplay);
+    let lecture = Lecture::new(scenario, autoplay);
     run_dashboard(
         &args.screen,
         LabConfig::default(),
@@ -216,11 +205,11 @@ fn run_dashboard(
     screen: &ScreenArgs,
     mut lab: LabConfig,
     script: Vec<Located>,
-    lecture: Option<dashboard::Lecture>,
+    lecture: Option<Lecture>,
 ) -> Result<ExitCode> {
     let lang = lang_of(screen.lang);
     lab.lang = lang;
-    let options = dashboard::Options {
+    let options = screens::lab::Options {
         lab,
         lang,
         theme: screen.theme.unwrap_or_default(),
@@ -231,10 +220,20 @@ fn run_dashboard(
         panic_after: screen.panic_after.map(Duration::from_millis),
         lecture,
     };
-    match dashboard::run(options)? {
-        // The conventional status of a process ended by a signal.
-        dashboard::Ending::Signal(signal) => Ok(ExitCode::from(128 + signal as u8)),
-        dashboard::Ending::Quit | dashboard::Ending::InputClosed => Ok(ExitCode::SUCCESS),
+    let mouse = options.mouse;
+    report_start(run_in_terminal(lang, mouse, |reactor| {
+        LabScreen::new(reactor, options)
+    }))
+}
+
+/// The exit status of a screen, or its start failure printed as one line.
+fn report_start(outcome: Result<ExitCode, StartError>) -> Result<ExitCode> {
+    match outcome {
+        Ok(code) => Ok(code),
+        Err(error) => {
+            eprintln!("sockscope: {error}");
+            Ok(ExitCode::from(EXIT_CANNOT_START))
+        }
     }
 }
 
@@ -271,15 +270,15 @@ fn dump(args: &DumpArgs) -> Result<ExitCode> {
 
 /// `sockscope watch`: every socket of the machine, live.
 fn watch(args: &WatchArgs) -> Result<ExitCode> {
-    let options = watch::Options {
-        lang: lang_of(args.lang),
+    let lang = lang_of(args.lang);
+    let options = screens::watch::Options {
+        lang,
         theme: args.theme.unwrap_or_default(),
         filter: args.filter.filter(),
         owners: !args.no_owners,
         refresh: Duration::from_secs(1) / args.refresh,
     };
-    match watch::run(&options)? {
-        dashboard::Ending::Signal(signal) => Ok(ExitCode::from(128 + signal as u8)),
-        dashboard::Ending::Quit | dashboard::Ending::InputClosed => Ok(ExitCode::SUCCESS),
-    }
+    report_start(run_in_terminal(lang, false, |reactor| {
+        WatchScreen::new(reactor, &options)
+    }))
 }

@@ -366,3 +366,42 @@ impl Snapshot {
         self.listeners.iter().find(|listener| listener.name == name)
     }
 }
+
+/// A band of the port number space (IANA's three, and the kernel's ephemeral range).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortBand {
+    WellKnown,
+    Registered,
+    Dynamic,
+    Ephemeral,
+}
+
+impl PortBand {
+    pub const ALL: [PortBand; 4] = [
+        PortBand::WellKnown,
+        PortBand::Registered,
+        PortBand::Dynamic,
+        PortBand::Ephemeral,
+    ];
+
+    /// IANA's bands are fixed; the ephemeral range is the kernel's, passed in.
+    #[must_use]
+    pub fn range(self, ephemeral: [u16; 2]) -> (u16, u16) {
+        match self {
+            Self::WellKnown => (0, 1023),
+            Self::Registered => (1024, 49151),
+            Self::Dynamic => (49152, 65535),
+            Self::Ephemeral => (ephemeral[0], ephemeral[1]),
+        }
+    }
+
+    #[must_use]
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::WellKnown => "well_known",
+            Self::Registered => "registered",
+            Self::Dynamic => "dynamic",
+            Self::Ephemeral => "ephemeral",
+        }
+    }
+}

@@ -24,6 +24,7 @@ mod error;
 mod eval;
 mod expect;
 mod file;
+mod lecture;
 mod player;
 mod schema;
 
@@ -38,6 +39,7 @@ pub use describe::{describe, list};
 pub use error::{ScenarioError, ScenarioErrorKind};
 pub use eval::{CheckFailure, check_all};
 pub use expect::{ExpectError, ExpectErrorKind, Expectation, FieldPath, Op, Operand};
+pub use lecture::Lecture;
 pub use player::{PlayError, Played, Player, StepError, play_to, run_step};
 
 /// A text in both languages of the tool.

@@ -41,17 +41,37 @@ impl Drop for TerminalGuard {
 /// alternate screen twice would move the cursor back over what was printed since.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
+/// The terminal modes the dashboard puts the terminal in, so they can be left and entered again
+/// (Ctrl-Z / SIGTSTP leaves them before the process stops; SIGCONT enters them again).
+#[derive(Debug, Clone, Copy)]
+pub struct Console {
+    pub mouse: bool,
+}
+
+impl Console {
+    /// Raw mode, the alternate screen, a hidden cursor, bracketed paste and (if asked) the mouse.
+    pub fn enter(self) -> io::Result<()> {
+        ACTIVE.store(true, Ordering::SeqCst);
+        enable_raw_mode()?;
+        let mut out = stdout();
+        execute!(out, EnterAlternateScreen, Hide, EnableBracketedPaste)?;
+        if self.mouse {
+            execute!(out, EnableMouseCapture)?;
+        }
+        Ok(())
+    }
+
+    /// Back to the terminal as the shell left it.
+    pub fn leave(self) {
+        restore();
+    }
+}
+
 /// Enters raw mode and the alternate screen; the guard undoes both.
 pub fn enter(mouse: bool) -> io::Result<(Tui, TerminalGuard)> {
     install_panic_hook();
-    ACTIVE.store(true, Ordering::SeqCst);
-    enable_raw_mode()?;
     let guard = TerminalGuard { _private: () };
-    let mut out = stdout();
-    execute!(out, EnterAlternateScreen, Hide, EnableBracketedPaste)?;
-    if mouse {
-        execute!(out, EnableMouseCapture)?;
-    }
+    Console { mouse }.enter()?;
     let terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
     Ok((terminal, guard))
 }
@@ -87,24 +107,27 @@ pub struct InputThread {
 }
 
 impl InputThread {
-    pub fn spawn(sender: Sender<Event>, waker: Arc<Waker>) -> io::Result<Self> {
+    /// Starts reading. crossterm's event reader is set up here, on the caller's thread, so a
+    /// failure (out of descriptors: it needs an epoll, a pipe and a signal pipe) is an error the
+    /// caller reports, not a silent end of input.
+    pub fn spawn(sender: Sender<io::Result<Event>>, waker: Arc<Waker>) -> io::Result<Self> {
+        event::poll(Duration::ZERO)?;
         let stop = Arc::new(AtomicBool::new(false));
         let stop_flag = Arc::clone(&stop);
         let handle = thread::Builder::new()
             .name("input".to_owned())
             .spawn(move || {
                 while !stop_flag.load(Ordering::Relaxed) {
-                    match event::poll(INPUT_POLL) {
-                        Ok(false) => {}
-                        Ok(true) => {
-                            let Ok(event) = event::read() else { break };
-                            if sender.send(event).is_err() {
-                                break;
-                            }
-                            let _ = waker.wake();
-                        }
-                        Err(_) => break,
+                    let event = match event::poll(INPUT_POLL) {
+                        Ok(false) => continue,
+                        Ok(true) => event::read(),
+                        Err(error) => Err(error),
+                    };
+                    let failed = event.is_err();
+                    if sender.send(event).is_err() || failed {
+                        break;
                     }
+                    let _ = waker.wake();
                 }
                 // Dropping the sender tells the loop that input has ended.
                 drop(sender);

@@ -9,11 +9,12 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
-use sockscope::app::{App, LayoutMode, LectureView, Mode, Panel, ThemeName};
+use sockscope::app::{App, LayoutMode, LectureView, Mode, Panel};
 use sockscope::model::{
     Counters, FdEntry, FdKind, KernelOnly, LabMessage, ListenerInfo, PortUse, Ports, Proto, Role,
     Snapshot, SocketInfo, StateChange, TcpState, TraceEntry, Waiting,
 };
+use sockscope::settings::ThemeName;
 use sockscope::text::Lang;
 use sockscope::ui;
 use unicode_width::UnicodeWidthStr;
@@ -510,7 +511,6 @@ fn korean_rows_keep_the_borders_aligned() {
 fn clicks_land_on_the_row_drawn_there() {
     let mut app = app(Lang::En);
     let area = Rect::new(0, 0, 120, 40);
-    app.screen = area;
     let buffer = draw(&app, 120, 40);
     let areas = ui::layout::areas(&app, area).unwrap();
     let connections = areas.connections.unwrap();
@@ -544,12 +544,10 @@ fn clicks_land_on_the_row_drawn_there() {
         ui::layout::hit(&app, area, connections.x + 3, connections.y + 1),
         Some((Panel::Connections, None))
     );
-    // A click through the app selects the row under it.
+    // A click resolved by the layout selects the panel under it.
     let listeners = areas.listeners.unwrap();
-    app.update(sockscope::app::Action::Click {
-        column: listeners.x + 2,
-        row: listeners.y + 1,
-    });
+    let (panel, index) = ui::layout::hit(&app, area, listeners.x + 2, listeners.y + 1).unwrap();
+    app.update(sockscope::app::Action::Select { panel, index });
     assert_eq!(app.focus, Panel::Listeners);
     // The port map: the bar row maps columns to bands.
     let ports = areas.ports.unwrap();

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
-use sockscope::lab::{Lab, LabConfig};
+use sockscope::lab::{HeadlessLab, LabConfig};
 use sockscope::scenario::{
     self, BUILTIN_NAMES, Player, ScenarioError, ScenarioErrorKind, play_to, run_step,
 };
@@ -165,7 +165,7 @@ fn a_false_expectation_reports_what_the_kernel_gave() {
     let _guard = lock();
     let file = TempFile::new(&format!("{HEAD}{WRONG}"));
     let scenario = scenario::load(file.path()).expect("scenario loads");
-    let mut lab = Lab::new(LabConfig::default()).expect("lab starts");
+    let mut lab = HeadlessLab::new(LabConfig::default()).expect("lab starts");
     let error = run_step(&mut lab, &scenario.steps[0]).expect_err("the check fails");
     let failures = error.failures();
     assert_eq!(failures.len(), 1, "{failures:#?}");

@@ -8,18 +8,18 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use unicode_width::UnicodeWidthStr;
 
-use sockscope::app::ThemeName;
 use sockscope::export::buffer_to_text;
 use sockscope::model::{Proto, TcpState};
+use sockscope::settings::ThemeName;
 use sockscope::system::{Filter, ListenerQueue, SystemSnapshot, SystemSocket};
 use sockscope::text::Lang;
 use sockscope::ui;
-use sockscope::watch::{Column, WatchApp};
+use sockscope::watch::{Column, WatchApp, keymap};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_sockscope");
 
@@ -128,8 +128,12 @@ fn screen(app: &WatchApp, columns: u16, rows: u16) -> String {
     buffer_to_text(terminal.backend().buffer())
 }
 
+/// A key through the watch keymap, as the screen handles it.
 fn press(app: &mut WatchApp, code: KeyCode) {
-    app.key(KeyEvent::new(code, KeyModifiers::NONE));
+    let event = Event::Key(KeyEvent::new(code, KeyModifiers::NONE));
+    if let Some(action) = keymap::action_for(&event, &app.mode) {
+        app.update(action);
+    }
 }
 
 fn type_keys(app: &mut WatchApp, text: &str) {

@@ -26,6 +26,11 @@ pub enum Action {
         column: u16,
         row: u16,
     },
+    /// A click resolved to a panel and maybe a row of it (by the screen, which knows the layout).
+    Select {
+        panel: super::Panel,
+        index: Option<usize>,
+    },
     ScrollUp,
     ScrollDown,
     /// Lecture mode: next / previous step, restart.

@@ -13,3 +13,14 @@ pub struct LectureView {
     /// Seconds between steps when autoplaying.
     pub autoplay: Option<u64>,
 }
+
+/// A running `wait`, as the status line shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WaitView {
+    /// The wait as written (`wait 1h`), or a lecture step's wait.
+    pub what: String,
+    /// When it ends, on the lab's clock (milliseconds).
+    pub until_ms: u64,
+    /// The commands queued behind it, in order (canonical form).
+    pub queued: Vec<String>,
+}

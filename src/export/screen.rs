@@ -3,18 +3,16 @@
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
 
 use super::svg::{SvgOptions, color_rgb};
-use crate::app::{App, ThemeName};
+use crate::app::App;
+use crate::settings::ThemeName;
 use crate::ui;
 use crate::ui::theme::Theme;
 
 /// The screen `ui::render` draws for `app` at `columns` x `rows`.
 #[must_use]
 pub fn render_screen(app: &App, columns: u16, rows: u16) -> Buffer {
-    let mut app = app.clone();
-    app.screen = Rect::new(0, 0, columns, rows);
     let mut terminal =
         Terminal::new(TestBackend::new(columns, rows)).expect("a test backend never fails");
     terminal

@@ -29,8 +29,8 @@ pub struct Prober {
     diag_error: Option<String>,
     ports: Ports,
     counters_at_start: (u64, u64),
-    poll_fd: RawFd,
-    waker_fd: Option<RawFd>,
+    /// The runtime's own descriptors (poll, waker, ...) and their names.
+    internal: Vec<(RawFd, &'static str)>,
     closed: Vec<Closed>,
     /// Families the lab has used, so the dump walks only those.
     seen_v6: bool,
@@ -53,7 +53,7 @@ struct CachedDump {
 }
 
 impl Prober {
-    pub fn new(poll_fd: RawFd) -> Self {
+    pub fn new(internal: Vec<(RawFd, &'static str)>) -> Self {
         let (diag, diag_error) = match SockDiag::new() {
             Ok(diag) => (Some(diag), None),
             Err(error) => (None, Some(format!("sock_diag: {error}"))),
@@ -63,8 +63,7 @@ impl Prober {
             diag_error,
             ports: sysctl::read_ports(),
             counters_at_start: netstat::read_listen_counters().unwrap_or_default(),
-            poll_fd,
-            waker_fd: None,
+            internal,
             closed: Vec::new(),
             seen_v6: false,
             cached: None,
@@ -107,25 +106,10 @@ impl Prober {
         self.cached.as_ref().expect("filled above")
     }
 
-    /// The waker's eventfd is the one that appeared after `before` was read.
-    pub fn find_waker(&mut self, before: &[FdLink]) {
-        if let Ok(after) = fd_table::read_own() {
-            self.waker_fd = after
-                .iter()
-                .find(|link| {
-                    link.target == "anon_inode:[eventfd]"
-                        && !before.iter().any(|old| old.fd == link.fd)
-                })
-                .map(|link| link.fd);
-        }
-    }
-
     /// What the lab itself uses a descriptor for, or what it is by convention.
     fn own_fd_name(&self, fd: RawFd) -> Option<&'static str> {
-        if fd == self.poll_fd {
-            Some("poll")
-        } else if Some(fd) == self.waker_fd {
-            Some("waker")
+        if let Some((_, name)) = self.internal.iter().find(|(own, _)| *own == fd) {
+            Some(name)
         } else if Some(fd) == self.diag.as_ref().map(SockDiag::raw_fd) {
             Some("sock_diag")
         } else {

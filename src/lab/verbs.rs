@@ -116,8 +116,7 @@ impl Lab {
             Proto::Tcp => Handle::Fresh(socket),
             Proto::Udp => {
                 let mut udp = UdpSocket::from_std(socket.into());
-                self.poll
-                    .registry()
+                self.registry
                     .register(&mut udp, token, Interest::READABLE)
                     .map_err(|error| LabError::Os(error.to_string()))?;
                 Handle::Udp(udp)
@@ -209,8 +208,7 @@ impl Lab {
         let local = sock_addr(&SockRef::from(&socket));
         let mut listener = TcpListener::from_std(socket.into());
         let registered = self
-            .poll
-            .registry()
+            .registry
             .register(&mut listener, token, Interest::READABLE);
         self.put(Entry {
             handle: Handle::Listener(listener),
@@ -278,11 +276,9 @@ impl Lab {
         }
         let local = sock_addr(&SockRef::from(&socket));
         let mut stream = TcpStream::from_std(socket.into());
-        let registered = self.poll.registry().register(
-            &mut stream,
-            token,
-            Interest::READABLE | Interest::WRITABLE,
-        );
+        let registered =
+            self.registry
+                .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE);
         self.put(Entry {
             handle: Handle::Stream(stream),
             role: Role::Client,
@@ -394,8 +390,7 @@ impl Lab {
         );
         let token = self.allocate_token();
         let registered = self
-            .poll
-            .registry()
+            .registry
             .register(&mut stream, token, Interest::READABLE);
         let local = stream.local_addr().ok();
         let v6 = peer.is_ipv6();
@@ -444,7 +439,7 @@ impl Lab {
             return;
         };
         self.names.remove(&entry.name);
-        entry.deregister(self.poll.registry());
+        entry.deregister(&self.registry);
         if let (Handle::Stream(_), Some(local), Some(remote)) =
             (&entry.handle, entry.local, entry.remote)
         {

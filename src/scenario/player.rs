@@ -1,17 +1,18 @@
-//! Plays scenario steps on a lab: run the commands, let the loop run, ask the kernel, check.
+//! Plays scenario steps on a headless lab: run the commands, let the loop run, ask the kernel,
+//! check — through the same [`Lecture`] the dashboard uses, with waits that block.
 //!
 //! Stepping back is a replay: a fresh lab runs steps `0..=N` again. Scenarios bind port 0, so a
 //! replay gets new ports and never meets the old lab's leftovers (`TIME_WAIT`, listeners).
 
 use std::fmt;
 use std::io;
-use std::time::Duration;
 
-use super::eval::{CheckFailure, check_all};
+use super::eval::CheckFailure;
+use super::lecture::Lecture;
 use super::{Scenario, ScenarioStep};
-use crate::lab::{Lab, LabConfig};
+use crate::lab::{HeadlessLab, LabConfig};
 use crate::model::Snapshot;
-use crate::script;
+use crate::script::{self, Job};
 
 /// Why a step did not come out as its expectations say.
 #[derive(Debug)]
@@ -57,13 +58,31 @@ impl From<io::Error> for StepError {
     }
 }
 
-/// Runs one step on `lab`: its commands (via [`script::run`]), then the event loop for its
-/// `wait`, then a snapshot, then its expectations.
-pub fn run_step(lab: &mut Lab, step: &ScenarioStep) -> Result<Snapshot, StepError> {
-    script::run(lab, &step.run)?;
-    lab.run_for(step.wait.unwrap_or(Duration::ZERO), script::PROBE_EVERY)?;
-    let snapshot = lab.snapshot();
-    let failures = check_all(step.index, &step.expect, &snapshot);
+/// Runs one step on `lab`: its commands, then the event loop for its `wait`, then a snapshot,
+/// then its expectations.
+pub fn run_step(lab: &mut HeadlessLab, step: &ScenarioStep) -> Result<Snapshot, StepError> {
+    let scenario = Scenario {
+        name: String::new(),
+        file: String::new(),
+        title: super::Localized::default(),
+        steps: vec![step.clone()],
+    };
+    let mut lecture = Lecture::new(scenario, None);
+    let jobs = lecture.forward_jobs().unwrap_or_default();
+    let mut snapshot = Snapshot::default();
+    script::run_jobs(lab, &jobs, |lab, index, fresh| {
+        snapshot = lab.snapshot();
+        lecture.checked(index, fresh, &snapshot);
+    })?;
+    let failures: Vec<CheckFailure> = lecture
+        .failures()
+        .iter()
+        .cloned()
+        .map(|failure| CheckFailure {
+            step: step.index,
+            ..failure
+        })
+        .collect();
     if failures.is_empty() {
         Ok(snapshot)
     } else {
@@ -76,11 +95,13 @@ pub fn run_step(lab: &mut Lab, step: &ScenarioStep) -> Result<Snapshot, StepErro
 
 /// A lab brought to a step: alive, so a UI can go on from there.
 pub struct Played {
-    pub lab: Lab,
+    pub lab: HeadlessLab,
     /// The snapshot after the last step played.
     pub snapshot: Snapshot,
     /// Every expectation that failed on the way, in step order.
     pub failures: Vec<CheckFailure>,
+    /// Where the lecture stands (for its view: title, step, narration, failures).
+    pub lecture: Lecture,
 }
 
 /// Why a scenario could not be played to a step.
@@ -122,35 +143,40 @@ pub fn play_to(scenario: &Scenario, index: usize, config: LabConfig) -> Result<P
             steps: scenario.steps.len(),
         });
     }
-    let mut lab = Lab::new(config)?;
-    let mut failures = Vec::new();
-    let mut snapshot = Snapshot::default();
-    for step in &scenario.steps[..=index] {
-        snapshot = match run_step(&mut lab, step) {
-            Ok(snapshot) => snapshot,
-            Err(StepError::Io(error)) => return Err(PlayError::Io(error)),
-            Err(StepError::Checks {
-                snapshot,
-                failures: failed,
-            }) => {
-                failures.extend(failed);
-                *snapshot
-            }
-        };
-    }
+    let mut lab = HeadlessLab::new(config)?;
+    let mut lecture = Lecture::new(scenario.clone(), None);
+    let snapshot = replay(&mut lab, &mut lecture, index)?;
     Ok(Played {
         lab,
         snapshot,
-        failures,
+        failures: lecture.failures().to_vec(),
+        lecture,
     })
 }
 
-/// A scenario being presented: the lab at the current step, kept alive between steps.
+/// Plays `lecture`'s steps `0..=index` on `lab` (fresh or just reset).
+fn replay(lab: &mut HeadlessLab, lecture: &mut Lecture, index: usize) -> io::Result<Snapshot> {
+    lecture.rewind();
+    let jobs = lecture.replay_jobs(index);
+    run(lab, lecture, &jobs)
+}
+
+/// Runs `jobs` blocking and checks each step; returns the last snapshot taken.
+fn run(lab: &mut HeadlessLab, lecture: &mut Lecture, jobs: &[Job]) -> io::Result<Snapshot> {
+    let mut snapshot = Snapshot::default();
+    script::run_jobs(lab, jobs, |lab, step, fresh| {
+        snapshot = lab.snapshot();
+        lecture.checked(step, fresh, &snapshot);
+    })?;
+    Ok(snapshot)
+}
+
+/// A scenario being presented headless: the lab at the current step, kept alive between steps.
 pub struct Player {
-    scenario: Scenario,
+    lecture: Lecture,
     config: LabConfig,
-    /// The lab and the index of the last step played on it.
-    played: Option<(Played, usize)>,
+    /// The lab and the snapshot after the current step (`None` before the first step).
+    played: Option<Played>,
 }
 
 impl Player {
@@ -158,7 +184,7 @@ impl Player {
     #[must_use]
     pub fn new(scenario: Scenario, config: LabConfig) -> Self {
         Self {
-            scenario,
+            lecture: Lecture::new(scenario, None),
             config,
             played: None,
         }
@@ -166,76 +192,82 @@ impl Player {
 
     #[must_use]
     pub fn scenario(&self) -> &Scenario {
-        &self.scenario
+        self.lecture.scenario()
     }
 
     /// The index of the step last played, `None` before the first.
     #[must_use]
     pub fn current(&self) -> Option<usize> {
-        self.played.as_ref().map(|(_, index)| *index)
+        self.lecture.current()
     }
 
     /// The step last played.
     #[must_use]
     pub fn current_step(&self) -> Option<&ScenarioStep> {
-        self.current().map(|index| &self.scenario.steps[index])
+        self.current().map(|index| &self.scenario().steps[index])
     }
 
     /// The lab, the snapshot after the current step and its failures.
     #[must_use]
     pub fn played(&self) -> Option<&Played> {
-        self.played.as_ref().map(|(played, _)| played)
+        self.played.as_ref()
     }
 
     /// The lab, for a UI that lets the user act between steps.
-    pub fn lab_mut(&mut self) -> Option<&mut Lab> {
-        self.played.as_mut().map(|(played, _)| &mut played.lab)
+    pub fn lab_mut(&mut self) -> Option<&mut HeadlessLab> {
+        self.played.as_mut().map(|played| &mut played.lab)
     }
 
     /// Plays the next step on the live lab (the first step on a fresh one). `Ok(false)` when the
     /// last step was already played.
     pub fn forward(&mut self) -> Result<bool, PlayError> {
-        let next = self.current().map_or(0, |index| index + 1);
-        if next >= self.scenario.steps.len() {
+        let Some(jobs) = self.lecture.forward_jobs() else {
             return Ok(false);
-        }
-        let Some((played, index)) = self.played.as_mut() else {
-            self.seek(0)?;
-            return Ok(true);
         };
-        let step = &self.scenario.steps[next];
-        match run_step(&mut played.lab, step) {
-            Ok(snapshot) => {
-                played.snapshot = snapshot;
-                played.failures.clear();
-            }
-            Err(StepError::Io(error)) => return Err(PlayError::Io(error)),
-            Err(StepError::Checks { snapshot, failures }) => {
-                played.snapshot = *snapshot;
-                played.failures = failures;
-            }
+        if self.played.is_none() {
+            self.played = Some(Played {
+                lab: HeadlessLab::new(self.config.clone())?,
+                snapshot: Snapshot::default(),
+                failures: Vec::new(),
+                lecture: self.lecture.clone(),
+            });
         }
-        *index = next;
+        let played = self.played.as_mut().expect("made above");
+        played.snapshot = run(&mut played.lab, &mut self.lecture, &jobs)?;
+        played.failures = self.lecture.failures().to_vec();
+        played.lecture = self.lecture.clone();
         Ok(true)
     }
 
     /// Goes back one step by replaying from scratch. `Ok(false)` at the first step.
     pub fn back(&mut self) -> Result<bool, PlayError> {
-        match self.current() {
-            Some(index) if index > 0 => {
-                self.seek(index - 1)?;
+        match self.lecture.previous() {
+            Some(index) => {
+                self.seek(index)?;
                 Ok(true)
             }
-            _ => Ok(false),
+            None => Ok(false),
         }
     }
 
     /// Rebuilds the lab and replays up to step `index`. The old lab is closed first, so its
     /// sockets are gone before the replay binds anything. Failures are those of all steps replayed.
     pub fn seek(&mut self, index: usize) -> Result<(), PlayError> {
+        if index >= self.scenario().steps.len() {
+            return Err(PlayError::NoSuchStep {
+                index,
+                steps: self.scenario().steps.len(),
+            });
+        }
         self.played = None;
-        let played = play_to(&self.scenario, index, self.config.clone())?;
-        self.played = Some((played, index));
+        let mut lab = HeadlessLab::new(self.config.clone())?;
+        let snapshot = replay(&mut lab, &mut self.lecture, index)?;
+        self.played = Some(Played {
+            lab,
+            snapshot,
+            failures: self.lecture.failures().to_vec(),
+            lecture: self.lecture.clone(),
+        });
         Ok(())
     }
 }

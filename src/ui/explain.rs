@@ -8,8 +8,9 @@ use ratatui::text::{Line, Span};
 
 use super::draw;
 use super::theme::Theme;
-use crate::app::{App, Item, PortBand};
+use crate::app::{App, Item};
 use crate::escape::visible;
+use crate::model::PortBand;
 use crate::model::{
     FdEntry, KernelOnly, ListenerInfo, PortUse, Proto, Role, SocketInfo, TcpState, TraceEntry,
 };

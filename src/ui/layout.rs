@@ -190,7 +190,7 @@ pub fn hit(app: &App, area: Rect, column: u16, row: u16) -> Option<(Panel, Optio
             Panel::Fds => fds::hit(app, rect, row),
             Panel::Listeners => listeners::hit(app, rect, row),
             Panel::Connections => connections::hit(app, rect, row),
-            Panel::Ports => ports::hit(app, rect, column, row),
+            Panel::Ports => ports::hit(&ports::PortMap::of_lab(app), rect, column, row),
             Panel::Trace => trace::hit(app, rect, row),
         };
         Some((panel, index))
@@ -200,7 +200,7 @@ pub fn hit(app: &App, area: Rect, column: u16, row: u16) -> Option<(Panel, Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::ThemeName;
+    use crate::settings::ThemeName;
     use crate::text::Lang;
 
     fn total(areas: &Areas) -> u16 {

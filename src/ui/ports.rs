@@ -9,9 +9,42 @@ use ratatui::style::Style;
 
 use super::draw;
 use super::theme::Theme;
-use crate::app::{App, Panel, PortBand};
+use crate::app::{App, Panel};
 use crate::escape::visible;
-use crate::text;
+use crate::model::{PortBand, Ports};
+use crate::settings::ThemeName;
+use crate::text::{self, Lang};
+
+/// What the port map draws: the ports (bands, ranges, ports in use) and how it is looked at.
+/// The lab's dashboard and `watch` both fill one.
+#[derive(Debug, Clone, Copy)]
+pub struct PortMap<'a> {
+    pub ports: &'a Ports,
+    pub lang: Lang,
+    pub theme: ThemeName,
+    /// The panel has the focus: its border is highlighted and `selected` is shown.
+    pub focused: bool,
+    /// The selected row (bands first, then ports in use).
+    pub selected: usize,
+}
+
+impl<'a> PortMap<'a> {
+    /// The lab's port map, as the dashboard shows it.
+    #[must_use]
+    pub fn of_lab(app: &'a App) -> Self {
+        Self {
+            ports: &app.snapshot.ports,
+            lang: app.lang,
+            theme: app.theme,
+            focused: app.focus == Panel::Ports,
+            selected: app.selected_index(Panel::Ports),
+        }
+    }
+
+    fn t(&self, key: &str) -> &'static str {
+        text::get(self.lang, key)
+    }
+}
 
 /// The graphic rows, in the order they appear on screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,16 +105,15 @@ fn band_columns(band: PortBand, width: u16) -> Option<(u16, u16)> {
     Some((*columns.first()?, *columns.last()?))
 }
 
-fn band_label(app: &App, band: PortBand) -> (String, &'static str) {
-    let (lo, hi) = band.range(app.snapshot.ports.ephemeral);
-    let name = app.t(&format!("band.{}", band.key()));
+fn band_label(map: &PortMap<'_>, band: PortBand) -> (String, &'static str) {
+    let (lo, hi) = band.range(map.ports.ephemeral);
+    let name = map.t(&format!("band.{}", band.key()));
     (format!("{name} {lo}-{hi}"), name)
 }
 
 /// One marker per port in use: `(index in ports.in_use, column)`, sorted by column.
-fn markers(app: &App, width: u16) -> Vec<(usize, u16)> {
-    let mut out: Vec<(usize, u16)> = app
-        .snapshot
+fn markers(map: &PortMap<'_>, width: u16) -> Vec<(usize, u16)> {
+    let mut out: Vec<(usize, u16)> = map
         .ports
         .in_use
         .iter()
@@ -94,8 +126,8 @@ fn markers(app: &App, width: u16) -> Vec<(usize, u16)> {
 
 /// The labels that fit, one per marker column: `(index, label, label_start)`. A label goes right
 /// of its marker, else left of it; ports sharing a column are counted (`c1:40001 +5`).
-fn placed_labels(app: &App, width: u16) -> Vec<(usize, String, u16)> {
-    let markers = markers(app, width);
+fn placed_labels(map: &PortMap<'_>, width: u16) -> Vec<(usize, String, u16)> {
+    let markers = markers(map, width);
     let mut occupied = vec![false; usize::from(width)];
     for (_, column) in &markers {
         occupied[usize::from(*column)] = true;
@@ -110,7 +142,7 @@ fn placed_labels(app: &App, width: u16) -> Vec<(usize, String, u16)> {
             .take_while(|(_, other)| *other == column)
             .count();
         at += sharing;
-        let used = &app.snapshot.ports.in_use[index];
+        let used = &map.ports.in_use[index];
         let mut label = format!("{}:{}", visible(&used.name), used.port);
         if sharing > 1 {
             label = format!("{label} +{}", sharing - 1);
@@ -141,46 +173,51 @@ fn placed_labels(app: &App, width: u16) -> Vec<(usize, String, u16)> {
 
 /// Draws the port map into `area`.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    render_map(frame, area, &PortMap::of_lab(app));
+}
+
+/// Draws `map` into `area`.
+pub fn render_map(frame: &mut Frame, area: Rect, map: &PortMap<'_>) {
     let area = draw::clamp(frame, area);
     if area.is_empty() {
         return;
     }
-    let theme = Theme::of(app.theme);
+    let theme = Theme::of(map.theme);
     let rows = rows_for(draw::inner(area).height);
-    let mut title = draw::panel_title(app, Panel::Ports);
+    let mut title = map.t(Panel::Ports.title_key()).to_owned();
     if !rows.contains(&Row::Ephemeral) {
         // No row for the ephemeral range: name it in the title, colour it under the markers.
-        let (label, _) = band_label(app, PortBand::Ephemeral);
+        let (label, _) = band_label(map, PortBand::Ephemeral);
         title = format!("{title} ({label})");
     }
-    let inner = draw::panel_block(frame, area, &theme, &title, app.focus == Panel::Ports);
+    let inner = draw::panel_block(frame, area, &theme, &title, map.focused);
     if inner.is_empty() {
         return;
     }
-    let selected = (app.focus == Panel::Ports).then(|| app.selected_index(Panel::Ports));
+    let selected = map.focused.then_some(map.selected);
     let buf = frame.buffer_mut();
     let separate_ephemeral = rows.contains(&Row::Ephemeral);
     for (offset, row) in rows.into_iter().enumerate() {
         let line = Rect::new(inner.x, inner.y + offset as u16, inner.width, 1);
         match row {
-            Row::Bands => bands(buf, line, app, &theme, selected),
-            Row::Ephemeral => ephemeral(buf, line, app, &theme, selected),
+            Row::Bands => bands(buf, line, map, &theme, selected),
+            Row::Ephemeral => ephemeral(buf, line, map, &theme, selected),
             Row::Markers => {
                 if !separate_ephemeral {
-                    let [lo, hi] = app.snapshot.ports.ephemeral;
+                    let [lo, hi] = map.ports.ephemeral;
                     let first = column_of(lo, line.width);
                     let last = column_of(hi, line.width).max(first);
                     let region = Rect::new(line.x + first, line.y, last - first + 1, 1);
                     buf.set_style(region, theme.band_ephemeral);
                 }
-                ports_in_use(buf, line, app, &theme, selected);
+                ports_in_use(buf, line, map, &theme, selected);
             }
-            Row::Axis => axis(buf, line, app, &theme),
+            Row::Axis => axis(buf, line, map, &theme),
             Row::Legend => {
                 let legend = text::format(
-                    app.lang,
+                    map.lang,
                     "ui.ports_legend",
-                    &[("port", &app.snapshot.ports.unprivileged_start.to_string())],
+                    &[("port", &map.ports.unprivileged_start.to_string())],
                 );
                 draw::put_str(buf, line, line.x, line.y, &legend, theme.muted);
             }
@@ -188,11 +225,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     }
 }
 
-fn bands(buf: &mut Buffer, line: Rect, app: &App, theme: &Theme, selected: Option<usize>) {
+fn bands(buf: &mut Buffer, line: Rect, map: &PortMap<'_>, theme: &Theme, selected: Option<usize>) {
     let width = line.width;
     // The privileged boundary: binding below it needs CAP_NET_BIND_SERVICE. Its `|` gets a column
     // of its own, which no label covers.
-    let boundary = app.snapshot.ports.unprivileged_start;
+    let boundary = map.ports.unprivileged_start;
     let boundary =
         (boundary > 0 && width >= 2).then(|| column_of(boundary, width).clamp(1, width - 1));
     for (index, band) in [PortBand::WellKnown, PortBand::Registered, PortBand::Dynamic]
@@ -218,7 +255,7 @@ fn bands(buf: &mut Buffer, line: Rect, app: &App, theme: &Theme, selected: Optio
             continue;
         }
         let span = to - from + 1;
-        let (full, short) = band_label(app, band);
+        let (full, short) = band_label(map, band);
         let code = short.chars().next().filter(char::is_ascii).map_or_else(
             || band.key()[..1].to_ascii_uppercase(),
             |ch| ch.to_ascii_uppercase().to_string(),
@@ -235,8 +272,14 @@ fn bands(buf: &mut Buffer, line: Rect, app: &App, theme: &Theme, selected: Optio
     }
 }
 
-fn ephemeral(buf: &mut Buffer, line: Rect, app: &App, theme: &Theme, selected: Option<usize>) {
-    let [lo, hi] = app.snapshot.ports.ephemeral;
+fn ephemeral(
+    buf: &mut Buffer,
+    line: Rect,
+    map: &PortMap<'_>,
+    theme: &Theme,
+    selected: Option<usize>,
+) {
+    let [lo, hi] = map.ports.ephemeral;
     let width = line.width;
     let first = column_of(lo, width);
     let last = column_of(hi, width).max(first);
@@ -247,7 +290,7 @@ fn ephemeral(buf: &mut Buffer, line: Rect, app: &App, theme: &Theme, selected: O
         theme.band_ephemeral
     };
     let region = Rect::new(line.x + first, line.y, span, 1);
-    let (full, short) = band_label(app, PortBand::Ephemeral);
+    let (full, short) = band_label(map, PortBand::Ephemeral);
     let inside = usize::from(span.saturating_sub(2));
     let label = [full, short.to_owned()]
         .into_iter()
@@ -263,12 +306,18 @@ fn ephemeral(buf: &mut Buffer, line: Rect, app: &App, theme: &Theme, selected: O
     draw::put_str(buf, region, region.x, region.y, &bar, style);
 }
 
-fn ports_in_use(buf: &mut Buffer, line: Rect, app: &App, theme: &Theme, selected: Option<usize>) {
+fn ports_in_use(
+    buf: &mut Buffer,
+    line: Rect,
+    map: &PortMap<'_>,
+    theme: &Theme,
+    selected: Option<usize>,
+) {
     let width = line.width;
     let chosen = selected.and_then(|index| index.checked_sub(PortBand::ALL.len()));
-    let markers = markers(app, width);
+    let markers = markers(map, width);
     if markers.is_empty() {
-        draw::put_str(buf, line, line.x, line.y, app.t("ui.no_ports"), theme.muted);
+        draw::put_str(buf, line, line.x, line.y, map.t("ui.no_ports"), theme.muted);
         return;
     }
     for (index, column) in &markers {
@@ -279,7 +328,7 @@ fn ports_in_use(buf: &mut Buffer, line: Rect, app: &App, theme: &Theme, selected
         };
         draw::put_str(buf, line, line.x + column, line.y, "^", style);
     }
-    for (index, label, start) in placed_labels(app, width) {
+    for (index, label, start) in placed_labels(map, width) {
         let style = if chosen == Some(index) {
             theme.selection
         } else {
@@ -289,9 +338,9 @@ fn ports_in_use(buf: &mut Buffer, line: Rect, app: &App, theme: &Theme, selected
     }
 }
 
-fn axis(buf: &mut Buffer, line: Rect, app: &App, theme: &Theme) {
+fn axis(buf: &mut Buffer, line: Rect, map: &PortMap<'_>, theme: &Theme) {
     let width = line.width;
-    let [lo, hi] = app.snapshot.ports.ephemeral;
+    let [lo, hi] = map.ports.ephemeral;
     // In order of importance: the ends first, then the band boundaries.
     let ticks = [0, 65_535, 49_152, lo, hi, 1024];
     let mut taken: Vec<(u16, u16)> = Vec::new();
@@ -320,7 +369,7 @@ fn axis(buf: &mut Buffer, line: Rect, app: &App, theme: &Theme) {
 /// The row of [`App::rows`] (bands, then ports in use) under a screen position of a panel drawn
 /// in `area`.
 #[must_use]
-pub(crate) fn hit(app: &App, area: Rect, column: u16, row: u16) -> Option<usize> {
+pub(crate) fn hit(map: &PortMap<'_>, area: Rect, column: u16, row: u16) -> Option<usize> {
     let inner = draw::inner(area);
     if row < inner.y || row >= inner.bottom() || column < inner.x || column >= inner.right() {
         return None;
@@ -332,18 +381,18 @@ pub(crate) fn hit(app: &App, area: Rect, column: u16, row: u16) -> Option<usize>
             .iter()
             .position(|band| *band == iana_band(x, width)),
         Row::Ephemeral => {
-            let [lo, hi] = app.snapshot.ports.ephemeral;
+            let [lo, hi] = map.ports.ephemeral;
             let first = column_of(lo, width);
             let last = column_of(hi, width).max(first);
             (first..=last).contains(&x).then_some(3)
         }
         Row::Markers => {
-            let labels = placed_labels(app, width);
+            let labels = placed_labels(map, width);
             let on_label = labels.iter().find(|(_, label, start)| {
                 (*start..*start + draw::width(label) as u16).contains(&x)
             });
             let on_marker = || {
-                markers(app, width)
+                markers(map, width)
                     .into_iter()
                     .find(|(_, marker)| *marker == x)
                     .map(|(index, _)| index)

@@ -39,6 +39,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
 
 /// What the left part says: the app's status, else the lab's newest refusal, else a hint.
 fn message(app: &App, theme: &Theme) -> (String, ratatui::style::Style) {
+    if let Some(waiting) = &app.waiting {
+        return (waiting_line(app, waiting), theme.warning);
+    }
     if let Some(status) = &app.status {
         let style = if status.error {
             theme.error
@@ -152,5 +155,55 @@ fn prompt(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     draw::put(frame.buffer_mut(), area, area.y, &Line::from(spans));
     if x < area.right() {
         frame.set_cursor_position(Position::new(x, area.y));
+    }
+}
+
+/// `waiting: wait 1h (59:58 left) · queued: close c1; send c1 "hi" · Esc cancels`.
+fn waiting_line(app: &App, waiting: &crate::app::WaitView) -> String {
+    let left_ms = waiting.until_ms.saturating_sub(app.now_ms);
+    let left = format_left(left_ms);
+    let queued = if waiting.queued.is_empty() {
+        app.t("status.queue_empty").to_owned()
+    } else {
+        visible(&waiting.queued.join("; "))
+    };
+    text::format(
+        app.lang,
+        "status.waiting",
+        &[
+            ("what", &visible(&waiting.what)),
+            ("left", &left),
+            ("count", &waiting.queued.len().to_string()),
+            ("queued", &queued),
+        ],
+    )
+}
+
+/// `1:02:03`, `59:58` or `4.2s`: the time a wait has left.
+fn format_left(ms: u64) -> String {
+    let seconds = ms / 1000;
+    if seconds >= 3600 {
+        format!(
+            "{}:{:02}:{:02}",
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60
+        )
+    } else if seconds >= 60 {
+        format!("{}:{:02}", seconds / 60, seconds % 60)
+    } else {
+        format!("{}.{}s", seconds, ms % 1000 / 100)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_left;
+
+    #[test]
+    fn time_left_reads_like_a_clock() {
+        assert_eq!(format_left(4_250), "4.2s");
+        assert_eq!(format_left(3_599_000), "59:59");
+        assert_eq!(format_left(3_723_000), "1:02:03");
     }
 }

@@ -2,8 +2,9 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::app::{PortBand, ThemeName};
+use crate::model::PortBand;
 use crate::model::TcpState;
+use crate::settings::ThemeName;
 
 /// Every style the dashboard uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

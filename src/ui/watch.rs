@@ -12,7 +12,6 @@ use ratatui::widgets::Clear;
 
 use super::draw;
 use super::theme::Theme;
-use crate::app::{App, Panel};
 use crate::escape::visible;
 use crate::model::{PortUse, TcpState};
 use crate::system::{self, SystemSnapshot, SystemSocket};
@@ -117,13 +116,18 @@ pub fn render(frame: &mut Frame, app: &WatchApp) {
 /// The machine's listening ports on the lab's port map (IANA bands, the kernel's ephemeral range,
 /// the privileged boundary): the same panel, fed with the machine's listeners.
 fn port_map(frame: &mut Frame, area: Rect, app: &WatchApp) {
-    let mut lab_view = App::new(app.lang, app.theme);
-    lab_view.focus = Panel::Trace;
-    lab_view.snapshot.ports = crate::model::Ports {
+    let ports = crate::model::Ports {
         in_use: listening_ports(app),
         ..app.ports.clone()
     };
-    super::ports::render(frame, area, &lab_view);
+    let map = super::ports::PortMap {
+        ports: &ports,
+        lang: app.lang,
+        theme: app.theme,
+        focused: false,
+        selected: 0,
+    };
+    super::ports::render_map(frame, area, &map);
 }
 
 /// One entry per listening port (TCP LISTEN and bound UDP), named by its process when known.

@@ -5,10 +5,8 @@ use std::cmp::Ordering;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-
-use crate::app::ThemeName;
 use crate::model::Proto;
+use crate::settings::ThemeName;
 use crate::system::{Filter, SystemSnapshot, SystemSocket};
 use crate::text::Lang;
 
@@ -71,11 +69,38 @@ pub enum Mode {
     Help,
 }
 
-/// What a key asks the runtime to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Everything a user can ask of the watch screen (the keymap makes these from keys).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    None,
-    /// Something on screen changed.
+    Quit,
+    Down,
+    Up,
+    PageDown,
+    PageUp,
+    First,
+    Last,
+    /// Sort by the next column.
+    NextSort,
+    ReverseSort,
+    /// Start typing a filter (`/`).
+    OpenFilter,
+    FilterInsert(char),
+    FilterBackspace,
+    /// Enter: apply the typed filter.
+    FilterApply,
+    /// Esc while typing: clear the filter.
+    FilterCancel,
+    /// Esc in the table: clear an applied filter.
+    ClearFilter,
+    ToggleHelp,
+    CloseHelp,
+    TogglePause,
+}
+
+/// What the runtime must do after an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Only the screen changed.
     Redraw,
     Quit,
     /// Pausing ended: collect now.
@@ -208,87 +233,61 @@ impl WatchApp {
         self.page = rows.max(1);
     }
 
-    /// Handles one input event.
-    pub fn key(&mut self, key: KeyEvent) -> Action {
-        if key.kind == KeyEventKind::Release {
-            return Action::None;
-        }
-        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-            return Action::Quit;
-        }
-        match std::mem::take(&mut self.mode) {
-            Mode::Filter(text) => self.filter_key(text, key),
-            Mode::Help => {
-                if key.code == KeyCode::Char('q') {
-                    return Action::Quit;
-                }
-                Action::Redraw
-            }
-            Mode::Normal => self.normal_key(key),
-        }
-    }
-
-    fn filter_key(&mut self, mut text: String, key: KeyEvent) -> Action {
-        match key.code {
-            KeyCode::Enter => {
-                self.search = text;
-                let keep = self.selected_socket().map(identity);
-                self.rebuild(keep);
-            }
-            KeyCode::Esc => {
-                self.search.clear();
-                let keep = self.selected_socket().map(identity);
-                self.rebuild(keep);
-            }
-            KeyCode::Backspace => {
-                text.pop();
-                self.mode = Mode::Filter(text);
-            }
-            KeyCode::Char(ch) => {
-                text.push(ch);
-                self.mode = Mode::Filter(text);
-            }
-            _ => self.mode = Mode::Filter(text),
-        }
-        Action::Redraw
-    }
-
-    fn normal_key(&mut self, key: KeyEvent) -> Action {
+    /// Handles one action.
+    pub fn update(&mut self, action: Action) -> Effect {
         let last = self.rows.len().saturating_sub(1);
-        match key.code {
-            KeyCode::Char('q') => return Action::Quit,
-            KeyCode::Char('j') | KeyCode::Down => self.selected = (self.selected + 1).min(last),
-            KeyCode::Char('k') | KeyCode::Up => self.selected = self.selected.saturating_sub(1),
-            KeyCode::PageDown | KeyCode::Char(' ') => {
-                self.selected = (self.selected + self.page).min(last);
-            }
-            KeyCode::PageUp => self.selected = self.selected.saturating_sub(self.page),
-            KeyCode::Char('g') | KeyCode::Home => self.selected = 0,
-            KeyCode::Char('G') | KeyCode::End => self.selected = last,
-            KeyCode::Char('s') => {
+        match action {
+            Action::Quit => return Effect::Quit,
+            Action::Down => self.selected = (self.selected + 1).min(last),
+            Action::Up => self.selected = self.selected.saturating_sub(1),
+            Action::PageDown => self.selected = (self.selected + self.page).min(last),
+            Action::PageUp => self.selected = self.selected.saturating_sub(self.page),
+            Action::First => self.selected = 0,
+            Action::Last => self.selected = last,
+            Action::NextSort => {
                 self.sort = self.sort.next();
-                let keep = self.selected_socket().map(identity);
-                self.rebuild(keep);
+                self.rebuild_keeping_selection();
             }
-            KeyCode::Char('S') => {
+            Action::ReverseSort => {
                 self.descending = !self.descending;
-                let keep = self.selected_socket().map(identity);
-                self.rebuild(keep);
+                self.rebuild_keeping_selection();
             }
-            KeyCode::Char('/') => self.mode = Mode::Filter(self.search.clone()),
-            KeyCode::Esc if !self.search.is_empty() => {
+            Action::OpenFilter => self.mode = Mode::Filter(self.search.clone()),
+            Action::FilterInsert(ch) => {
+                if let Mode::Filter(text) = &mut self.mode {
+                    text.push(ch);
+                }
+            }
+            Action::FilterBackspace => {
+                if let Mode::Filter(text) = &mut self.mode {
+                    text.pop();
+                }
+            }
+            Action::FilterApply => {
+                if let Mode::Filter(text) = std::mem::take(&mut self.mode) {
+                    self.search = text;
+                }
+                self.rebuild_keeping_selection();
+            }
+            Action::FilterCancel | Action::ClearFilter => {
+                self.mode = Mode::Normal;
                 self.search.clear();
-                let keep = self.selected_socket().map(identity);
-                self.rebuild(keep);
+                self.rebuild_keeping_selection();
             }
-            KeyCode::Char('?') => self.mode = Mode::Help,
-            KeyCode::Char('p') => {
+            Action::ToggleHelp => {
+                self.mode = if self.mode == Mode::Help {
+                    Mode::Normal
+                } else {
+                    Mode::Help
+                };
+            }
+            Action::CloseHelp => self.mode = Mode::Normal,
+            Action::TogglePause => {
                 self.paused = !self.paused;
                 if !self.paused {
-                    return Action::Resume;
+                    return Effect::Resume;
                 }
             }
-            _ => return Action::None,
         }
         // Keep the selection on screen.
         if self.selected < self.offset {
@@ -296,7 +295,12 @@ impl WatchApp {
         } else if self.selected >= self.offset + self.page {
             self.offset = self.selected + 1 - self.page;
         }
-        Action::Redraw
+        Effect::Redraw
+    }
+
+    fn rebuild_keeping_selection(&mut self) {
+        let keep = self.selected_socket().map(identity);
+        self.rebuild(keep);
     }
 
     /// The first row to draw in a table `height` rows tall so that the selection is visible.

@@ -7,24 +7,28 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use sockscope::command::parse_script;
-use sockscope::lab::{Lab, LabConfig};
+use sockscope::lab::{HeadlessLab, LabConfig};
 use sockscope::model::{Snapshot, TcpState};
 use sockscope::script;
 
 /// A fresh lab that has run `commands`.
-pub fn lab_running(commands: &str) -> Lab {
-    let mut lab = Lab::new(LabConfig::default()).expect("lab starts");
+pub fn lab_running(commands: &str) -> HeadlessLab {
+    let mut lab = HeadlessLab::new(LabConfig::default()).expect("lab starts");
     run(&mut lab, commands);
     lab
 }
 
-pub fn run(lab: &mut Lab, commands: &str) {
+pub fn run(lab: &mut HeadlessLab, commands: &str) {
     let parsed = parse_script(commands).expect("script parses");
     script::run(lab, &parsed).expect("script runs");
 }
 
 /// Takes snapshots until `done` holds or `limit` passes; returns the last one.
-pub fn snapshot_when(lab: &mut Lab, limit: Duration, done: impl Fn(&Snapshot) -> bool) -> Snapshot {
+pub fn snapshot_when(
+    lab: &mut HeadlessLab,
+    limit: Duration,
+    done: impl Fn(&Snapshot) -> bool,
+) -> Snapshot {
     let deadline = Instant::now() + limit;
     loop {
         lab.invalidate_kernel_view();

@@ -1,0 +1,72 @@
+//! A lab with a reactor of its own and no screen: for `snapshot`, scenario replays, benchmarks
+//! and tests. It drives the same [`Lab`] the dashboard drives, with the same [`Reactor`]; only
+//! here a `wait` may block, because nothing else is waiting for this thread.
+
+use std::io;
+use std::ops::{Deref, DerefMut};
+use std::time::{Duration, Instant};
+
+use super::{Lab, LabConfig, LabError, Step};
+use crate::command::Command;
+use crate::runtime::reactor::Reactor;
+
+pub struct HeadlessLab {
+    reactor: Reactor,
+    lab: Lab,
+}
+
+impl HeadlessLab {
+    pub fn new(config: LabConfig) -> io::Result<Self> {
+        let reactor = Reactor::new()?;
+        let lab = Lab::new(&reactor, config)?;
+        Ok(Self { reactor, lab })
+    }
+
+    /// Runs one command, then lets the lab see the events it caused at once (loopback handshakes
+    /// complete inside the syscall).
+    pub fn execute(&mut self, command: &Command) -> Result<Step, LabError> {
+        let outcome = self.lab.execute(command);
+        // An error of the poll itself shows up at the next `run_for`.
+        let _ = self.poll(Some(Duration::ZERO));
+        outcome
+    }
+
+    /// Waits up to `timeout` for the lab's sockets and handles what became ready.
+    pub fn poll(&mut self, timeout: Option<Duration>) -> io::Result<bool> {
+        let wakeups = self.reactor.wait(timeout)?;
+        Ok(self.lab.on_ready(&wakeups.sources))
+    }
+
+    /// Runs the event loop for `duration`, probing the kernel every `probe_every` so state
+    /// histories see the transitions in between.
+    pub fn run_for(&mut self, duration: Duration, probe_every: Duration) -> io::Result<()> {
+        let started = Instant::now();
+        let mut next_probe = started;
+        loop {
+            let now = Instant::now();
+            if now >= next_probe {
+                self.lab.observe();
+                next_probe = now + probe_every;
+            }
+            let elapsed = now.duration_since(started);
+            if elapsed >= duration {
+                return Ok(());
+            }
+            let timeout = (duration - elapsed).min(next_probe.saturating_duration_since(now));
+            self.poll(Some(timeout))?;
+        }
+    }
+}
+
+impl Deref for HeadlessLab {
+    type Target = Lab;
+    fn deref(&self) -> &Lab {
+        &self.lab
+    }
+}
+
+impl DerefMut for HeadlessLab {
+    fn deref_mut(&mut self) -> &mut Lab {
+        &mut self.lab
+    }
+}

@@ -1,0 +1,295 @@
+//! The one event loop every interactive screen runs on (the lab's dashboard, lectures, `watch`).
+//!
+//! The runtime owns the one [`Reactor`] (the process's `mio::Poll`), the terminal, the input
+//! source and the signals; a [`Screen`] owns its state and its sources (lab sockets, a worker)
+//! and is told what happened. One turn of the loop: wait until the next due thing (a screen's
+//! timer, a frame, an idle redraw), then signals, then the screen's sources, then input, then the
+//! screen's timers, then a frame if something changed (at most ~30 a second).
+//!
+//! The runtime is generic over the ratatui backend and the input source, so tests run a whole
+//! screen in process: scripted keys in, frames out.
+
+pub mod input;
+pub mod reactor;
+pub mod terminal;
+
+use std::io;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use mio::Interest;
+use ratatui::backend::Backend;
+use ratatui::{Frame, Terminal};
+use signal_hook::consts::signal::{SIGCONT, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP, SIGWINCH};
+use signal_hook_mio::v1_0::Signals;
+
+use self::input::{Input, Polled};
+use self::reactor::{Reactor, Ready, SIGNAL_TOKEN};
+use crate::term::Console;
+
+/// At most ~30 frames a second.
+pub const FRAME: Duration = Duration::from_millis(33);
+
+/// Why a screen ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Quit,
+    Signal(i32),
+    InputClosed,
+}
+
+impl Ending {
+    /// The process's exit status: 0 for a quit or the end of input, 128 + N for signal N (as a
+    /// shell reports a process ended by a signal).
+    #[must_use]
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Ending::Quit | Ending::InputClosed => ExitCode::SUCCESS,
+            Ending::Signal(signal) => ExitCode::from(128 + (signal as u8 & 0x7f)),
+        }
+    }
+}
+
+/// What a screen says after handling something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    End(Ending),
+}
+
+/// A screen on the runtime: its state, its sources and how it is drawn.
+pub trait Screen {
+    /// One input event (keys, mouse, paste). Resizes and Ctrl-Z are the runtime's.
+    fn input(&mut self, event: &Event) -> Flow;
+    /// Sources the screen registered (tokens from [`reactor::FIRST_SOURCE_TOKEN`]) are ready.
+    fn ready(&mut self, ready: &[Ready]);
+    /// Every turn, after the events: run what is due (timers, a worker's reply).
+    fn tick(&mut self, now: Instant, reactor: &mut Reactor) -> Flow;
+    /// When the screen next has something due, if ever (the loop sleeps until then).
+    fn next_due(&self) -> Option<Instant>;
+    /// The terminal's size changed (also called once before the first frame).
+    fn resized(&mut self, width: u16, height: u16);
+    /// Whether something on screen changed since the last frame.
+    fn dirty(&self) -> bool;
+    /// How often an unchanged screen is still redrawn (ages that tick), if at all.
+    fn idle_redraw(&self) -> Option<Duration> {
+        None
+    }
+    /// Called just before a frame is drawn (e.g. to read the clock the frame shows).
+    fn before_draw(&mut self) {}
+    /// Draws the screen. Pure: changes nothing.
+    fn draw(&self, frame: &mut Frame);
+    /// A frame was drawn.
+    fn drawn(&mut self);
+}
+
+/// The loop's machinery around one screen.
+pub struct Runtime<B: Backend, I: Input> {
+    reactor: Reactor,
+    terminal: Terminal<B>,
+    input: I,
+    signals: Option<Signals>,
+    /// The real terminal's modes, for job control; `None` for a test backend.
+    console: Option<Console>,
+    last_draw: Option<Instant>,
+    /// The whole screen must be drawn again (after a resume from Ctrl-Z, or a resize).
+    redraw: bool,
+}
+
+impl<B: Backend, I: Input> Runtime<B, I>
+where
+    B::Error: Send + Sync + 'static,
+{
+    /// A runtime on `terminal`, reading `input`. `signals`: handle TERM, INT, HUP, QUIT, WINCH,
+    /// TSTP and CONT (a real terminal); tests leave them to the test harness.
+    pub fn new(
+        reactor: Reactor,
+        terminal: Terminal<B>,
+        input: I,
+        signals: bool,
+        console: Option<Console>,
+    ) -> io::Result<Self> {
+        let signals = if signals {
+            let mut signals =
+                Signals::new([SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGWINCH, SIGTSTP, SIGCONT])?;
+            reactor
+                .registry()
+                .register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)?;
+            Some(signals)
+        } else {
+            None
+        };
+        Ok(Self {
+            reactor,
+            terminal,
+            input,
+            signals,
+            console,
+            last_draw: None,
+            redraw: true,
+        })
+    }
+
+    #[must_use]
+    pub fn reactor(&self) -> &Reactor {
+        &self.reactor
+    }
+
+    #[must_use]
+    pub fn terminal(&self) -> &Terminal<B> {
+        &self.terminal
+    }
+
+    pub fn input_mut(&mut self) -> &mut I {
+        &mut self.input
+    }
+
+    /// Runs `screen` until it ends.
+    pub fn run(&mut self, screen: &mut impl Screen) -> io::Result<Ending> {
+        self.resize(screen)?;
+        loop {
+            if let Some(ending) = self.turn(screen, None)? {
+                return Ok(ending);
+            }
+        }
+    }
+
+    /// One turn of the loop, waiting at most `max_wait` (tests pass a bound; `None`: until the
+    /// next due thing). Returns the ending if the screen ended.
+    pub fn turn(
+        &mut self,
+        screen: &mut impl Screen,
+        max_wait: Option<Duration>,
+    ) -> io::Result<Option<Ending>> {
+        let mut timeout = self.timeout(screen);
+        if let Some(bound) = max_wait {
+            timeout = Some(timeout.map_or(bound, |timeout| timeout.min(bound)));
+        }
+        let wakeups = self.reactor.wait(timeout)?;
+        if wakeups.signaled
+            && let Some(ending) = self.signals(screen)?
+        {
+            return Ok(Some(ending));
+        }
+        if !wakeups.sources.is_empty() {
+            screen.ready(&wakeups.sources);
+        }
+        if let Some(ending) = self.drain_input(screen)? {
+            return Ok(Some(ending));
+        }
+        if let Flow::End(ending) = screen.tick(Instant::now(), &mut self.reactor) {
+            return Ok(Some(ending));
+        }
+        self.draw_if_due(screen)?;
+        Ok(None)
+    }
+
+    /// The time until the next due thing: the screen's timer, the next frame if something
+    /// changed, or the idle redraw.
+    fn timeout(&self, screen: &impl Screen) -> Option<Duration> {
+        let now = Instant::now();
+        let mut due = screen.next_due();
+        let mut consider = |at: Instant| due = Some(due.map_or(at, |due| due.min(at)));
+        if screen.dirty() || self.redraw {
+            consider(self.last_draw.map_or(now, |last| last + FRAME));
+        } else if let (Some(every), Some(last)) = (screen.idle_redraw(), self.last_draw) {
+            consider(last + every);
+        }
+        due.map(|due| due.saturating_duration_since(now))
+    }
+
+    fn signals(&mut self, screen: &mut impl Screen) -> io::Result<Option<Ending>> {
+        let pending: Vec<i32> = match self.signals.as_mut() {
+            Some(signals) => signals.pending().collect(),
+            None => return Ok(None),
+        };
+        for signal in pending {
+            match signal {
+                SIGWINCH => self.resize(screen)?,
+                SIGTSTP => self.suspend(screen)?,
+                SIGCONT => self.resume(screen)?,
+                other => return Ok(Some(Ending::Signal(other))),
+            }
+        }
+        Ok(None)
+    }
+
+    fn drain_input(&mut self, screen: &mut impl Screen) -> io::Result<Option<Ending>> {
+        loop {
+            let event = match self.input.next_event()? {
+                Polled::Event(event) => event,
+                Polled::Empty => return Ok(None),
+                Polled::Closed => return Ok(Some(Ending::InputClosed)),
+            };
+            match &event {
+                Event::Resize(..) => self.resize(screen)?,
+                Event::Key(key) if is_suspend_key(key) => self.suspend(screen)?,
+                _ => {
+                    if let Flow::End(ending) = screen.input(&event) {
+                        return Ok(Some(ending));
+                    }
+                }
+            }
+        }
+    }
+
+    fn resize(&mut self, screen: &mut impl Screen) -> io::Result<()> {
+        self.terminal.autoresize().map_err(io::Error::other)?;
+        let size = self.terminal.size().map_err(io::Error::other)?;
+        screen.resized(size.width, size.height);
+        self.redraw = true;
+        Ok(())
+    }
+
+    /// Ctrl-Z or SIGTSTP: give the terminal back to the shell, then stop. Execution continues
+    /// here after SIGCONT (`fg`), and the dashboard comes back.
+    fn suspend(&mut self, screen: &mut impl Screen) -> io::Result<()> {
+        let Some(console) = self.console else {
+            return Ok(());
+        };
+        console.leave();
+        // Stops the process as SIGTSTP's default action would; returns once continued.
+        signal_hook::low_level::emulate_default_handler(SIGTSTP)?;
+        self.resume(screen)
+    }
+
+    /// After a stop (ours, or a SIGSTOP someone sent): raw mode and the alternate screen again,
+    /// and a full redraw, since the shell drew over the screen meanwhile.
+    fn resume(&mut self, screen: &mut impl Screen) -> io::Result<()> {
+        if let Some(console) = self.console {
+            console.enter()?;
+            self.terminal.clear().map_err(io::Error::other)?;
+        }
+        self.resize(screen)
+    }
+
+    fn draw_if_due(&mut self, screen: &mut impl Screen) -> io::Result<()> {
+        let now = Instant::now();
+        let idle_due = match (screen.idle_redraw(), self.last_draw) {
+            (Some(every), Some(last)) => now >= last + every,
+            _ => false,
+        };
+        if !(screen.dirty() || self.redraw || idle_due) {
+            return Ok(());
+        }
+        if self.last_draw.is_some_and(|last| now < last + FRAME) {
+            return Ok(());
+        }
+        screen.before_draw();
+        self.terminal
+            .draw(|frame| screen.draw(frame))
+            .map_err(io::Error::other)?;
+        screen.drawn();
+        self.last_draw = Some(now);
+        self.redraw = false;
+        Ok(())
+    }
+}
+
+/// Ctrl-Z in raw mode arrives as a key, not as SIGTSTP.
+fn is_suspend_key(key: &KeyEvent) -> bool {
+    key.kind != KeyEventKind::Release
+        && key.code == KeyCode::Char('z')
+        && key.modifiers.contains(KeyModifiers::CONTROL)
+}
