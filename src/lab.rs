@@ -10,10 +10,11 @@ mod events;
 mod headless;
 mod probe;
 mod relay;
+mod table;
 pub mod trace;
 mod verbs;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::AsRawFd;
@@ -21,11 +22,11 @@ use std::time::{Duration, Instant};
 
 use mio::{Registry, Token};
 
-use self::entry::Entry;
 pub use self::error::LabError;
 pub use self::headless::HeadlessLab;
 use self::probe::Prober;
 use self::relay::Relays;
+use self::table::SocketTable;
 use self::trace::{DEFAULT_TRACE_LIMIT, Trace};
 use crate::command::Command;
 use crate::model::LabMessage;
@@ -67,8 +68,8 @@ pub struct Lab {
     registry: Registry,
     config: LabConfig,
     started: Instant,
-    entries: BTreeMap<Token, Entry>,
-    names: HashMap<String, Token>,
+    /// Every live socket and file, by name and by token.
+    table: SocketTable,
     next_token: usize,
     trace: Trace,
     errors: Vec<LabMessage>,
@@ -93,8 +94,7 @@ impl Lab {
             trace: Trace::new(started, config.trace_limit),
             config,
             started,
-            entries: BTreeMap::new(),
-            names: HashMap::new(),
+            table: SocketTable::default(),
             next_token: FIRST_SOCKET_TOKEN,
             errors: Vec::new(),
             relays: Relays::default(),
@@ -127,11 +127,10 @@ impl Lab {
     /// registrations): how lecture mode steps back. The freed descriptors are reused in the same
     /// order, so a replay gets the fd numbers a fresh lab would.
     pub fn reset(&mut self) {
-        for entry in self.entries.values_mut() {
+        for entry in self.table.values_mut() {
             entry.deregister(&self.registry);
         }
-        self.entries.clear();
-        self.names.clear();
+        self.table.clear();
         self.relays = Relays::default();
         self.former.clear();
         self.errors.clear();
@@ -156,9 +155,9 @@ impl Lab {
     /// The names of the lab's sockets and files, in creation order.
     #[must_use]
     pub fn names(&self) -> Vec<String> {
-        self.entries
+        self.table
             .values()
-            .map(|entry| entry.name.clone())
+            .map(|entry| entry.name().to_owned())
             .collect()
     }
 
@@ -197,31 +196,6 @@ impl Lab {
         let token = Token(self.next_token);
         self.next_token += 1;
         token
-    }
-
-    fn insert(&mut self, entry: Entry) {
-        self.names.insert(entry.name.clone(), entry.token);
-        self.entries.insert(entry.token, entry);
-    }
-
-    fn token_of(&self, name: &str) -> Result<Token, LabError> {
-        self.names
-            .get(name)
-            .copied()
-            .ok_or_else(|| LabError::UnknownName(name.to_owned()))
-    }
-
-    fn entry(&self, name: &str) -> Result<&Entry, LabError> {
-        let token = self.token_of(name)?;
-        Ok(&self.entries[&token])
-    }
-
-    fn ensure_free(&self, name: &str) -> Result<(), LabError> {
-        if self.names.contains_key(name) {
-            Err(LabError::NameInUse(name.to_owned()))
-        } else {
-            Ok(())
-        }
     }
 
     fn dispatch(&mut self, command: &Command) -> Result<Step, LabError> {

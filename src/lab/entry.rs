@@ -51,11 +51,13 @@ impl Handle {
     }
 }
 
+/// The name and the token are fixed at creation (private, read through [`Entry::name`] and
+/// [`Entry::token`]): the [`SocketTable`](super::table::SocketTable) keys its maps by them.
 #[derive(Debug)]
 pub struct Entry {
-    pub name: String,
+    name: String,
     pub handle: Handle,
-    pub token: Token,
+    token: Token,
     /// `None` for a plain file.
     pub proto: Option<Proto>,
     pub v6: bool,
@@ -106,6 +108,26 @@ impl Entry {
             last_state: None,
             forwarder: None,
             path: None,
+        }
+    }
+
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    #[must_use]
+    pub fn token(&self) -> Token {
+        self.token
+    }
+
+    /// The refusal for a verb this kind of entry cannot do (`recv` on a listener).
+    #[must_use]
+    pub fn wrong_kind(&self, verb: &'static str) -> super::LabError {
+        super::LabError::WrongKind {
+            name: self.name.clone(),
+            verb,
+            is: self.handle.kind_key(),
         }
     }
 

@@ -8,7 +8,7 @@ use super::entry::Handle;
 
 impl Lab {
     pub(super) fn handle_socket_event(&mut self, token: Token, readable: bool, writable: bool) {
-        let Some(entry) = self.entries.get(&token) else {
+        let Some(entry) = self.table.get(token) else {
             return;
         };
         match &entry.handle {

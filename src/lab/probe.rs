@@ -193,7 +193,7 @@ impl Lab {
     /// Reads every socket's state from the kernel and extends the state histories.
     pub fn observe(&mut self) {
         let at_ms = self.elapsed_ms();
-        for entry in self.entries.values_mut() {
+        for entry in self.table.values_mut() {
             if entry.is_socket() {
                 let state = probe_entry(entry).state;
                 entry.observe_state(state, at_ms);
@@ -205,12 +205,12 @@ impl Lab {
     pub fn snapshot(&mut self) -> Snapshot {
         let at_ms = self.elapsed_ms();
         let mut probe_errors = Vec::new();
-        if self.entries.values().any(|entry| entry.v6) {
+        if self.table.values().any(|entry| entry.v6) {
             self.prober.seen_v6 = true;
         }
         // The lab's own sockets are described by fstat; readlink only for the rest.
         let sockets: HashMap<RawFd, &Entry> = self
-            .entries
+            .table
             .values()
             .filter(|entry| entry.is_socket())
             .map(|entry| (entry.handle.raw_fd(), entry))
@@ -230,11 +230,11 @@ impl Lab {
 
         let has_tcp = !self.prober.closed.is_empty()
             || self
-                .entries
+                .table
                 .values()
                 .any(|entry| entry.proto == Some(Proto::Tcp));
         let has_udp = self
-            .entries
+            .table
             .values()
             .any(|entry| entry.proto == Some(Proto::Udp));
         let dumps = self.prober.dumps(has_tcp, has_udp, &mut probe_errors);
@@ -296,7 +296,7 @@ impl Lab {
 
         let mut sockets = Vec::new();
         let mut listeners = Vec::new();
-        for entry in self.entries.values_mut() {
+        for entry in self.table.values_mut() {
             if !entry.is_socket() {
                 continue;
             }
@@ -315,7 +315,7 @@ impl Lab {
                 listeners.push(listener_info(entry, &probed, tcp));
             }
             sockets.push(SocketInfo {
-                name: entry.name.clone(),
+                name: entry.name().to_owned(),
                 fd,
                 proto: entry.proto.unwrap_or(Proto::Tcp),
                 role: entry.role,
@@ -359,9 +359,9 @@ impl Lab {
 
     fn fd_entries(&self, links: &[FdLink]) -> Vec<FdEntry> {
         let name_by_fd: HashMap<RawFd, &str> = self
-            .entries
+            .table
             .values()
-            .map(|entry| (entry.handle.raw_fd(), entry.name.as_str()))
+            .map(|entry| (entry.handle.raw_fd(), entry.name()))
             .collect();
         links
             .iter()
@@ -416,7 +416,7 @@ fn listener_info(entry: &Entry, probed: &Probed, tcp: &[DiagSocket]) -> Listener
     waiting.sort_by_key(|waiting| waiting.peer);
     half_open.sort_by_key(|waiting| waiting.peer);
     ListenerInfo {
-        name: entry.name.clone(),
+        name: entry.name().to_owned(),
         local: entry.local,
         backlog: probed.sacked,
         backlog_requested: entry.backlog_requested,

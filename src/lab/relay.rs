@@ -147,7 +147,7 @@ impl Lab {
         let Some(token) = self.start_listener(name, Some(listen), None)? else {
             return Ok(Step::Done);
         };
-        let entry = self.entries.get_mut(&token).expect("live listener");
+        let entry = self.table.named_mut(name)?;
         entry.forwarder = Some(name.to_owned());
         entry.auto_accept = true;
         self.relays.targets.insert(name.to_owned(), target);
@@ -160,19 +160,20 @@ impl Lab {
         let Some(target) = self.relays.targets.get(forwarder).copied() else {
             return;
         };
-        if let Some(entry) = self.entries.get_mut(&inbound) {
-            entry.forwarder = Some(forwarder.to_owned());
-        }
-        let in_name = self.entries[&inbound].name.clone();
+        let Some(entry) = self.table.get_mut(inbound) else {
+            return;
+        };
+        entry.forwarder = Some(forwarder.to_owned());
+        let in_name = entry.name().to_owned();
         let out_name = in_name.replacen("-in", "-out", 1);
-        let out_name = if self.names.contains_key(&out_name) {
+        let out_name = if self.table.contains_name(&out_name) {
             format!("{in_name}-out")
         } else {
             out_name
         };
         match self.client_to(&out_name, target) {
             Ok(Some(outbound)) => {
-                if let Some(entry) = self.entries.get_mut(&outbound) {
+                if let Some(entry) = self.table.get_mut(outbound) {
                     entry.forwarder = Some(forwarder.to_owned());
                 }
                 let id = self.relays.next_id;
@@ -205,8 +206,8 @@ impl Lab {
             return;
         };
         let (Some(inbound), Some(outbound)) = (
-            self.entries.get(&relay.inbound),
-            self.entries.get(&relay.outbound),
+            self.table.get(relay.inbound),
+            self.table.get(relay.outbound),
         ) else {
             return;
         };
@@ -221,11 +222,11 @@ impl Lab {
         let failed = forward.is_err() || backward.is_err();
         let to_target = forward.unwrap_or(0);
         let to_client = backward.unwrap_or(0);
-        if let Some(entry) = self.entries.get_mut(&inbound_token) {
+        if let Some(entry) = self.table.get_mut(inbound_token) {
             entry.bytes_received += to_target;
             entry.bytes_sent += to_client;
         }
-        if let Some(entry) = self.entries.get_mut(&outbound_token) {
+        if let Some(entry) = self.table.get_mut(outbound_token) {
             entry.bytes_sent += to_target;
             entry.bytes_received += to_client;
         }

@@ -55,29 +55,12 @@ fn sock_addr(socket: &SockRef<'_>) -> Option<SocketAddr> {
 }
 
 impl Lab {
-    fn wrong_kind(&self, token: Token, verb: &'static str) -> LabError {
-        let entry = &self.entries[&token];
-        LabError::WrongKind {
-            name: entry.name.clone(),
-            verb,
-            is: entry.handle.kind_key(),
-        }
-    }
-
-    fn take(&mut self, token: Token) -> Entry {
-        self.entries.remove(&token).expect("token of a live entry")
-    }
-
-    fn put(&mut self, entry: Entry) {
-        self.entries.insert(entry.token, entry);
-    }
-
     /// The address a target names: an address as given, or the reachable address of a named socket.
     pub(super) fn resolve(&self, target: &Target) -> Result<SocketAddr, LabError> {
         match target {
             Target::Addr(address) => Ok(*address),
             Target::Name(name) => {
-                let entry = self.entry(name)?;
+                let entry = self.table.named(name)?;
                 entry
                     .local
                     .map(connectable)
@@ -93,7 +76,7 @@ impl Lab {
         proto: Proto,
         v6: bool,
     ) -> Result<Option<Token>, LabError> {
-        self.ensure_free(name)?;
+        self.table.ensure_free(name)?;
         let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
         let (kind, protocol, kind_word, protocol_word) = match proto {
             Proto::Tcp => (Type::STREAM, Protocol::TCP, "SOCK_STREAM", "IPPROTO_TCP"),
@@ -131,7 +114,7 @@ impl Lab {
             },
             self.elapsed_ms(),
         );
-        self.insert(entry);
+        self.table.insert(entry)?;
         Ok(Some(token))
     }
 
@@ -141,10 +124,9 @@ impl Lab {
         name: &str,
         address: SocketAddr,
     ) -> Result<bool, LabError> {
-        let token = self.token_of(name)?;
-        let entry = self.entries.get_mut(&token).expect("live entry");
+        let entry = self.table.named_mut(name)?;
         if !matches!(entry.handle, Handle::Fresh(_) | Handle::Udp(_)) {
-            return Err(self.wrong_kind(token, "bind"));
+            return Err(entry.wrong_kind("bind"));
         }
         let fd = entry.handle.fd();
         let socket = SockRef::from(&fd);
@@ -171,7 +153,7 @@ impl Lab {
     fn bind_address(&self, target: &Target) -> Result<SocketAddr, LabError> {
         match target {
             Target::Addr(address) => Ok(*address),
-            Target::Name(other) => match self.entry(other) {
+            Target::Name(other) => match self.table.named(other) {
                 Ok(entry) => entry
                     .local
                     .ok_or_else(|| LabError::NoAddress(other.clone())),
@@ -183,13 +165,18 @@ impl Lab {
 
     /// `listen()`: the socket becomes a listener with the user's backlog.
     pub(super) fn listen_socket(&mut self, name: &str, backlog: u32) -> Result<bool, LabError> {
-        let token = self.token_of(name)?;
-        if !matches!(self.entries[&token].handle, Handle::Fresh(_)) {
-            return Err(self.wrong_kind(token, "listen"));
-        }
-        let entry = self.take(token);
-        let Handle::Fresh(socket) = entry.handle else {
-            unreachable!("checked above")
+        // The socket changes type (socket2 -> mio) but keeps its fd, name and token: it leaves the
+        // table while it changes and goes back in whatever happens.
+        let mut entry = self.table.take(name)?;
+        let token = entry.token();
+        let socket = match entry.handle {
+            Handle::Fresh(socket) => socket,
+            other => {
+                entry.handle = other;
+                let refusal = entry.wrong_kind("listen");
+                self.table.insert(entry)?;
+                return Err(refusal);
+            }
         };
         let fd = socket.as_raw_fd();
         let result = socket.listen(backlog.min(i32::MAX as u32) as i32);
@@ -199,24 +186,19 @@ impl Lab {
             result.as_ref().map(|()| 0),
         );
         if result.is_err() {
-            self.put(Entry {
-                handle: Handle::Fresh(socket),
-                ..entry
-            });
+            entry.handle = Handle::Fresh(socket);
+            self.table.insert(entry)?;
             return Ok(false);
         }
-        let local = sock_addr(&SockRef::from(&socket));
+        entry.local = sock_addr(&SockRef::from(&socket));
         let mut listener = TcpListener::from_std(socket.into());
         let registered = self
             .registry
             .register(&mut listener, token, Interest::READABLE);
-        self.put(Entry {
-            handle: Handle::Listener(listener),
-            role: Role::Listener,
-            backlog_requested: backlog,
-            local,
-            ..entry
-        });
+        entry.handle = Handle::Listener(listener);
+        entry.role = Role::Listener;
+        entry.backlog_requested = backlog;
+        self.table.insert(entry)?;
         registered.map_err(|error| LabError::Os(error.to_string()))?;
         Ok(true)
     }
@@ -232,8 +214,8 @@ impl Lab {
         name: &str,
         target: SocketAddr,
     ) -> Result<bool, LabError> {
-        let token = self.token_of(name)?;
-        match &self.entries[&token].handle {
+        let entry = self.table.named_mut(name)?;
+        match &entry.handle {
             Handle::Fresh(_) => {}
             Handle::Udp(udp) => {
                 let fd = udp.as_raw_fd();
@@ -243,18 +225,25 @@ impl Lab {
                     format!("connect({fd}, {})", addr(&target)),
                     result.as_ref().map(|()| 0),
                 );
-                let entry = self.entries.get_mut(&token).expect("live entry");
                 if result.is_ok() {
                     entry.remote = Some(target);
                     entry.local = udp_local(&entry.handle);
                 }
                 return Ok(result.is_ok());
             }
-            _ => return Err(self.wrong_kind(token, "connect")),
+            _ => return Err(entry.wrong_kind("connect")),
         }
-        let entry = self.take(token);
-        let Handle::Fresh(socket) = entry.handle else {
-            unreachable!("checked above")
+        // As in `listen_socket`: out of the table while the type changes, back in after.
+        let mut entry = self.table.take(name)?;
+        let token = entry.token();
+        let socket = match entry.handle {
+            Handle::Fresh(socket) => socket,
+            other => {
+                entry.handle = other;
+                let refusal = entry.wrong_kind("connect");
+                self.table.insert(entry)?;
+                return Err(refusal);
+            }
         };
         let fd = socket.as_raw_fd();
         let result = socket.connect(&target.into());
@@ -268,25 +257,22 @@ impl Lab {
             Err(error) => is_in_progress(error),
         };
         if !started {
-            self.put(Entry {
-                handle: Handle::Fresh(socket),
-                ..entry
-            });
+            entry.handle = Handle::Fresh(socket);
+            self.table.insert(entry)?;
             return Ok(false);
         }
-        let local = sock_addr(&SockRef::from(&socket));
+        entry.local = sock_addr(&SockRef::from(&socket));
         let mut stream = TcpStream::from_std(socket.into());
-        let registered =
-            self.registry
-                .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE);
-        self.put(Entry {
-            handle: Handle::Stream(stream),
-            role: Role::Client,
-            connecting: true,
-            local,
-            remote: Some(target),
-            ..entry
-        });
+        let registered = self.registry.register(
+            &mut stream,
+            token,
+            Interest::READABLE | Interest::WRITABLE,
+        );
+        entry.handle = Handle::Stream(stream);
+        entry.role = Role::Client;
+        entry.connecting = true;
+        entry.remote = Some(target);
+        self.table.insert(entry)?;
         registered.map_err(|error| LabError::Os(error.to_string()))?;
         Ok(true)
     }
@@ -298,7 +284,7 @@ impl Lab {
 
     /// The writable event after a non-blocking connect: asks `SO_ERROR` how it ended.
     pub(super) fn finish_connect(&mut self, token: Token) {
-        let Some(entry) = self.entries.get_mut(&token) else {
+        let Some(entry) = self.table.get_mut(token) else {
             return;
         };
         let Handle::Stream(stream) = &entry.handle else {
@@ -310,7 +296,7 @@ impl Lab {
             Ok(Some(error)) | Err(error) => {
                 entry.connecting = false;
                 self.trace
-                    .record_pending_error(Some(&entry.name), call, &error);
+                    .record_pending_error(Some(entry.name()), call, &error);
             }
             Ok(None) => match stream.peer_addr() {
                 Ok(peer) => {
@@ -318,27 +304,27 @@ impl Lab {
                     entry.remote = Some(peer);
                     entry.local = stream.local_addr().ok();
                     self.trace
-                        .record(Some(&entry.name), call, Ok::<_, &io::Error>(0));
+                        .record(Some(entry.name()), call, Ok::<_, &io::Error>(0));
                 }
                 // Not connected yet and no error: a spurious wake-up; the next one decides.
                 Err(error) if error.kind() == io::ErrorKind::NotConnected => {}
                 Err(error) => {
                     entry.connecting = false;
                     self.trace
-                        .record_pending_error(Some(&entry.name), call, &error);
+                        .record_pending_error(Some(entry.name()), call, &error);
                 }
             },
         }
     }
 
     /// A name for a connection accepted without one: `srv-a1`, `srv-a2`, ...
-    fn next_accept_name(&mut self, listener: Token, stem: &str) -> String {
+    fn next_accept_name(&mut self, listener: &str, stem: &str) -> Result<String, LabError> {
         loop {
-            let entry = self.entries.get_mut(&listener).expect("live listener");
+            let entry = self.table.named_mut(listener)?;
             entry.accepted_count += 1;
-            let candidate = format!("{}-{stem}{}", entry.name, entry.accepted_count);
-            if !self.names.contains_key(&candidate) {
-                return candidate;
+            let candidate = format!("{listener}-{stem}{}", entry.accepted_count);
+            if !self.table.contains_name(&candidate) {
+                return Ok(candidate);
             }
         }
     }
@@ -352,14 +338,17 @@ impl Lab {
         trace_would_block: bool,
     ) -> Result<Option<Token>, LabError> {
         if let Naming::Given(wanted) = naming {
-            self.ensure_free(wanted)?;
+            self.table.ensure_free(wanted)?;
         }
-        let entry = &self.entries[&listener_token];
+        // A listener closed since its event was queued has nothing to accept.
+        let Some(entry) = self.table.get(listener_token) else {
+            return Ok(None);
+        };
         let Handle::Listener(listener) = &entry.handle else {
-            return Err(self.wrong_kind(listener_token, "accept"));
+            return Err(entry.wrong_kind("accept"));
         };
         let fd = listener.as_raw_fd();
-        let listener_name = entry.name.clone();
+        let listener_name = entry.name().to_owned();
         let accepted = loop {
             match listener.accept() {
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
@@ -381,7 +370,7 @@ impl Lab {
         };
         let name = match naming {
             Naming::Given(wanted) => wanted.to_owned(),
-            Naming::Numbered(stem) => self.next_accept_name(listener_token, stem),
+            Naming::Numbered(stem) => self.next_accept_name(&listener_name, stem)?,
         };
         self.trace.record(
             Some(&name),
@@ -398,13 +387,13 @@ impl Lab {
         entry.role = Role::Accepted;
         entry.local = local;
         entry.remote = Some(peer);
-        self.insert(entry);
+        self.table.insert(entry)?;
         registered.map_err(|error| LabError::Os(error.to_string()))?;
         Ok(Some(token))
     }
 
     pub(super) fn accept(&mut self, name: &str, as_name: Option<&str>) -> Result<Step, LabError> {
-        let token = self.token_of(name)?;
+        let token = self.table.token_of(name)?;
         let naming = as_name.map_or(Naming::Numbered("a"), Naming::Given);
         self.accept_one(token, naming, true)?;
         Ok(Step::Done)
@@ -415,8 +404,8 @@ impl Lab {
         // Bounded so a flood of connections cannot starve the rest of the loop.
         for _ in 0..1024 {
             let Some(forwarder) = self
-                .entries
-                .get(&listener)
+                .table
+                .get(listener)
                 .map(|entry| entry.forwarder.clone())
             else {
                 return;
@@ -435,24 +424,23 @@ impl Lab {
 
     /// `close()`: the descriptor goes; the kernel may keep the connection (`TIME_WAIT`, ...).
     pub(super) fn close_token(&mut self, token: Token) {
-        let Some(mut entry) = self.entries.remove(&token) else {
+        let Some(mut entry) = self.table.remove(token) else {
             return;
         };
-        self.names.remove(&entry.name);
         entry.deregister(&self.registry);
         if let (Handle::Stream(_), Some(local), Some(remote)) =
             (&entry.handle, entry.local, entry.remote)
         {
-            self.prober.remember_closed(local, remote, &entry.name);
+            self.prober.remember_closed(local, remote, entry.name());
         }
-        if entry.forwarder.as_deref() == Some(entry.name.as_str()) {
-            self.relays.forget_forwarder(&entry.name);
+        if entry.forwarder.as_deref() == Some(entry.name()) {
+            self.relays.forget_forwarder(entry.name());
         }
         if let Some(local) = entry.local {
-            self.former.insert(entry.name.clone(), local);
+            self.former.insert(entry.name().to_owned(), local);
         }
         let fd = entry.handle.raw_fd();
-        let name = entry.name.clone();
+        let name = entry.name().to_owned();
         drop(entry);
         self.trace
             .record(Some(&name), format!("close({fd})"), Ok::<_, &io::Error>(0));
@@ -463,18 +451,17 @@ impl Lab {
     }
 
     pub(super) fn close(&mut self, name: &str) -> Result<Step, LabError> {
-        let token = self.token_of(name)?;
+        let token = self.table.token_of(name)?;
         self.close_token(token);
         Ok(Step::Done)
     }
 
     pub(super) fn send(&mut self, name: &str, data: &[u8]) -> Result<Step, LabError> {
-        let token = self.token_of(name)?;
-        let entry = self.entries.get_mut(&token).expect("live entry");
+        let entry = self.table.named_mut(name)?;
         let result = match &entry.handle {
             Handle::Stream(stream) => write_retrying(|| (&*stream).write(data)),
             Handle::Udp(udp) => write_retrying(|| udp.send(data)),
-            _ => return Err(self.wrong_kind(token, "send")),
+            _ => return Err(entry.wrong_kind("send")),
         };
         if let Ok(sent) = &result {
             entry.bytes_sent += *sent as u64;
@@ -493,13 +480,12 @@ impl Lab {
     }
 
     pub(super) fn recv(&mut self, name: &str, max: usize) -> Result<Step, LabError> {
-        let token = self.token_of(name)?;
-        let entry = self.entries.get_mut(&token).expect("live entry");
+        let entry = self.table.named_mut(name)?;
         let mut buffer = vec![0; max];
         let result = match &entry.handle {
             Handle::Stream(stream) => write_retrying(|| (&*stream).read(&mut buffer)),
             Handle::Udp(udp) => write_retrying(|| udp.recv(&mut buffer)),
-            _ => return Err(self.wrong_kind(token, "recv")),
+            _ => return Err(entry.wrong_kind("recv")),
         };
         let shown = match &result {
             Ok(received) => {
@@ -524,10 +510,9 @@ impl Lab {
         data: &[u8],
     ) -> Result<Step, LabError> {
         let destination = self.resolve(target)?;
-        let token = self.token_of(name)?;
-        let entry = self.entries.get_mut(&token).expect("live entry");
+        let entry = self.table.named_mut(name)?;
         let Handle::Udp(udp) = &entry.handle else {
-            return Err(self.wrong_kind(token, "sendto"));
+            return Err(entry.wrong_kind("sendto"));
         };
         let result = write_retrying(|| udp.send_to(data, destination));
         if let Ok(sent) = &result {
@@ -550,10 +535,9 @@ impl Lab {
     }
 
     pub(super) fn recv_from(&mut self, name: &str) -> Result<Step, LabError> {
-        let token = self.token_of(name)?;
-        let entry = self.entries.get_mut(&token).expect("live entry");
+        let entry = self.table.named_mut(name)?;
         let Handle::Udp(udp) = &entry.handle else {
-            return Err(self.wrong_kind(token, "recvfrom"));
+            return Err(entry.wrong_kind("recvfrom"));
         };
         let mut buffer = vec![0; DATAGRAM_MAX];
         let result = write_retrying(|| udp.recv_from(&mut buffer));
@@ -578,10 +562,9 @@ impl Lab {
     }
 
     pub(super) fn shutdown(&mut self, name: &str, how: ShutdownHow) -> Result<Step, LabError> {
-        let token = self.token_of(name)?;
-        let entry = &self.entries[&token];
+        let entry = self.table.named(name)?;
         if !entry.is_socket() {
-            return Err(self.wrong_kind(token, "shutdown"));
+            return Err(entry.wrong_kind("shutdown"));
         }
         let (how_std, how_word) = match how {
             ShutdownHow::Read => (Shutdown::Read, "SHUT_RD"),
@@ -604,10 +587,9 @@ impl Lab {
         option: SockOpt,
         value: u32,
     ) -> Result<Step, LabError> {
-        let token = self.token_of(name)?;
-        let entry = &self.entries[&token];
+        let entry = self.table.named(name)?;
         if !entry.is_socket() {
-            return Err(self.wrong_kind(token, "setsockopt"));
+            return Err(entry.wrong_kind("setsockopt"));
         }
         let fd = entry.handle.fd();
         let socket = SockRef::from(&fd);
@@ -644,7 +626,7 @@ impl Lab {
     }
 
     pub(super) fn open(&mut self, name: &str, path: &str) -> Result<Step, LabError> {
-        self.ensure_free(name)?;
+        self.table.ensure_free(name)?;
         let opened = File::open(path);
         self.trace.record(
             Some(name),
@@ -658,7 +640,7 @@ impl Lab {
             let token = self.allocate_token();
             let mut entry = Entry::new(name.to_owned(), Handle::File(file), token, None, false);
             entry.path = Some(path.to_owned());
-            self.insert(entry);
+            self.table.insert(entry)?;
         }
         Ok(Step::Done)
     }
@@ -733,12 +715,12 @@ impl Lab {
     }
 
     pub(super) fn auto_accept(&mut self, name: &str, on: bool) -> Result<Step, LabError> {
-        let token = self.token_of(name)?;
-        let entry = self.entries.get_mut(&token).expect("live entry");
+        let entry = self.table.named_mut(name)?;
         if !matches!(entry.handle, Handle::Listener(_)) {
-            return Err(self.wrong_kind(token, "auto-accept"));
+            return Err(entry.wrong_kind("auto-accept"));
         }
         entry.auto_accept = on;
+        let token = entry.token();
         if on {
             self.accept_pending(token);
         }
