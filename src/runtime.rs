@@ -145,9 +145,15 @@ where
         &mut self.input
     }
 
+    /// Tells `screen` the terminal's size; [`Runtime::run`] does it first, a test driving
+    /// [`Runtime::turn`] itself calls it once.
+    pub fn begin(&mut self, screen: &mut impl Screen) -> io::Result<()> {
+        self.resize(screen)
+    }
+
     /// Runs `screen` until it ends.
     pub fn run(&mut self, screen: &mut impl Screen) -> io::Result<Ending> {
-        self.resize(screen)?;
+        self.begin(screen)?;
         loop {
             if let Some(ending) = self.turn(screen, None)? {
                 return Ok(ending);

@@ -1,0 +1,272 @@
+//! The whole app in process, on the one runtime: a screen, a test backend for frames and scripted
+//! keys for input (as gitui and bandwhich test theirs). The lab's sockets are real; so are the
+//! machine's sockets `watch` collects.
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use sockscope::export::buffer_to_text;
+use sockscope::lab::LabConfig;
+use sockscope::runtime::input::ScriptedInput;
+use sockscope::runtime::reactor::Reactor;
+use sockscope::runtime::{Ending, Runtime, Screen};
+use sockscope::screens::{LabScreen, WatchScreen, lab, watch};
+use sockscope::settings::ThemeName;
+use sockscope::system::Filter;
+use sockscope::text::Lang;
+
+type TestRuntime = Runtime<TestBackend, ScriptedInput>;
+
+fn runtime(columns: u16, rows: u16) -> TestRuntime {
+    let terminal = Terminal::new(TestBackend::new(columns, rows)).expect("test backend");
+    Runtime::new(
+        Reactor::new().expect("reactor"),
+        terminal,
+        ScriptedInput::new(),
+        false,
+        None,
+    )
+    .expect("runtime")
+}
+
+fn lab_options() -> lab::Options {
+    lab::Options {
+        lab: LabConfig::default(),
+        lang: Lang::En,
+        theme: ThemeName::Default,
+        refresh: Duration::from_millis(50),
+        mouse: false,
+        presenter: false,
+        script: Vec::new(),
+        panic_after: None,
+        lecture: None,
+    }
+}
+
+fn key(code: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn frame<I: sockscope::runtime::input::Input>(runtime: &Runtime<TestBackend, I>) -> String {
+    buffer_to_text(runtime.terminal().backend().buffer())
+}
+
+/// Turns the loop until the frame satisfies `done` (bounded); returns the last frame.
+fn turn_until<S: Screen>(
+    runtime: &mut TestRuntime,
+    screen: &mut S,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ending = runtime
+            .turn(screen, Some(Duration::from_millis(20)))
+            .expect("turn");
+        assert_eq!(ending, None, "the screen ended early");
+        let text = frame(runtime);
+        if done(&text) || Instant::now() >= deadline {
+            return text;
+        }
+    }
+}
+
+fn press<S: Screen>(runtime: &mut TestRuntime, screen: &mut S, event: Event) {
+    runtime.input_mut().push(event);
+    runtime
+        .turn(screen, Some(Duration::ZERO))
+        .expect("turn after a key");
+}
+
+/// Frames with numbers (ports, fds, pids, ages) masked and runs of spaces collapsed, so a
+/// snapshot holds what the screen says, not which port the kernel picked.
+fn normalized(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let mut last_space = false;
+        let mut last_digit = false;
+        for ch in line.chars() {
+            if ch.is_ascii_digit() {
+                if !last_digit {
+                    out.push('N');
+                }
+                last_digit = true;
+                last_space = false;
+            } else if ch == ' ' {
+                if !last_space {
+                    out.push(' ');
+                }
+                last_space = true;
+                last_digit = false;
+            } else {
+                out.push(ch);
+                last_space = false;
+                last_digit = false;
+            }
+        }
+        out.push('\n');
+    }
+    // An age reads "Nms" or "Ns" depending on how busy the machine was.
+    out.replace("Nms", "Nt").replace("Ns ", "Nt ")
+}
+
+#[test]
+fn keys_n_c_a_make_a_listener_a_client_and_accept_it() {
+    let mut runtime = runtime(120, 40);
+    let mut screen = LabScreen::new(runtime.reactor(), lab_options()).expect("lab screen");
+    runtime.begin(&mut screen).expect("size");
+
+    press(&mut runtime, &mut screen, key(KeyCode::Char('n')));
+    let after_n = turn_until(&mut runtime, &mut screen, |text| {
+        text.contains("srv1") && text.contains("LISTEN")
+    });
+    assert!(after_n.contains("listen("), "the trace shows listen():\n{after_n}");
+    let listener = screen.app().snapshot.listener("srv1").expect("srv1 listens");
+    assert_eq!(listener.backlog, 128, "the default backlog");
+
+    press(&mut runtime, &mut screen, key(KeyCode::Char('c')));
+    let after_c = turn_until(&mut runtime, &mut screen, |text| text.contains("c1"));
+    let client = screen.app().snapshot.socket("c1").expect("c1 exists").clone();
+    assert_eq!(client.state.name(), "ESTABLISHED", "loopback connects at once");
+    let waiting = &screen.app().snapshot.listener("srv1").expect("srv1").waiting;
+    assert_eq!(waiting.len(), 1, "c1 waits in the accept queue:\n{after_c}");
+    assert_eq!(Some(waiting[0].peer), client.local);
+
+    press(&mut runtime, &mut screen, key(KeyCode::Char('a')));
+    let after_a = turn_until(&mut runtime, &mut screen, |text| text.contains("srv1-a1"));
+    let accepted = screen.app().snapshot.socket("srv1-a1").expect("accepted");
+    assert_eq!(accepted.remote, client.local, "the accepted socket's peer is c1");
+    assert!(
+        screen
+            .app()
+            .snapshot
+            .listener("srv1")
+            .expect("srv1")
+            .waiting
+            .is_empty()
+    );
+    let panels = format!(
+        "{}\n{}",
+        panel(&after_a, "listeners"),
+        panel(&after_a, "connections")
+    );
+    insta::assert_snapshot!("lab_after_n_c_a", normalized(&panels));
+}
+
+#[test]
+fn a_wait_runs_as_a_timer_and_esc_cancels_it_with_the_queue() {
+    let mut runtime = runtime(100, 30);
+    let mut options = lab_options();
+    options.script = sockscope::command::parse_script("wait 1h; socket late tcp").expect("parses");
+    let mut screen = LabScreen::new(runtime.reactor(), options).expect("lab screen");
+    runtime.begin(&mut screen).expect("size");
+    let waiting = turn_until(&mut runtime, &mut screen, |text| text.contains("waiting"));
+    assert!(waiting.contains("wait 3600s"), "the wait, in canonical form:\n{waiting}");
+    assert!(waiting.contains("socket late tcp"), "the queue is shown:\n{waiting}");
+    // The loop is not blocked: keys are still handled while the wait runs.
+    press(&mut runtime, &mut screen, key(KeyCode::Char('n')));
+    let queued = turn_until(&mut runtime, &mut screen, |text| text.contains("server srv1"));
+    assert!(queued.contains("server srv1"), "the key's command queues behind the wait:\n{queued}");
+    assert!(screen.is_busy());
+    press(&mut runtime, &mut screen, key(KeyCode::Esc));
+    let cancelled = turn_until(&mut runtime, &mut screen, |text| text.contains("cancelled"));
+    assert!(cancelled.contains("dropped 2"), "{cancelled}");
+    assert!(!screen.is_busy());
+    assert!(screen.app().snapshot.socket("late").is_none(), "dropped, not run");
+    // The lab is still up: the next command runs at once.
+    press(&mut runtime, &mut screen, key(KeyCode::Char('n')));
+    turn_until(&mut runtime, &mut screen, |text| text.contains("srv1"));
+    assert!(screen.app().snapshot.listener("srv1").is_some());
+}
+
+#[test]
+fn q_ends_the_lab_screen() {
+    let mut runtime = runtime(80, 24);
+    let mut screen = LabScreen::new(runtime.reactor(), lab_options()).expect("lab screen");
+    runtime.begin(&mut screen).expect("size");
+    runtime.input_mut().push(key(KeyCode::Char('q')));
+    let ending = runtime
+        .turn(&mut screen, Some(Duration::ZERO))
+        .expect("turn");
+    assert_eq!(ending, Some(Ending::Quit));
+}
+
+#[test]
+fn watch_keys_filter_sort_and_move_on_the_machine_s_sockets() {
+    let holder = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = holder.local_addr().expect("addr").port();
+    let other = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let other_port = other.local_addr().expect("addr").port();
+    let mut runtime = runtime(140, 40);
+    let options = watch::Options {
+        lang: Lang::En,
+        theme: ThemeName::Default,
+        filter: Filter::default(),
+        owners: false,
+        refresh: Duration::from_secs(3600),
+    };
+    let mut screen = WatchScreen::new(runtime.reactor(), &options).expect("watch screen");
+    runtime.begin(&mut screen).expect("size");
+    let first = turn_until(&mut runtime, &mut screen, |text| text.contains("LISTEN"));
+    assert!(first.contains(&format!(":{port}")), "{first}");
+
+    press(&mut runtime, &mut screen, key(KeyCode::Char('/')));
+    for ch in format!("127.0.0.1:{port}").chars() {
+        press(&mut runtime, &mut screen, key(KeyCode::Char(ch)));
+    }
+    press(&mut runtime, &mut screen, key(KeyCode::Enter));
+    let filtered = turn_until(&mut runtime, &mut screen, |text| {
+        !text.contains(&format!(":{other_port} "))
+    });
+    let table = panel(&filtered, "sockets");
+    assert!(table.contains(&format!("127.0.0.1:{port}")), "{table}");
+    assert!(
+        !table.contains(&format!("127.0.0.1:{other_port}")),
+        "the filter hides other sockets:\n{table}"
+    );
+    assert_eq!(screen.app().search, format!("127.0.0.1:{port}"));
+    assert_eq!(screen.app().rows.len(), 1);
+
+    let sort_before = screen.app().sort;
+    press(&mut runtime, &mut screen, key(KeyCode::Char('s')));
+    assert_ne!(screen.app().sort, sort_before, "s moves the sort to the next column");
+    press(&mut runtime, &mut screen, key(KeyCode::Char('j')));
+    assert_eq!(screen.app().selected, 0, "one row: j stays on it");
+    let text = turn_until(&mut runtime, &mut screen, |_| true);
+    let table: Vec<String> = panel(&text, "sockets")
+        .lines()
+        .filter(|line| !line.trim_matches(|ch: char| ch == '│' || ch == ' ').is_empty())
+        .map(str::to_owned)
+        .collect();
+    insta::assert_snapshot!("watch_filtered_sorted", normalized(&table.join("\n")));
+    drop((holder, other));
+}
+
+/// The box whose title starts with `title` (`┌ title ...┐` down to its `└...┘`), cut out of
+/// the frame: panels beside it (and their numbers) are left out.
+fn panel(text: &str, title: &str) -> String {
+    let lines: Vec<Vec<char>> = text.lines().map(|line| line.chars().collect()).collect();
+    let marker: Vec<char> = format!("┌ {title}").chars().collect();
+    for (top, line) in lines.iter().enumerate() {
+        let Some(left) = (0..line.len()).find(|&at| line[at..].starts_with(&marker)) else {
+            continue;
+        };
+        let right = (left..line.len())
+            .find(|&at| line[at] == '┐')
+            .expect("the title line ends with ┐");
+        let mut out = Vec::new();
+        for row in &lines[top..] {
+            let cut: String = row[left..=right.min(row.len() - 1)].iter().collect();
+            let bottom = row[left] == '└';
+            out.push(cut);
+            if bottom {
+                break;
+            }
+        }
+        return out.join("\n");
+    }
+    panic!("no panel {title} in\n{text}");
+}
