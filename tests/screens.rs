@@ -95,9 +95,10 @@ fn normalized(text: &str) -> String {
                 }
                 last_digit = true;
                 last_space = false;
-            } else if ch == ' ' {
+            } else if ch == ' ' || ch == '─' {
+                // A border's length follows the numbers in its title.
                 if !last_space {
-                    out.push(' ');
+                    out.push(ch);
                 }
                 last_space = true;
                 last_digit = false;
