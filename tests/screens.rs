@@ -220,7 +220,7 @@ fn watch_keys_filter_sort_and_move_on_the_machine_s_sockets() {
     }
     press(&mut runtime, &mut screen, key(KeyCode::Enter));
     let filtered = turn_until(&mut runtime, &mut screen, |text| {
-        !text.contains(&format!(":{other_port} "))
+        !panel(text, "sockets").contains(&format!(":{other_port} "))
     });
     let table = panel(&filtered, "sockets");
     assert!(table.contains(&format!("127.0.0.1:{port}")), "{table}");
