@@ -236,7 +236,10 @@ fn watch_keys_filter_sort_and_move_on_the_machine_s_sockets() {
     assert_ne!(screen.app().sort, sort_before, "s moves the sort to the next column");
     press(&mut runtime, &mut screen, key(KeyCode::Char('j')));
     assert_eq!(screen.app().selected, 0, "one row: j stays on it");
-    let text = turn_until(&mut runtime, &mut screen, |_| true);
+    // The header marks the new sort column (the frame follows within a frame's time).
+    let text = turn_until(&mut runtime, &mut screen, |text| {
+        panel(text, "sockets").contains("remote▲")
+    });
     let table: Vec<String> = panel(&text, "sockets")
         .lines()
         .filter(|line| !line.trim_matches(|ch: char| ch == '│' || ch == ' ').is_empty())
