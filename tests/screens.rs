@@ -211,8 +211,17 @@ fn watch_keys_filter_sort_and_move_on_the_machine_s_sockets() {
     };
     let mut screen = WatchScreen::new(runtime.reactor(), &options).expect("watch screen");
     runtime.begin(&mut screen).expect("size");
-    let first = turn_until(&mut runtime, &mut screen, |text| text.contains("LISTEN"));
-    assert!(first.contains(&format!(":{port}")), "{first}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while screen.app().collections == 0 && Instant::now() < deadline {
+        runtime
+            .turn(&mut screen, Some(Duration::from_millis(20)))
+            .expect("turn");
+    }
+    let snapshot = screen.app().snapshot.as_ref().expect("a first collection");
+    assert!(
+        snapshot.sockets.iter().any(|socket| socket.local.port() == port),
+        "the collection holds the test's listener"
+    );
 
     press(&mut runtime, &mut screen, key(KeyCode::Char('/')));
     for ch in format!("127.0.0.1:{port}").chars() {
