@@ -229,7 +229,9 @@ fn watch_keys_filter_sort_and_move_on_the_machine_s_sockets() {
     }
     press(&mut runtime, &mut screen, key(KeyCode::Enter));
     let filtered = turn_until(&mut runtime, &mut screen, |text| {
-        !panel(text, "sockets").contains(&format!(":{other_port} "))
+        let table = panel(text, "sockets");
+        table.contains(&format!("127.0.0.1:{port}"))
+            && !table.contains(&format!("127.0.0.1:{other_port}"))
     });
     let table = panel(&filtered, "sockets");
     assert!(table.contains(&format!("127.0.0.1:{port}")), "{table}");
