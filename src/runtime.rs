@@ -84,6 +84,17 @@ pub trait Screen {
     fn drawn(&mut self);
 }
 
+/// The signals a screen on a real terminal handles — TERM, INT, HUP and QUIT end it, WINCH
+/// resizes, TSTP and CONT are job control — registered with `reactor`. Call it before the
+/// terminal enters its modes, so a signal in between cannot leave them on.
+pub fn terminal_signals(reactor: &Reactor) -> io::Result<Signals> {
+    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGWINCH, SIGTSTP, SIGCONT])?;
+    reactor
+        .registry()
+        .register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)?;
+    Ok(signals)
+}
+
 /// The loop's machinery around one screen.
 pub struct Runtime<B: Backend, I: Input> {
     reactor: Reactor,
@@ -101,25 +112,15 @@ impl<B: Backend, I: Input> Runtime<B, I>
 where
     B::Error: Send + Sync + 'static,
 {
-    /// A runtime on `terminal`, reading `input`. `signals`: handle TERM, INT, HUP, QUIT, WINCH,
-    /// TSTP and CONT (a real terminal); tests leave them to the test harness.
+    /// A runtime on `terminal`, reading `input`, handling `signals` (see [`terminal_signals`];
+    /// tests leave signals to the test harness).
     pub fn new(
         reactor: Reactor,
         terminal: Terminal<B>,
         input: I,
-        signals: bool,
+        signals: Option<Signals>,
         console: Option<Console>,
     ) -> io::Result<Self> {
-        let signals = if signals {
-            let mut signals =
-                Signals::new([SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGWINCH, SIGTSTP, SIGCONT])?;
-            reactor
-                .registry()
-                .register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)?;
-            Some(signals)
-        } else {
-            None
-        };
         Ok(Self {
             reactor,
             terminal,

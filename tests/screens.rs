@@ -27,7 +27,7 @@ fn runtime(columns: u16, rows: u16) -> TestRuntime {
         Reactor::new().expect("reactor"),
         terminal,
         ScriptedInput::new(),
-        false,
+        None,
         None,
     )
     .expect("runtime")
@@ -124,22 +124,46 @@ fn keys_n_c_a_make_a_listener_a_client_and_accept_it() {
     let after_n = turn_until(&mut runtime, &mut screen, |text| {
         text.contains("srv1") && text.contains("LISTEN")
     });
-    assert!(after_n.contains("listen("), "the trace shows listen():\n{after_n}");
-    let listener = screen.app().snapshot.listener("srv1").expect("srv1 listens");
+    assert!(
+        after_n.contains("listen("),
+        "the trace shows listen():\n{after_n}"
+    );
+    let listener = screen
+        .app()
+        .snapshot
+        .listener("srv1")
+        .expect("srv1 listens");
     assert_eq!(listener.backlog, 128, "the default backlog");
 
     press(&mut runtime, &mut screen, key(KeyCode::Char('c')));
     let after_c = turn_until(&mut runtime, &mut screen, |text| text.contains("c1"));
-    let client = screen.app().snapshot.socket("c1").expect("c1 exists").clone();
-    assert_eq!(client.state.name(), "ESTABLISHED", "loopback connects at once");
-    let waiting = &screen.app().snapshot.listener("srv1").expect("srv1").waiting;
+    let client = screen
+        .app()
+        .snapshot
+        .socket("c1")
+        .expect("c1 exists")
+        .clone();
+    assert_eq!(
+        client.state.name(),
+        "ESTABLISHED",
+        "loopback connects at once"
+    );
+    let waiting = &screen
+        .app()
+        .snapshot
+        .listener("srv1")
+        .expect("srv1")
+        .waiting;
     assert_eq!(waiting.len(), 1, "c1 waits in the accept queue:\n{after_c}");
     assert_eq!(Some(waiting[0].peer), client.local);
 
     press(&mut runtime, &mut screen, key(KeyCode::Char('a')));
     let after_a = turn_until(&mut runtime, &mut screen, |text| text.contains("srv1-a1"));
     let accepted = screen.app().snapshot.socket("srv1-a1").expect("accepted");
-    assert_eq!(accepted.remote, client.local, "the accepted socket's peer is c1");
+    assert_eq!(
+        accepted.remote, client.local,
+        "the accepted socket's peer is c1"
+    );
     assert!(
         screen
             .app()
@@ -165,18 +189,32 @@ fn a_wait_runs_as_a_timer_and_esc_cancels_it_with_the_queue() {
     let mut screen = LabScreen::new(runtime.reactor(), options).expect("lab screen");
     runtime.begin(&mut screen).expect("size");
     let waiting = turn_until(&mut runtime, &mut screen, |text| text.contains("waiting"));
-    assert!(waiting.contains("wait 3600s"), "the wait, in canonical form:\n{waiting}");
-    assert!(waiting.contains("socket late tcp"), "the queue is shown:\n{waiting}");
+    assert!(
+        waiting.contains("wait 3600s"),
+        "the wait, in canonical form:\n{waiting}"
+    );
+    assert!(
+        waiting.contains("socket late tcp"),
+        "the queue is shown:\n{waiting}"
+    );
     // The loop is not blocked: keys are still handled while the wait runs.
     press(&mut runtime, &mut screen, key(KeyCode::Char('n')));
-    let queued = turn_until(&mut runtime, &mut screen, |text| text.contains("server srv1"));
-    assert!(queued.contains("server srv1"), "the key's command queues behind the wait:\n{queued}");
+    let queued = turn_until(&mut runtime, &mut screen, |text| {
+        text.contains("server srv1")
+    });
+    assert!(
+        queued.contains("server srv1"),
+        "the key's command queues behind the wait:\n{queued}"
+    );
     assert!(screen.is_busy());
     press(&mut runtime, &mut screen, key(KeyCode::Esc));
     let cancelled = turn_until(&mut runtime, &mut screen, |text| text.contains("cancelled"));
     assert!(cancelled.contains("dropped 2"), "{cancelled}");
     assert!(!screen.is_busy());
-    assert!(screen.app().snapshot.socket("late").is_none(), "dropped, not run");
+    assert!(
+        screen.app().snapshot.socket("late").is_none(),
+        "dropped, not run"
+    );
     // The lab is still up: the next command runs at once.
     press(&mut runtime, &mut screen, key(KeyCode::Char('n')));
     turn_until(&mut runtime, &mut screen, |text| text.contains("srv1"));
@@ -219,7 +257,10 @@ fn watch_keys_filter_sort_and_move_on_the_machine_s_sockets() {
     }
     let snapshot = screen.app().snapshot.as_ref().expect("a first collection");
     assert!(
-        snapshot.sockets.iter().any(|socket| socket.local.port() == port),
+        snapshot
+            .sockets
+            .iter()
+            .any(|socket| socket.local.port() == port),
         "the collection holds the test's listener"
     );
 
@@ -244,7 +285,11 @@ fn watch_keys_filter_sort_and_move_on_the_machine_s_sockets() {
 
     let sort_before = screen.app().sort;
     press(&mut runtime, &mut screen, key(KeyCode::Char('s')));
-    assert_ne!(screen.app().sort, sort_before, "s moves the sort to the next column");
+    assert_ne!(
+        screen.app().sort,
+        sort_before,
+        "s moves the sort to the next column"
+    );
     press(&mut runtime, &mut screen, key(KeyCode::Char('j')));
     assert_eq!(screen.app().selected, 0, "one row: j stays on it");
     // The header marks the new sort column (the frame follows within a frame's time).
@@ -253,7 +298,11 @@ fn watch_keys_filter_sort_and_move_on_the_machine_s_sockets() {
     });
     let table: Vec<String> = panel(&text, "sockets")
         .lines()
-        .filter(|line| !line.trim_matches(|ch: char| ch == '│' || ch == ' ').is_empty())
+        .filter(|line| {
+            !line
+                .trim_matches(|ch: char| ch == '│' || ch == ' ')
+                .is_empty()
+        })
         .map(str::to_owned)
         .collect();
     insta::assert_snapshot!("watch_filtered_sorted", normalized(&table.join("\n")));

@@ -263,11 +263,9 @@ impl Lab {
         }
         entry.local = sock_addr(&SockRef::from(&socket));
         let mut stream = TcpStream::from_std(socket.into());
-        let registered = self.registry.register(
-            &mut stream,
-            token,
-            Interest::READABLE | Interest::WRITABLE,
-        );
+        let registered =
+            self.registry
+                .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE);
         entry.handle = Handle::Stream(stream);
         entry.role = Role::Client;
         entry.connecting = true;

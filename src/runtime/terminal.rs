@@ -74,6 +74,8 @@ pub fn run_in_terminal<S: Screen>(
 ) -> Result<ExitCode, StartError> {
     check_descriptor_limit(lang)?;
     let reactor = Reactor::new().map_err(|e| start_error(lang, "creating the event loop", &e))?;
+    let signals =
+        super::terminal_signals(&reactor).map_err(|e| start_error(lang, "handling signals", &e))?;
     let mut screen = make(&reactor).map_err(|e| start_error(lang, "starting the screen", &e))?;
     let (terminal, _guard) =
         term::enter(mouse).map_err(|e| start_error(lang, "opening the terminal", &e))?;
@@ -81,9 +83,14 @@ pub fn run_in_terminal<S: Screen>(
     let thread = InputThread::spawn(sender, reactor.waker())
         .map_err(|e| start_error(lang, "reading the keyboard", &e))?;
     let input = TerminalInput::new(receiver, thread);
-    let mut runtime: Runtime<CrosstermBackend<io::Stdout>, TerminalInput> =
-        Runtime::new(reactor, terminal, input, true, Some(Console { mouse }))
-            .map_err(|e| start_error(lang, "handling signals", &e))?;
+    let mut runtime: Runtime<CrosstermBackend<io::Stdout>, TerminalInput> = Runtime::new(
+        reactor,
+        terminal,
+        input,
+        Some(signals),
+        Some(Console { mouse }),
+    )
+    .map_err(|e| start_error(lang, "starting the loop", &e))?;
     let ending = runtime
         .run(&mut screen)
         .map_err(|e| start_error(lang, "running the dashboard", &e))?;
