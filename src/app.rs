@@ -4,59 +4,23 @@
 
 mod action;
 mod changes;
+mod item;
 pub mod keymap;
 mod lecture;
+mod panel;
 mod prompt;
 mod selection;
 
 pub use self::action::{Action, PromptEdit, QuickVerb};
 pub use self::changes::{ChangeKey, Changes, HIGHLIGHT_MS};
+pub use self::item::Item;
 pub use self::lecture::{LectureView, WaitView};
+pub use self::panel::Panel;
 pub use self::prompt::Prompt;
-pub use self::selection::Item;
 use crate::command::{Command, ShutdownHow, Target};
 use crate::model::{Role, Snapshot};
 use crate::settings::ThemeName;
 use crate::text::{self, Lang};
-
-/// The panels that take the focus, in Tab order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Panel {
-    Fds,
-    Listeners,
-    Connections,
-    Ports,
-    Trace,
-}
-
-impl Panel {
-    pub const ALL: [Panel; 5] = [
-        Panel::Fds,
-        Panel::Listeners,
-        Panel::Connections,
-        Panel::Ports,
-        Panel::Trace,
-    ];
-
-    fn index(self) -> usize {
-        Self::ALL
-            .iter()
-            .position(|panel| *panel == self)
-            .expect("every panel is in ALL")
-    }
-
-    /// The locale key of the panel's title.
-    #[must_use]
-    pub fn title_key(self) -> &'static str {
-        match self {
-            Self::Fds => "panel.fds",
-            Self::Listeners => "panel.listeners",
-            Self::Connections => "panel.connections",
-            Self::Ports => "panel.ports",
-            Self::Trace => "panel.trace",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {

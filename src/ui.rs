@@ -12,6 +12,7 @@ pub mod layout;
 pub mod listeners;
 pub mod narration;
 pub mod ports;
+pub mod scroll;
 pub mod status;
 pub mod theme;
 pub mod trace;

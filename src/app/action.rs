@@ -1,5 +1,7 @@
 //! Everything a user can ask of the dashboard, whatever the input device.
 
+use super::panel::Panel;
+
 /// One user intent. Keys, mouse and signals are mapped to these; `App::update` handles them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -28,7 +30,7 @@ pub enum Action {
     },
     /// A click resolved to a panel and maybe a row of it (by the screen, which knows the layout).
     Select {
-        panel: super::Panel,
+        panel: Panel,
         index: Option<usize>,
     },
     ScrollUp,

@@ -10,7 +10,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::draw::{self, Col};
-use super::layout::{list_row, scroll_offset};
+use super::scroll::{list_row, scroll_offset};
 use super::theme::Theme;
 use crate::app::{App, ChangeKey, Item, Panel};
 use crate::escape::visible;

@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::draw::{self, Col};
-use super::layout::{list_row, scroll_offset};
+use super::scroll::{list_row, scroll_offset};
 use super::theme::Theme;
 use crate::app::{App, ChangeKey, Panel};
 use crate::escape::visible;

@@ -9,7 +9,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::draw;
-use super::layout::scroll_offset;
+use super::scroll::scroll_offset;
 use super::theme::Theme;
 use crate::app::{App, ChangeKey, Panel};
 use crate::model::{ListenerInfo, Waiting};

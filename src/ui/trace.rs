@@ -8,7 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::draw;
-use super::layout::{list_row, scroll_offset};
+use super::scroll::{list_row, scroll_offset};
 use super::theme::Theme;
 use crate::app::{App, Panel};
 use crate::escape::visible;
