@@ -2,7 +2,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::{Report, Result, WrapErr};
 
 use sockscope::app::{App, LayoutMode, LectureView};
 use sockscope::cli::{
@@ -14,12 +14,10 @@ use sockscope::command::parse_script;
 use sockscope::lab::{Lab, LabConfig};
 use sockscope::model::Snapshot;
 use sockscope::text::Lang;
+use sockscope::report::{
+    self, EXIT_BAD_INPUT, EXIT_CHECKS_FAILED, EXIT_IO_ERROR, OutputError, write_output,
+};
 use sockscope::{dashboard, export, scenario, script, system, text, watch};
-
-/// Exit status for input the user must fix (a malformed script).
-const EXIT_BAD_INPUT: u8 = 2;
-/// Exit status when the kernel contradicted a scenario's expectations.
-const EXIT_CHECKS_FAILED: u8 = 1;
 
 /// The lab's settings from the command line: its language and the address `server` binds.
 fn lab_config(lang: Lang, bind: Option<std::net::SocketAddr>) -> LabConfig {
@@ -34,7 +32,7 @@ fn lab_config(lang: Lang, bind: Option<std::net::SocketAddr>) -> LabConfig {
 /// Parses a whole script, or says where it is wrong (exit status 2, nothing runs).
 fn parse_or_report(script: &str, lang: Lang) -> Result<Vec<Located>, ExitCode> {
     parse_script(script).map_err(|error| {
-        eprintln!("sockscope: {}", error.localized(lang));
+        report::say(&error.localized(lang));
         ExitCode::from(EXIT_BAD_INPUT)
     })
 }
@@ -47,9 +45,58 @@ fn lang_of(arg: Option<LangArg>) -> Lang {
     }
 }
 
-fn main() -> Result<ExitCode> {
-    color_eyre::install()?;
-    let cli = Cli::parse();
+fn main() -> ExitCode {
+    install_panic_report();
+    let cli = match parse_command_line() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    finish(dispatch(cli))
+}
+
+/// The report a panic prints (there should be none): coloured only on a terminal.
+fn install_panic_report() {
+    use color_eyre::config::{HookBuilder, Theme};
+    let theme = if report::stderr_is_terminal() {
+        Theme::dark()
+    } else {
+        Theme::new()
+    };
+    // Installing fails only if a hook was installed before; then that one stays.
+    let _ = HookBuilder::default().theme(theme).install();
+}
+
+/// The command line, or clap's message (escaped: it quotes the arguments) and its status: 0 for
+/// `--help` and `--version`, 2 for a bad argument.
+fn parse_command_line() -> Result<Cli, ExitCode> {
+    Cli::try_parse().map_err(|error| {
+        if error.use_stderr() {
+            report::say_lines(&error.render().to_string());
+        } else {
+            // Help and version on standard output; `--help | head` is no error.
+            let _ = write_output(None, error.render().to_string().as_bytes());
+        }
+        ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(EXIT_BAD_INPUT))
+    })
+}
+
+/// The exit status of a run; an error that ended it is said as one plain line (its causes joined
+/// by `: `), with the status for I/O errors, never 1, which means "an expectation failed".
+fn finish(result: Result<ExitCode>) -> ExitCode {
+    result.unwrap_or_else(|error: Report| {
+        let causes: Vec<String> = error.chain().map(ToString::to_string).collect();
+        report::say(&causes.join(": "));
+        ExitCode::from(EXIT_IO_ERROR)
+    })
+}
+
+/// Output that could not be written: said as one line, the I/O status.
+fn output_failed(error: &OutputError, lang: Lang) -> ExitCode {
+    report::say(&error.message(lang));
+    ExitCode::from(EXIT_IO_ERROR)
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Some(CommandLine::Snapshot(args)) => snapshot(&args),
         Some(CommandLine::Lab(args)) => lab(&args),
@@ -74,7 +121,9 @@ fn snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
     script::run(&mut lab, &parsed)?;
     lab.run_for(args.wait, script::PROBE_EVERY)?;
     let snapshot = lab.snapshot();
-    write_snapshot(args, &snapshot, lang, None)?;
+    if let Err(error) = write_snapshot(args, &snapshot, lang, None) {
+        return Ok(output_failed(&error, lang));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -84,7 +133,7 @@ fn write_snapshot(
     snapshot: &Snapshot,
     lang: Lang,
     lecture: Option<&(LectureView, Option<String>)>,
-) -> Result<()> {
+) -> Result<(), OutputError> {
     let theme = args.theme.unwrap_or_default();
     let screen = || {
         let mut app = App::new(lang, theme);
@@ -113,12 +162,7 @@ fn write_snapshot(
             export::buffer_to_svg(&screen(), &export::svg_options(theme, title))
         }
     };
-    match &args.output {
-        Some(path) => std::fs::write(path, rendered)
-            .wrap_err_with(|| format!("writing {}", path.display()))?,
-        None => print!("{rendered}"),
-    }
-    Ok(())
+    write_output(args.output.as_deref(), rendered.as_bytes())
 }
 
 /// `snapshot --demo`: plays a scenario up to a step, writes the snapshot, reports failed checks.
@@ -127,20 +171,20 @@ fn snapshot_demo(args: &SnapshotArgs, demo: &str) -> Result<ExitCode> {
     let scenario = match scenario::load(demo) {
         Ok(scenario) => scenario,
         Err(error) => {
-            eprintln!("sockscope: {}", error.localized(lang));
+            report::say(&error.localized(lang));
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
     let count = scenario.steps.len();
     let step = args.step.unwrap_or(count);
     if step == 0 || step > count {
-        let count = count.to_string();
-        let message = text::format(
+        let message = text::format_count(
             lang,
             "demo.no_such_step",
-            &[("count", &count), ("name", &scenario.name)],
+            count as u64,
+            &[("name", &scenario.name)],
         );
-        eprintln!("sockscope: {message}");
+        report::say(&message);
         return Ok(ExitCode::from(EXIT_BAD_INPUT));
     }
     let config = lab_config(lang, args.bind);
@@ -158,14 +202,17 @@ fn snapshot_demo(args: &SnapshotArgs, demo: &str) -> Result<ExitCode> {
             .collect(),
         autoplay: None,
     };
-    write_snapshot(
+    let written = write_snapshot(
         args,
         &played.snapshot,
         lang,
         Some(&(view, current.focus.clone())),
-    )?;
+    );
     for failure in &played.failures {
-        eprintln!("sockscope: {}", failure.message(lang));
+        report::say(&failure.message(lang));
+    }
+    if let Err(error) = written {
+        return Ok(output_failed(&error, lang));
     }
     Ok(if played.failures.is_empty() {
         ExitCode::SUCCESS
@@ -178,19 +225,25 @@ fn snapshot_demo(args: &SnapshotArgs, demo: &str) -> Result<ExitCode> {
 fn demo(args: &DemoArgs) -> Result<ExitCode> {
     let lang = lang_of(args.screen.lang);
     let Some(name) = &args.scenario else {
-        print!("{}", scenario::list(&scenario::builtins(), lang));
-        return Ok(ExitCode::SUCCESS);
+        let listed = scenario::list(&scenario::builtins(), lang);
+        return Ok(match write_output(None, listed.as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => output_failed(&error, lang),
+        });
     };
     let scenario = match scenario::load(name) {
         Ok(scenario) => scenario,
         Err(error) => {
-            eprintln!("sockscope: {}", error.localized(lang));
+            report::say(&error.localized(lang));
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
     if args.print {
-        print!("{}", scenario::describe(&scenario, lang));
-        return Ok(ExitCode::SUCCESS);
+        let described = scenario::describe(&scenario, lang);
+        return Ok(match write_output(None, described.as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => output_failed(&error, lang),
+        });
     }
     let autoplay = args.autoplay.map(Duration::from_secs);
     let lecture = dashboard::Lecture::new(scenario, autoplay);
@@ -255,16 +308,17 @@ fn dump(args: &DumpArgs) -> Result<ExitCode> {
     match written {
         // `sockscope dump | head` is not an error.
         Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
-        other => other.wrap_err("writing the dump")?,
+        Err(error) => return Ok(output_failed(&OutputError { path: None, error }, lang)),
+        Ok(()) => {}
     }
     for error in &snapshot.errors {
-        eprintln!("sockscope: {error}");
+        report::say(error);
     }
     if let Some(note) = system::owners_note(&snapshot, lang) {
-        eprintln!("sockscope: {note}");
+        report::say(&note);
     }
     if args.stats {
-        eprintln!("sockscope: {}", system::stats_line(&snapshot, lang));
+        report::say(&system::stats_line(&snapshot, lang));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -23,6 +23,8 @@ pub enum ParseErrorKind {
     BadPort,
     BadNumber,
     BadDuration,
+    /// A well-formed duration longer than [`super::DURATION_MAX`].
+    DurationTooLong,
     UnterminatedQuote,
     BadEscape,
     /// A number outside `min..=max` (COUNT, BACKLOG, MAX, VALUE).
@@ -46,6 +48,7 @@ impl ParseErrorKind {
             Self::BadPort => "parse.bad_port",
             Self::BadNumber => "parse.bad_number",
             Self::BadDuration => "parse.bad_duration",
+            Self::DurationTooLong => "input.duration_too_long",
             Self::UnterminatedQuote => "parse.unterminated_quote",
             Self::BadEscape => "parse.bad_escape",
             Self::OutOfRange { .. } => "parse.out_of_range",
@@ -112,6 +115,11 @@ impl ParseError {
                     ("expected", expected),
                     ("found", found),
                 ],
+            ),
+            ParseErrorKind::DurationTooLong => text::format(
+                lang,
+                key,
+                &[("max", super::DURATION_MAX_TEXT), ("found", found)],
             ),
             _ => text::format(lang, key, &[("expected", expected), ("found", found)]),
         }

@@ -145,13 +145,11 @@ pub fn owners_note(snapshot: &SystemSnapshot, lang: Lang) -> Option<String> {
     } else {
         "dump.owners_unknown"
     };
-    Some(text::format(
+    Some(text::format_count(
         lang,
         key,
-        &[
-            ("count", &owners.unknown.to_string()),
-            ("processes", &owners.unreadable_processes.to_string()),
-        ],
+        owners.unknown as u64,
+        &[("processes", &owners.unreadable_processes.to_string())],
     ))
 }
 
