@@ -17,7 +17,7 @@ use sockscope::text::Lang;
 use sockscope::report::{
     self, EXIT_BAD_INPUT, EXIT_CHECKS_FAILED, EXIT_IO_ERROR, OutputError, write_output,
 };
-use sockscope::{dashboard, export, scenario, script, system, text, watch};
+use sockscope::{dashboard, escape, export, scenario, script, system, text, watch};
 
 /// The lab's settings from the command line: its language and the address `server` binds.
 fn lab_config(lang: Lang, bind: Option<std::net::SocketAddr>) -> LabConfig {
@@ -69,15 +69,26 @@ fn install_panic_report() {
 /// The command line, or clap's message (escaped: it quotes the arguments) and its status: 0 for
 /// `--help` and `--version`, 2 for a bad argument.
 fn parse_command_line() -> Result<Cli, ExitCode> {
-    Cli::try_parse().map_err(|error| {
-        if error.use_stderr() {
-            report::say_lines(&error.render().to_string());
-        } else {
-            // Help and version on standard output; `--help | head` is no error.
-            let _ = write_output(None, error.render().to_string().as_bytes());
-        }
-        ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(EXIT_BAD_INPUT))
-    })
+    let error = match Cli::try_parse() {
+        Ok(cli) => return Ok(cli),
+        Err(error) => error,
+    };
+    let status = ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(EXIT_BAD_INPUT));
+    if !error.use_stderr() {
+        // Help and version on standard output; `--help | head` is no error.
+        let _ = write_output(None, error.render().to_string().as_bytes());
+        return Err(status);
+    }
+    // clap quotes the arguments in its message, and its message has lines of its own: the same
+    // error from escaped arguments shows them without a control character (a newline in an
+    // argument cannot forge a line), and keeps clap's layout.
+    let escaped = std::env::args_os().map(|arg| escape::visible(&arg.to_string_lossy()));
+    let shown = Cli::try_parse_from(escaped)
+        .err()
+        .filter(|again| again.kind() == error.kind())
+        .unwrap_or(error);
+    report::say_lines(&shown.render().to_string());
+    Err(status)
 }
 
 /// The exit status of a run; an error that ended it is said as one plain line (its causes joined

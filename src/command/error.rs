@@ -134,15 +134,8 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-/// Source text made safe to show in a message: control characters escaped.
+/// Source text made safe to show in a message: control characters escaped (`\x1b`), the same
+/// escaping as every other message (see [`crate::escape::visible`]).
 pub(super) fn shown(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::escape::visible(raw)
 }
