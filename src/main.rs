@@ -13,10 +13,10 @@ use sockscope::command::Located;
 use sockscope::command::parse_script;
 use sockscope::lab::{Lab, LabConfig};
 use sockscope::model::Snapshot;
-use sockscope::text::Lang;
 use sockscope::report::{
     self, EXIT_BAD_INPUT, EXIT_CHECKS_FAILED, EXIT_IO_ERROR, OutputError, write_output,
 };
+use sockscope::text::Lang;
 use sockscope::{dashboard, escape, export, scenario, script, system, text, watch};
 
 /// The lab's settings from the command line: its language and the address `server` binds.

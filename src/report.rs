@@ -113,18 +113,16 @@ mod tests {
         let said = line("bad key 'x\x1b]0;pwned\x07'\nsockscope: forged");
         assert_eq!(said.matches('\n').count(), 1, "{said}");
         assert!(said.ends_with('\n'));
-        assert!(!said[..said.len() - 1].chars().any(char::is_control), "{said}");
+        assert!(
+            !said[..said.len() - 1].chars().any(char::is_control),
+            "{said}"
+        );
         assert!(said.contains("\\x1b]0;pwned\\x07"), "{said}");
     }
 
     #[test]
     fn statuses_are_distinct() {
-        let all = [
-            EXIT_OK,
-            EXIT_CHECKS_FAILED,
-            EXIT_BAD_INPUT,
-            EXIT_IO_ERROR,
-        ];
+        let all = [EXIT_OK, EXIT_CHECKS_FAILED, EXIT_BAD_INPUT, EXIT_IO_ERROR];
         for (index, status) in all.iter().enumerate() {
             assert!(!all[index + 1..].contains(status), "{status}");
         }

@@ -37,8 +37,8 @@ pub use builtin::BUILTIN_NAMES;
 pub use describe::{describe, list};
 pub use error::{ScenarioError, ScenarioErrorKind};
 pub use eval::{CheckFailure, check_all};
-pub use file::SCENARIO_FILE_MAX;
 pub use expect::{ExpectError, ExpectErrorKind, Expectation, FieldPath, Op, Operand};
+pub use file::SCENARIO_FILE_MAX;
 pub use player::{PlayError, Played, Player, StepError, play_to, run_step};
 
 /// A text in both languages of the tool.

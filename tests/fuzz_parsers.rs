@@ -45,7 +45,11 @@ impl Rng {
         (self.next() % n.max(1) as u64) as usize
     }
 
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
+    }
+
+    fn pick_ref<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
 }
@@ -59,23 +63,132 @@ fn cases(default: usize) -> usize {
 
 /// Words of the lab language and of what has broken parsers before.
 const LAB_WORDS: &[&str] = &[
-    "server", "client", "clients", "socket", "bind", "listen", "connect", "accept", "close",
-    "send", "recv", "sendto", "recvfrom", "shutdown", "setsockopt", "open", "forward",
-    "auto-accept", "wait", "as", "tcp", "udp", "v6", "rd", "wr", "both", "on", "off",
-    "reuseaddr", "linger0", "defer_accept", "srv", "c", "c1", "srv-a1", "x_y", "127.0.0.1:0",
-    ":8080", "localhost:0", "[::1]:0", "[::1]", "0.0.0.0:80", "1.2.3.4:99999", "::1:80", "[:",
-    "]:", "0", "1", "-1", "65535", "65536", "10000", "10001", "4294967296",
-    "99999999999999999999999999999999999999999", "200ms", "1.5s", "24h", "24.000000001h",
-    "9223372036854775807s", "18446744073709551616ns", "1..5s", ".5s", "µs", "1µs", "\"", "\"\"",
-    "\"a b\"", "\"\\x\"", "\"\\xzz\"", "\"\\x41\"", "\"\\n\\r\\t\\0\\\\\\\"\"", "\\", ";", ";;", "#",
-    "#x", "issue#5", "\n", "\r\n", "\r", "\t", " ", "\u{1b}]0;t\u{7}", "\u{0}", "\u{7f}", "\u{9b}",
-    "한국어", "é", "\u{feff}", "\u{202e}", "/dev/null", "\"/tmp/a;b\"",
+    "server",
+    "client",
+    "clients",
+    "socket",
+    "bind",
+    "listen",
+    "connect",
+    "accept",
+    "close",
+    "send",
+    "recv",
+    "sendto",
+    "recvfrom",
+    "shutdown",
+    "setsockopt",
+    "open",
+    "forward",
+    "auto-accept",
+    "wait",
+    "as",
+    "tcp",
+    "udp",
+    "v6",
+    "rd",
+    "wr",
+    "both",
+    "on",
+    "off",
+    "reuseaddr",
+    "linger0",
+    "defer_accept",
+    "srv",
+    "c",
+    "c1",
+    "srv-a1",
+    "x_y",
+    "127.0.0.1:0",
+    ":8080",
+    "localhost:0",
+    "[::1]:0",
+    "[::1]",
+    "0.0.0.0:80",
+    "1.2.3.4:99999",
+    "::1:80",
+    "[:",
+    "]:",
+    "0",
+    "1",
+    "-1",
+    "65535",
+    "65536",
+    "10000",
+    "10001",
+    "4294967296",
+    "99999999999999999999999999999999999999999",
+    "200ms",
+    "1.5s",
+    "24h",
+    "24.000000001h",
+    "9223372036854775807s",
+    "18446744073709551616ns",
+    "1..5s",
+    ".5s",
+    "µs",
+    "1µs",
+    "\"",
+    "\"\"",
+    "\"a b\"",
+    "\"\\x\"",
+    "\"\\xzz\"",
+    "\"\\x41\"",
+    "\"\\n\\r\\t\\0\\\\\\\"\"",
+    "\\",
+    ";",
+    ";;",
+    "#",
+    "#x",
+    "issue#5",
+    "\n",
+    "\r\n",
+    "\r",
+    "\t",
+    " ",
+    "\u{1b}]0;t\u{7}",
+    "\u{0}",
+    "\u{7f}",
+    "\u{9b}",
+    "한국어",
+    "é",
+    "\u{feff}",
+    "\u{202e}",
+    "/dev/null",
+    "\"/tmp/a;b\"",
 ];
 
 /// Characters a mutation may insert: ASCII, controls, multi-byte and wide ones.
 const CHARS: &[char] = &[
-    'a', 'Z', '0', '9', ' ', '"', '\\', ';', '#', ':', '.', '[', ']', '-', '+', '=', '\n', '\r',
-    '\t', '\u{0}', '\u{1b}', '\u{7}', '\u{7f}', '\u{85}', 'é', 'µ', '한', '\u{10ffff}', '\u{fffd}',
+    'a',
+    'Z',
+    '0',
+    '9',
+    ' ',
+    '"',
+    '\\',
+    ';',
+    '#',
+    ':',
+    '.',
+    '[',
+    ']',
+    '-',
+    '+',
+    '=',
+    '\n',
+    '\r',
+    '\t',
+    '\u{0}',
+    '\u{1b}',
+    '\u{7}',
+    '\u{7f}',
+    '\u{85}',
+    'é',
+    'µ',
+    '한',
+    '\u{10ffff}',
+    '\u{fffd}',
 ];
 
 /// The inputs mutations start from: every verb's usage, and every built-in step's `run`.
@@ -103,8 +216,8 @@ fn boundary(text: &str, mut at: usize) -> usize {
 fn mutate_text(rng: &mut Rng, text: &mut String, seeds: &[String]) {
     let at = boundary(text, rng.below(text.len() + 1));
     match rng.below(7) {
-        0 => text.insert_str(at, *rng.pick(LAB_WORDS)),
-        1 => text.insert(at, *rng.pick(CHARS)),
+        0 => text.insert_str(at, rng.pick(LAB_WORDS)),
+        1 => text.insert(at, rng.pick(CHARS)),
         2 => {
             let end = boundary(text, at + rng.below(12));
             text.replace_range(at..end, "");
@@ -116,7 +229,7 @@ fn mutate_text(rng: &mut Rng, text: &mut String, seeds: &[String]) {
         }
         4 => {
             // Splice: this text up to `at`, another seed from a random point.
-            let other = rng.pick(seeds);
+            let other = rng.pick_ref(seeds);
             let from = boundary(other, rng.below(other.len() + 1));
             text.truncate(at);
             text.push_str(&other[from..]);
@@ -127,7 +240,7 @@ fn mutate_text(rng: &mut Rng, text: &mut String, seeds: &[String]) {
             text.replace_range(at..end.max(at), word);
         }
         _ => {
-            let separator = *rng.pick(&["; ", "\n", " ", "#", "\""]);
+            let separator = rng.pick(&["; ", "\n", " ", "#", "\""]);
             text.insert_str(at, separator);
         }
     }
@@ -137,27 +250,33 @@ fn mutate_text(rng: &mut Rng, text: &mut String, seeds: &[String]) {
 fn generated_script(rng: &mut Rng) -> String {
     let mut script = String::new();
     for _ in 0..=rng.below(24) {
-        script.push_str(*rng.pick(LAB_WORDS));
-        script.push_str(*rng.pick(&[" ", " ", " ", ";", "\n", ""]));
+        script.push_str(rng.pick(LAB_WORDS));
+        script.push_str(rng.pick(&[" ", " ", " ", ";", "\n", ""]));
     }
     script
 }
 
 /// 1-based line count of a text (a text with no newline has one line).
 fn line_count(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| b == b'\n').count() + 1
+    bytes.split(|&b| b == b'\n').count()
 }
 
 /// The bytes of 1-based line `line`.
 fn line_bytes(bytes: &[u8], line: usize) -> &[u8] {
-    bytes.split(|&b| b == b'\n').nth(line - 1).unwrap_or_default()
+    bytes
+        .split(|&b| b == b'\n')
+        .nth(line - 1)
+        .unwrap_or_default()
 }
 
 /// Whether (line, column) lies inside the input: on one of its lines, at most one past the end
 /// of that line (a missing argument points just past the command). Columns count characters, so
 /// a line has at most as many as it has bytes.
 fn inside(bytes: &[u8], line: usize, column: usize) -> bool {
-    line >= 1 && column >= 1 && line <= line_count(bytes) && column <= line_bytes(bytes, line).len() + 1
+    line >= 1
+        && column >= 1
+        && line <= line_count(bytes)
+        && column <= line_bytes(bytes, line).len() + 1
 }
 
 #[test]
@@ -170,7 +289,7 @@ fn fuzz_the_lab_language_never_panics_and_every_error_is_positioned() {
         let script = if rng.below(4) == 0 {
             generated_script(&mut rng)
         } else {
-            let mut text = rng.pick(&seeds).clone();
+            let mut text = rng.pick_ref(&seeds).clone();
             for _ in 0..=rng.below(6) {
                 mutate_text(&mut rng, &mut text, &seeds);
             }
@@ -212,7 +331,10 @@ fn fuzz_the_lab_language_never_panics_and_every_error_is_positioned() {
                 let prefix = format!("line {}, column {}: ", error.line, error.column);
                 assert!(english.starts_with(&prefix), "case {case}: {english}");
                 let korean = error.localized(Lang::Ko);
-                assert!(korean.contains(&error.column.to_string()), "case {case}: {korean}");
+                assert!(
+                    korean.contains(&error.column.to_string()),
+                    "case {case}: {korean}"
+                );
                 assert!(
                     !error.found.chars().any(char::is_control),
                     "case {case}: raw control character in {:?}",
@@ -224,18 +346,59 @@ fn fuzz_the_lab_language_never_panics_and_every_error_is_positioned() {
     eprintln!("lab language: {total} cases, {parsed} parsed, {rejected} rejected with a position");
     assert_eq!(parsed + rejected, total);
     // The driver reaches both sides of the parser.
-    assert!(parsed > total / 20 && rejected > total / 20, "{parsed} / {rejected}");
+    assert!(
+        parsed > total / 20 && rejected > total / 20,
+        "{parsed} / {rejected}"
+    );
 }
 
 /// TOML and scenario pieces: keys, strings of every kind, values that broke things before.
 const SCENARIO_WORDS: &[&str] = &[
-    "[[step]]\n", "[step]\n", "[title]\n", "run = ", "wait = ", "say.en = ", "say.ko = ",
-    "expect = [", "]", "focus = ", "title.en = ", "title.ko = ", "\"", "'", "\"\"\"", "'''", "=",
-    "\n", "\r\n", "#", ",", "{", "}", "1", "-0", "1e999", "true", "\"9223372036854775807s\"",
-    "\"24h\"", "\"1h\"", "\"soon\"", "\"srv.local.port < srv.local.port + 9223372036854775807\"",
-    "\"srv.fd == 99999999999999999999\"", "\"srv.acept_queue == 3\"", "\"c.state == SYN-SENT\"",
-    "\"server srv; lisen srv 2\"", "\"\\u001b]0;t\\u0007\"", "\"\\u0000\"", "\"\\x41\"", "\\",
-    "\"\\\"", "한국어", "\u{feff}", "bogus = 1\n", "step = 5\n",
+    "[[step]]\n",
+    "[step]\n",
+    "[title]\n",
+    "run = ",
+    "wait = ",
+    "say.en = ",
+    "say.ko = ",
+    "expect = [",
+    "]",
+    "focus = ",
+    "title.en = ",
+    "title.ko = ",
+    "\"",
+    "'",
+    "\"\"\"",
+    "'''",
+    "=",
+    "\n",
+    "\r\n",
+    "#",
+    ",",
+    "{",
+    "}",
+    "1",
+    "-0",
+    "1e999",
+    "true",
+    "\"9223372036854775807s\"",
+    "\"24h\"",
+    "\"1h\"",
+    "\"soon\"",
+    "\"srv.local.port < srv.local.port + 9223372036854775807\"",
+    "\"srv.fd == 99999999999999999999\"",
+    "\"srv.acept_queue == 3\"",
+    "\"c.state == SYN-SENT\"",
+    "\"server srv; lisen srv 2\"",
+    "\"\\u001b]0;t\\u0007\"",
+    "\"\\u0000\"",
+    "\"\\x41\"",
+    "\\",
+    "\"\\\"",
+    "한국어",
+    "\u{feff}",
+    "bogus = 1\n",
+    "step = 5\n",
 ];
 
 /// Bytes a mutation may insert, invalid UTF-8 among them.
@@ -251,7 +414,7 @@ fn mutate_bytes(rng: &mut Rng, bytes: &mut Vec<u8>, seeds: &[Vec<u8>]) {
             let word = rng.pick(SCENARIO_WORDS).as_bytes();
             bytes.splice(at..at, word.iter().copied());
         }
-        1 => bytes.insert(at, *rng.pick(BYTES)),
+        1 => bytes.insert(at, rng.pick(BYTES)),
         2 => {
             let end = (at + rng.below(24)).min(bytes.len());
             bytes.drain(at..end);
@@ -262,7 +425,7 @@ fn mutate_bytes(rng: &mut Rng, bytes: &mut Vec<u8>, seeds: &[Vec<u8>]) {
             bytes.splice(end..end, copy);
         }
         4 => {
-            let other = rng.pick(seeds);
+            let other = rng.pick_ref(seeds);
             let from = rng.below(other.len() + 1);
             bytes.truncate(at);
             bytes.extend_from_slice(&other[from..]);
@@ -274,7 +437,10 @@ fn mutate_bytes(rng: &mut Rng, bytes: &mut Vec<u8>, seeds: &[Vec<u8>]) {
         }
         _ => {
             // Edit inside a string value: where the lab language and expectations are.
-            let quote = bytes[at..].iter().position(|&b| b == b'"').map(|i| at + i + 1);
+            let quote = bytes[at..]
+                .iter()
+                .position(|&b| b == b'"')
+                .map(|i| at + i + 1);
             if let Some(inner) = quote.filter(|&i| i <= bytes.len()) {
                 let word = rng.pick(LAB_WORDS).as_bytes();
                 bytes.splice(inner..inner, word.iter().copied());
@@ -297,7 +463,7 @@ fn fuzz_scenario_files_never_panic_and_every_error_is_positioned() {
     let total = cases(SCENARIO_CASES);
     let (mut loaded, mut rejected) = (0_usize, 0_usize);
     for case in 0..total {
-        let mut bytes = rng.pick(&seeds).clone();
+        let mut bytes = rng.pick_ref(&seeds).clone();
         for _ in 0..=rng.below(8) {
             mutate_bytes(&mut rng, &mut bytes, &seeds);
         }
@@ -306,7 +472,12 @@ fn fuzz_scenario_files_never_panic_and_every_error_is_positioned() {
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             scenario::parse_bytes("fuzz", "fuzz.toml", bytes)
         }))
-        .unwrap_or_else(|_| panic!("case {case}: the scenario parser panicked on \"{}\"", shown()));
+        .unwrap_or_else(|_| {
+            panic!(
+                "case {case}: the scenario parser panicked on \"{}\"",
+                shown()
+            )
+        });
         match outcome {
             Ok(scenario) => {
                 loaded += 1;
@@ -329,7 +500,12 @@ fn fuzz_scenario_files_never_panic_and_every_error_is_positioned() {
             }
         }
     }
-    eprintln!("scenario files: {total} cases, {loaded} loaded, {rejected} rejected with a position");
+    eprintln!(
+        "scenario files: {total} cases, {loaded} loaded, {rejected} rejected with a position"
+    );
     assert_eq!(loaded + rejected, total);
-    assert!(loaded > total / 50 && rejected > total / 20, "{loaded} / {rejected}");
+    assert!(
+        loaded > total / 50 && rejected > total / 20,
+        "{loaded} / {rejected}"
+    );
 }

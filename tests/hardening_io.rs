@@ -92,7 +92,10 @@ fn assert_plain_lines(output: &Output, lines: usize) {
         !err.chars().any(|c| c.is_control() && c != '\n'),
         "no control characters on stderr: {err:?}"
     );
-    assert!(!err.contains("panicked") && !err.contains("BACKTRACE"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("BACKTRACE"),
+        "{err}"
+    );
 }
 
 const HEAD: &str = "title.en = \"test\"\ntitle.ko = \"시험\"\n";
@@ -113,18 +116,36 @@ fn d1_a_wait_past_the_maximum_in_run_is_a_positioned_error() {
         "{}",
         stderr(&output)
     );
-    assert!(stderr(&output).contains("at most 24h"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("at most 24h"),
+        "{}",
+        stderr(&output)
+    );
     assert_plain_lines(&output, 1);
 }
 
 #[test]
 fn d1_the_wait_flag_has_the_same_maximum() {
-    let output = run(&["snapshot", "--run", "server s", "--wait", "9223372036854775807s"]);
+    let output = run(&[
+        "snapshot",
+        "--run",
+        "server s",
+        "--wait",
+        "9223372036854775807s",
+    ]);
     assert_eq!(output.status.code(), Some(BAD_INPUT), "{}", stderr(&output));
-    assert!(stderr(&output).contains("at most 24h"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("at most 24h"),
+        "{}",
+        stderr(&output)
+    );
     // The maximum itself is accepted (nothing runs that long here: the script is malformed).
     let output = run(&["snapshot", "--run", "bogus", "--wait", "24h"]);
-    assert!(stderr(&output).contains("unknown verb"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("unknown verb"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -152,7 +173,11 @@ fn d1_autoplay_and_the_panic_timer_are_bounded_by_clap() {
     assert!(stderr(&output).contains("1..=3600"), "{}", stderr(&output));
     let output = run(&["--panic-after", "18446744073709551615"]);
     assert_eq!(output.status.code(), Some(BAD_INPUT), "{}", stderr(&output));
-    assert!(stderr(&output).contains("0..=86400000"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("0..=86400000"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,7 +190,10 @@ const OSC_CLIPBOARD: &str = "\\u001b]52;c;cHduZWQ=\\u0007";
 fn assert_escaped(output: &Output) {
     let err = stderr(output);
     assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
-    assert!(err.contains("\\x1b]"), "the sequence is shown escaped: {err:?}");
+    assert!(
+        err.contains("\\x1b]"),
+        "the sequence is shown escaped: {err:?}"
+    );
 }
 
 #[test]
@@ -178,12 +206,20 @@ fn d2_an_unknown_key_a_wait_and_an_expectation_are_printed_escaped() {
             "expect",
             format!("run = \"\"\nexpect = [\"srv.bogus{OSC_TITLE} == 1\"]\n"),
         ),
-        ("expect-syntax", format!("run = \"\"\nexpect = [\"{OSC_CLIPBOARD}\"]\n")),
+        (
+            "expect-syntax",
+            format!("run = \"\"\nexpect = [\"{OSC_CLIPBOARD}\"]\n"),
+        ),
         ("run", format!("run = \"{OSC_TITLE}\"\n")),
     ] {
         let file = dir.file(&format!("{name}.toml"), format!("{HEAD}{}", step(&body)));
         let output = run(&["snapshot", "--demo", &file]);
-        assert_eq!(output.status.code(), Some(BAD_INPUT), "{name}: {}", stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(BAD_INPUT),
+            "{name}: {}",
+            stderr(&output)
+        );
         assert_escaped(&output);
         assert_plain_lines(&output, 1);
     }
@@ -195,14 +231,23 @@ fn d2_a_failed_check_naming_hostile_text_is_printed_escaped() {
     let body = format!("run = \"server srv\"\nexpect = [\"srv.state == \\\"{OSC_TITLE}\\\"\"]\n");
     let file = dir.file("check.toml", format!("{HEAD}{}", step(&body)));
     let output = run(&["snapshot", "--demo", &file, "--format", "json"]);
-    assert_eq!(output.status.code(), Some(CHECKS_FAILED), "{}", stderr(&output));
+    assert_eq!(
+        output.status.code(),
+        Some(CHECKS_FAILED),
+        "{}",
+        stderr(&output)
+    );
     assert_escaped(&output);
     assert_plain_lines(&output, 1);
 }
 
 #[test]
 fn d2_a_file_name_and_an_argument_are_printed_escaped() {
-    let output = run(&["snapshot", "--demo", "/nonexistent/\u{1b}]0;pwned\u{7}.toml"]);
+    let output = run(&[
+        "snapshot",
+        "--demo",
+        "/nonexistent/\u{1b}]0;pwned\u{7}.toml",
+    ]);
     assert_eq!(output.status.code(), Some(BAD_INPUT), "{}", stderr(&output));
     assert_escaped(&output);
     assert_plain_lines(&output, 1);
@@ -211,7 +256,11 @@ fn d2_a_file_name_and_an_argument_are_printed_escaped() {
     assert_eq!(output.status.code(), Some(BAD_INPUT), "{}", stderr(&output));
     let err = stderr(&output);
     assert!(!err.contains('\u{7}'), "{err:?}");
-    assert!(!err.lines().any(|line| line.starts_with("sockscope: forged")), "{err}");
+    assert!(
+        !err.lines()
+            .any(|line| line.starts_with("sockscope: forged")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -223,7 +272,12 @@ fn d2_narration_with_control_characters_never_reaches_stdout_raw() {
     let file = dir.file("say.toml", source);
     for format in ["text", "svg", "listing"] {
         let output = run(&["snapshot", "--demo", &file, "--format", format]);
-        assert_eq!(output.status.code(), Some(OK), "{format}: {}", stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(OK),
+            "{format}: {}",
+            stderr(&output)
+        );
         assert!(
             !output.stdout.contains(&0x1b) && !output.stdout.contains(&0x07),
             "{format}: {}",
@@ -232,7 +286,11 @@ fn d2_narration_with_control_characters_never_reaches_stdout_raw() {
     }
     let output = run(&["demo", &file, "--print"]);
     assert_eq!(output.status.code(), Some(OK), "{}", stderr(&output));
-    assert!(!output.stdout.contains(&0x1b), "{}", String::from_utf8_lossy(&output.stdout));
+    assert!(
+        !output.stdout.contains(&0x1b),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -255,7 +313,12 @@ fn d3_a_closed_pipe_ends_quietly() {
         &["--help"],
     ] {
         let output = run_with(args, closed_pipe());
-        assert_eq!(output.status.code(), Some(OK), "{args:?}: {}", stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(OK),
+            "{args:?}: {}",
+            stderr(&output)
+        );
         assert_eq!(stderr(&output), "", "{args:?}");
     }
 }
@@ -271,8 +334,17 @@ fn d3_a_full_disk_is_one_line_and_the_io_status() {
             .open("/dev/full")
             .expect("/dev/full opens");
         let output = run_with(args, Stdio::from(full));
-        assert_eq!(output.status.code(), Some(IO_ERROR), "{args:?}: {}", stderr(&output));
-        assert!(stderr(&output).contains("No space left on device"), "{}", stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(IO_ERROR),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains("No space left on device"),
+            "{}",
+            stderr(&output)
+        );
         assert_plain_lines(&output, 1);
     }
     // Also through -o, and a failed check does not hide the I/O error's status.
@@ -287,7 +359,9 @@ fn d3_a_missing_output_directory_is_one_line_and_nothing_is_left_behind() {
     let dir = TempDir::new();
     let target = dir.path("no-such-dir").join("out.svg");
     let target = target.to_str().expect("UTF-8");
-    let output = run(&["snapshot", "--run", "server s", "--format", "svg", "-o", target]);
+    let output = run(&[
+        "snapshot", "--run", "server s", "--format", "svg", "-o", target,
+    ]);
     assert_eq!(output.status.code(), Some(IO_ERROR), "{}", stderr(&output));
     assert!(stderr(&output).contains("out.svg"), "{}", stderr(&output));
     assert_plain_lines(&output, 1);
@@ -299,12 +373,20 @@ fn d3_the_four_exit_statuses_are_distinct() {
     let dir = TempDir::new();
     let wrong = dir.file(
         "wrong.toml",
-        format!("{HEAD}{}", step("run = \"server srv\"\nexpect = [\"srv.state == CLOSE\"]\n")),
+        format!(
+            "{HEAD}{}",
+            step("run = \"server srv\"\nexpect = [\"srv.state == CLOSE\"]\n")
+        ),
     );
     let ok = run(&["snapshot", "--demo", "server-life", "--format", "json"]);
     assert_eq!(ok.status.code(), Some(OK), "{}", stderr(&ok));
     let failed = run(&["snapshot", "--demo", &wrong, "--format", "json"]);
-    assert_eq!(failed.status.code(), Some(CHECKS_FAILED), "{}", stderr(&failed));
+    assert_eq!(
+        failed.status.code(),
+        Some(CHECKS_FAILED),
+        "{}",
+        stderr(&failed)
+    );
     let bad = run(&["snapshot", "--run", "lisen s 5"]);
     assert_eq!(bad.status.code(), Some(BAD_INPUT), "{}", stderr(&bad));
     let io = run(&["snapshot", "--demo", &wrong, "-o", "/dev/full"]);
@@ -349,7 +431,13 @@ fn d7_an_out_of_range_number_is_a_positioned_parse_error() {
 /// out of memory) instead of taking the machine's memory with it.
 fn run_limited(args: &[&str]) -> Output {
     Command::new("timeout")
-        .args(["60", "sh", "-c", "ulimit -v 1048576; exec \"$0\" \"$@\"", BINARY])
+        .args([
+            "60",
+            "sh",
+            "-c",
+            "ulimit -v 1048576; exec \"$0\" \"$@\"",
+            BINARY,
+        ])
         .args(args)
         .env("LANG", "C")
         .stdin(Stdio::null())
@@ -371,9 +459,17 @@ fn d9_devices_directories_and_fifos_are_refused_at_once() {
         (directory.as_str(), "directory"),
     ] {
         let output = run_limited(&["snapshot", "--demo", path]);
-        assert_eq!(output.status.code(), Some(BAD_INPUT), "{path}: {}", stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(BAD_INPUT),
+            "{path}: {}",
+            stderr(&output)
+        );
         let err = stderr(&output);
-        assert!(err.contains("not a regular file") && err.contains(what), "{err}");
+        assert!(
+            err.contains("not a regular file") && err.contains(what),
+            "{err}"
+        );
         assert_plain_lines(&output, 1);
     }
 }
@@ -396,7 +492,10 @@ fn d9_a_file_over_one_mib_is_refused_with_the_cap_in_the_message() {
     let output = run_limited(&["snapshot", "--demo", &over]);
     assert_eq!(output.status.code(), Some(BAD_INPUT), "{}", stderr(&output));
     let err = stderr(&output);
-    assert!(err.contains("1048577 bytes") && err.contains("1048576"), "{err}");
+    assert!(
+        err.contains("1048577 bytes") && err.contains("1048576"),
+        "{err}"
+    );
     assert_plain_lines(&output, 1);
 }
 
@@ -430,16 +529,27 @@ fn d11_bind_accepts_localhost_as_the_lab_language_does() {
     ]);
     assert_eq!(output.status.code(), Some(OK), "{}", stderr(&output));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
-    let local = json["sockets"][0]["local"].as_str().expect("a local address");
+    let local = json["sockets"][0]["local"]
+        .as_str()
+        .expect("a local address");
     assert!(local.starts_with("127.0.0.1:"), "{local}");
 }
 
 #[test]
 fn d11_size_out_of_range_gives_the_range() {
-    for size in ["100000x100000", "1001x40", "0x40", "99999999999999999999999x1"] {
+    for size in [
+        "100000x100000",
+        "1001x40",
+        "0x40",
+        "99999999999999999999999x1",
+    ] {
         let output = run(&["snapshot", "--run", "", "--size", size]);
         assert_eq!(output.status.code(), Some(BAD_INPUT), "{size}");
-        assert!(stderr(&output).contains("1 to 1000"), "{size}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains("1 to 1000"),
+            "{size}: {}",
+            stderr(&output)
+        );
     }
     let output = run(&["snapshot", "--run", "", "--size", "big"]);
     assert!(stderr(&output).contains("COLSxROWS"), "{}", stderr(&output));
@@ -464,13 +574,21 @@ fn d11_one_unknown_owner_is_singular() {
 fn d11_a_system_error_is_one_plain_line_with_the_io_status() {
     // Four descriptors: enough to start the binary, not enough for the lab's event loop.
     let output = Command::new("sh")
-        .args(["-c", "ulimit -n 4; exec \"$0\" snapshot --run 'server s'", BINARY])
+        .args([
+            "-c",
+            "ulimit -n 4; exec \"$0\" snapshot --run 'server s'",
+            BINARY,
+        ])
         .env("LANG", "C")
         .stdin(Stdio::null())
         .output()
         .expect("sockscope runs");
     assert_eq!(output.status.code(), Some(IO_ERROR), "{}", stderr(&output));
-    assert!(stderr(&output).contains("Too many open files"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Too many open files"),
+        "{}",
+        stderr(&output)
+    );
     assert!(!stderr(&output).contains("Location"), "{}", stderr(&output));
     assert_plain_lines(&output, 1);
 }
@@ -508,7 +626,10 @@ fn d11_the_watch_header_counts_time_wait_with_tcp_only() {
         let line = counts_line(&snapshot, &app);
         let (tcp, rest) = line.split_once("UDP").expect("a UDP part");
         assert!(tcp.contains("TIME_WAIT 2"), "{line}");
-        assert!(!rest.contains("TIME_WAIT"), "TIME_WAIT is no UDP figure: {line}");
+        assert!(
+            !rest.contains("TIME_WAIT"),
+            "TIME_WAIT is no UDP figure: {line}"
+        );
         assert!(rest.starts_with(" 0"), "{line}");
     }
 }

@@ -84,7 +84,7 @@ const NANOS_PER_SEC: u128 = 1_000_000_000;
 /// The longest duration the language accepts (`wait`, a scenario's `wait`, `--wait`): a day. Long
 /// enough for any lecture step (`wait = "1h"`), short enough that adding it to an `Instant` can
 /// never overflow, whatever the clock.
-pub const DURATION_MAX: Duration = Duration::from_secs(24 * 60 * 60);
+pub const DURATION_MAX: Duration = Duration::from_hours(24);
 /// [`DURATION_MAX`] as the messages write it.
 pub const DURATION_MAX_TEXT: &str = "24h";
 

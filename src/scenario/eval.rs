@@ -280,7 +280,9 @@ fn delta(map: &Map<String, Value>, field: &str) -> Value {
     let now = map.get(base).and_then(whole_number);
     let start = map.get(&format!("{base}_at_start")).and_then(whole_number);
     // Counters are u64: the difference is taken wide and kept only if JSON can hold it.
-    let difference = now.zip(start).and_then(|(now, start)| now.checked_sub(start));
+    let difference = now
+        .zip(start)
+        .and_then(|(now, start)| now.checked_sub(start));
     difference
         .and_then(|d| i64::try_from(d).ok())
         .map_or(Value::Null, Value::from)
@@ -392,6 +394,41 @@ mod tests {
             "ports.ephemeral.count == 2",
         ] {
             assert_eq!(check(ok), Ok(()), "{ok}");
+        }
+    }
+
+    /// Issue 8, defect 7: `FIELD + N` is exact; it never wraps into a false failure.
+    #[test]
+    fn field_offsets_never_wrap() {
+        for ok in [
+            "srv.local.port < srv.local.port + 9223372036854775807",
+            "srv.local.port > srv.local.port - 9223372036854775807",
+            "srv.accept_queue == srv.accept_queue + 0",
+            "srv.accept_queue < srv.accept_queue + 1",
+            "counters.listen_overflows_delta == 2",
+        ] {
+            assert_eq!(check(ok), Ok(()), "{ok}");
+        }
+        assert!(check("srv.local.port >= srv.local.port + 9223372036854775807").is_err());
+        // Values past i64 (counters are u64) compare exactly, not through a rounded f64.
+        let json = serde_json::json!({
+            "counters": {
+                "listen_overflows": u64::MAX,
+                "listen_overflows_at_start": u64::MAX - 1,
+                "listen_drops": u64::MAX - 1,
+            }
+        });
+        for (text, holds) in [
+            ("counters.listen_overflows > counters.listen_drops", true),
+            (
+                "counters.listen_overflows == counters.listen_drops + 1",
+                true,
+            ),
+            ("counters.listen_overflows == counters.listen_drops", false),
+            ("counters.listen_overflows_delta == 1", true),
+        ] {
+            let expectation = Expectation::parse(text).unwrap();
+            assert_eq!(expectation.evaluate(&json).is_ok(), holds, "{text}");
         }
     }
 

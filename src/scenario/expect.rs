@@ -459,4 +459,41 @@ mod tests {
         let e = Expectation::parse("srv.waiting == 1").unwrap_err();
         assert_eq!(e.column, 12);
     }
+
+    /// Issue 8, defect 7: numbers an `i64` cannot hold are positioned errors, not text or a wrap.
+    #[test]
+    fn out_of_range_numbers_are_positioned_errors() {
+        let e = Expectation::parse("s.fd == a.fd + 9223372036854775807").unwrap();
+        assert!(matches!(e.value, Operand::Field { offset, .. } if offset == i64::MAX));
+        let e = Expectation::parse("s.fd == a.fd - 9223372036854775807").unwrap();
+        assert!(matches!(e.value, Operand::Field { offset, .. } if offset == -i64::MAX));
+        let e = Expectation::parse("s.fd == a.fd + 9223372036854775808").unwrap_err();
+        assert_eq!(e.column, 16);
+        assert!(matches!(
+            e.kind,
+            ExpectErrorKind::NumberOutOfRange { min: 0, .. }
+        ));
+        assert!(e.message(Lang::En).contains("9223372036854775808"), "{e}");
+        for (text, column) in [
+            ("s.fd == 9223372036854775808", 9),
+            ("s.fd == -9223372036854775809", 9),
+            ("s.fd  >  99999999999999999999999", 10),
+        ] {
+            let e = Expectation::parse(text).unwrap_err();
+            assert_eq!(e.column, column, "{text}");
+            assert!(
+                matches!(
+                    e.kind,
+                    ExpectErrorKind::NumberOutOfRange {
+                        min: i64::MIN,
+                        max: i64::MAX,
+                        ..
+                    }
+                ),
+                "{text}"
+            );
+        }
+        let e = Expectation::parse("s.fd == -9223372036854775808").unwrap();
+        assert_eq!(e.value, Operand::Int(i64::MIN));
+    }
 }

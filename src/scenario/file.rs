@@ -167,7 +167,9 @@ pub(super) fn read(path: &Path, file: &str) -> Result<String, ScenarioError> {
         .read_to_end(&mut bytes)
         .map_err(io_error)?;
     if bytes.len() as u64 > SCENARIO_FILE_MAX {
-        return Err(positionless(ScenarioErrorKind::TooLarge(bytes.len() as u64)));
+        return Err(positionless(
+            ScenarioErrorKind::TooLarge(bytes.len() as u64),
+        ));
     }
     decode(file, bytes)
 }
@@ -335,5 +337,38 @@ mod tests {
         let e = error(HEAD);
         assert_eq!(e.kind, ScenarioErrorKind::NoSteps);
         assert!(e.to_string().starts_with("t.toml:3:1: "), "{e}");
+    }
+
+    /// Issue 8, defect 1: a scenario's wait has the language's maximum; an hour is fine.
+    #[test]
+    fn a_wait_past_the_maximum_is_positioned() {
+        let ok = parse("t", "t.toml", &step("run = \"\"\nwait = \"1h\"\n")).unwrap();
+        assert_eq!(ok.steps[0].wait, Some(std::time::Duration::from_hours(1)));
+        let e = error(&step("run = \"\"\nwait = \"86400.000000001s\"\n"));
+        assert_eq!((e.line, e.column), (5, 8));
+        assert_eq!(
+            e.kind,
+            ScenarioErrorKind::WaitTooLong("86400.000000001s".into())
+        );
+        assert!(e.to_string().contains("at most 24h"), "{e}");
+        let e = error(&step("run = \"\"\nwait = \"9223372036854775807s\"\n"));
+        assert!(matches!(e.kind, ScenarioErrorKind::WaitTooLong(_)), "{e}");
+    }
+
+    /// Issue 8, defect 9: the first byte that is not UTF-8, at its line and column.
+    #[test]
+    fn bytes_that_are_not_utf8_are_positioned() {
+        let mut bytes = step("run = \"\"\n").into_bytes();
+        bytes.extend_from_slice("say.x = \"한\u{e9}".as_bytes());
+        bytes.push(0xe9);
+        let e = decode("t.toml", bytes).unwrap_err();
+        assert!(e.to_string().starts_with("t.toml:7:12: "), "{e}");
+        assert_eq!(
+            (e.line, e.column, e.kind),
+            (7, 12, ScenarioErrorKind::NotUtf8(0xe9))
+        );
+        let e = decode("t.toml", vec![0xff]).unwrap_err();
+        assert_eq!((e.line, e.column), (1, 1));
+        assert_eq!(decode("t.toml", b"ok".to_vec()).unwrap(), "ok");
     }
 }
