@@ -141,7 +141,8 @@ pub struct SnapshotArgs {
     /// With --demo: play up to this step (1-based; default: the last).
     #[arg(long, value_name = "N", requires = "demo")]
     pub step: Option<usize>,
-    /// With --run: how long the event loop runs after the commands, before the kernel is asked.
+    /// With --run: how long the event loop runs after the commands, before the kernel is asked
+    /// (at most 24h).
     #[arg(long, value_name = "DUR", default_value = "100ms", value_parser = parse_wait)]
     pub wait: Duration,
     #[arg(long, value_enum, default_value_t = Format::Text)]
