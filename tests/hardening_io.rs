@@ -293,6 +293,39 @@ fn d2_narration_with_control_characters_never_reaches_stdout_raw() {
     );
 }
 
+#[test]
+fn d2_json_escapes_the_c1_controls_serde_json_leaves_raw() {
+    let dir = TempDir::new();
+    // U+009B is CSI to a terminal that reads C1 controls; the lab opens the file and the
+    // descriptor table shows its path.
+    let path = dir.file("csi\u{9b}2J\u{7f}.txt", "");
+    let script = format!("open f \"{path}\"");
+    for format in ["json", "listing", "text"] {
+        let output = run(&["snapshot", "--run", &script, "--format", format]);
+        assert_eq!(
+            output.status.code(),
+            Some(OK),
+            "{format}: {}",
+            stderr(&output)
+        );
+        let stdout = String::from_utf8(output.stdout).expect("UTF-8");
+        assert!(
+            !stdout.contains(['\u{9b}', '\u{7f}', '\u{1b}']),
+            "{format}: {stdout}"
+        );
+        if format == "json" {
+            let json: serde_json::Value = serde_json::from_str(&stdout).expect("still JSON");
+            let targets: Vec<&str> = json["fds"]
+                .as_array()
+                .expect("fds")
+                .iter()
+                .filter_map(|fd| fd["target"].as_str())
+                .collect();
+            assert!(targets.contains(&path.as_str()), "{targets:?}");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Defect 3: writing output can panic; I/O errors had status 1.
 
