@@ -604,6 +604,19 @@ fn d11_one_unknown_owner_is_singular() {
 }
 
 #[test]
+fn d11_a_scenario_of_one_step_says_step() {
+    let dir = TempDir::new();
+    let file = dir.file("one.toml", format!("{HEAD}{}", step("run = \"\"\n")));
+    let output = run(&["snapshot", "--demo", &file, "--step", "2"]);
+    assert_eq!(output.status.code(), Some(BAD_INPUT), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("'one' has 1 step;"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn d11_a_system_error_is_one_plain_line_with_the_io_status() {
     // Four descriptors: enough to start the binary, not enough for the lab's event loop.
     let output = Command::new("sh")
