@@ -75,7 +75,8 @@ pub struct ScreenArgs {
     #[arg(long)]
     pub presenter: bool,
     /// Panics after this many milliseconds (for testing that the terminal is restored).
-    #[arg(long, hide = true, value_name = "MS")]
+    /// Bounded (a day) so that the deadline it sets can always be computed.
+    #[arg(long, hide = true, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
     pub panic_after: Option<u64>,
 }
 
@@ -103,15 +104,29 @@ pub struct Size {
     pub rows: u16,
 }
 
+/// The largest COLS and ROWS `--size` accepts.
+pub const SIZE_MAX: u16 = 1000;
+
 fn parse_size(text: &str) -> Result<Size, String> {
-    let invalid = || format!("'{text}' is not a size (try 120x40)");
+    let invalid = || format!("'{text}' is not a size: write COLSxROWS, like 120x40");
     let (columns, rows) = text.split_once(['x', 'X']).ok_or_else(invalid)?;
-    let columns: u16 = columns.trim().parse().map_err(|_| invalid())?;
-    let rows: u16 = rows.trim().parse().map_err(|_| invalid())?;
-    if !(1..=1000).contains(&columns) || !(1..=1000).contains(&rows) {
-        return Err(format!("'{text}': columns and rows must be 1 to 1000"));
+    // Any run of digits is a number, however long: a too-large one is out of range, not "not a size".
+    let number = |part: &str| -> Option<u64> {
+        let part = part.trim();
+        (!part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse().unwrap_or(u64::MAX))
+    };
+    let (columns, rows) = number(columns).zip(number(rows)).ok_or_else(invalid)?;
+    let in_range = |n: u64| (1..=u64::from(SIZE_MAX)).contains(&n);
+    if !in_range(columns) || !in_range(rows) {
+        return Err(format!(
+            "'{text}' is out of range: columns and rows must each be 1 to {SIZE_MAX}"
+        ));
     }
-    Ok(Size { columns, rows })
+    Ok(Size {
+        columns: columns as u16,
+        rows: rows as u16,
+    })
 }
 
 #[derive(Debug, Clone, Args)]
@@ -126,7 +141,8 @@ pub struct SnapshotArgs {
     /// With --demo: play up to this step (1-based; default: the last).
     #[arg(long, value_name = "N", requires = "demo")]
     pub step: Option<usize>,
-    /// With --run: how long the event loop runs after the commands, before the kernel is asked.
+    /// With --run: how long the event loop runs after the commands, before the kernel is asked
+    /// (at most 24h).
     #[arg(long, value_name = "DUR", default_value = "100ms", value_parser = parse_wait)]
     pub wait: Duration,
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -169,13 +185,20 @@ pub struct DemoArgs {
 }
 
 fn parse_wait(text: &str) -> Result<Duration, String> {
-    crate::command::parse_duration(text)
-        .ok_or_else(|| format!("'{text}' is not a duration (try 300ms, 1s, 1.5s)"))
+    use crate::command::{DURATION_MAX_TEXT, DurationError, parse_duration};
+    parse_duration(text).map_err(|error| match error {
+        DurationError::Malformed => format!("'{text}' is not a duration (try 300ms, 1s, 1.5s)"),
+        DurationError::TooLong => {
+            format!("'{text}' is too long: a wait is at most {DURATION_MAX_TEXT}")
+        }
+    })
 }
 
+/// The lab language's addresses (`127.0.0.1:0`, `[::1]:0`, `localhost:0`, `:8080`).
 fn parse_bind(text: &str) -> Result<SocketAddr, String> {
-    text.parse()
-        .map_err(|_| format!("'{text}' is not an address with a port (try 127.0.0.1:0)"))
+    crate::command::parse_address(text).ok_or_else(|| {
+        format!("'{text}' is not an address with a port (try 127.0.0.1:0, [::1]:0 or localhost:0)")
+    })
 }
 
 /// Which sockets of the machine to show (`watch`, `dump`).

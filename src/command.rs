@@ -25,7 +25,7 @@ use crate::model::Proto;
 
 pub use error::{ParseError, ParseErrorKind};
 pub use parse::parse_script;
-pub use value::parse_duration;
+pub use value::{DURATION_MAX, DURATION_MAX_TEXT, DurationError, parse_duration};
 
 /// Where a command sends to or connects to: an address, or another lab socket by its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,6 +190,14 @@ pub const RECV_MAX: usize = 1 << 20;
 pub const BACKLOG_MAX: u32 = 65_535;
 /// The largest COUNT `clients` accepts.
 pub const CLIENTS_MAX: u32 = 10_000;
+
+/// An address as the language writes it: `127.0.0.1:8080`, `[::1]:8080`, `localhost:8080`, `:8080`
+/// (the last two mean 127.0.0.1). The command line's `--bind` reads addresses with it too, so the
+/// two never disagree.
+#[must_use]
+pub fn parse_address(text: &str) -> Option<SocketAddr> {
+    value::parse_addr(text).ok()
+}
 
 /// The usage form of a verb (case-insensitive), as listed in [`VERBS`].
 #[must_use]

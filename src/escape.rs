@@ -56,6 +56,26 @@ pub fn visible(text: &str) -> String {
     out
 }
 
+/// Escapes, in JSON text, the control characters `serde_json` leaves as they are: DEL and the C1
+/// controls (U+007F to U+009F; `serde_json` escapes only U+0000 to U+001F). A terminal may take
+/// U+009B for CSI, so JSON on a terminal must not hold them raw. Outside strings JSON is ASCII
+/// without controls, so every such character is inside a string, where `\u00XX` means the same.
+#[must_use]
+pub fn json_controls(json: String) -> String {
+    if !json.chars().any(char::is_control) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for ch in json.chars() {
+        if ch.is_control() && u32::from(ch) >= 0x7f {
+            let _ = write!(out, "\\u{:04x}", u32::from(ch));
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +99,17 @@ mod tests {
         let data = vec![b'x'; 40];
         let shown = strace_bytes(&data, 32);
         assert_eq!(shown, format!("\"{}\"...", "x".repeat(32)));
+    }
+
+    #[test]
+    fn json_controls_escapes_what_serde_json_leaves() {
+        let json = serde_json::to_string("a\u{9b}2J\u{7f}\u{1b}\n한").unwrap();
+        let escaped = json_controls(json);
+        assert_eq!(escaped, "\"a\\u009b2J\\u007f\\u001b\\n한\"");
+        let back: String = serde_json::from_str(&escaped).unwrap();
+        assert_eq!(back, "a\u{9b}2J\u{7f}\u{1b}\n한");
+        // Pretty-printed JSON keeps its newlines (C0 outside strings is whitespace, left alone).
+        assert_eq!(json_controls("{\n  \"a\": 1\n}".into()), "{\n  \"a\": 1\n}");
     }
 
     #[test]

@@ -17,5 +17,6 @@ use crate::model::Snapshot;
 pub fn json(snapshot: &Snapshot) -> String {
     let mut out = serde_json::to_string_pretty(snapshot).expect("snapshot serializes");
     out.push('\n');
-    out
+    // File paths and names in the snapshot are the user's text: no C1 control reaches a terminal.
+    crate::escape::json_controls(out)
 }

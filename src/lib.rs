@@ -8,6 +8,7 @@ pub mod export;
 pub mod kernel;
 pub mod lab;
 pub mod model;
+pub mod report;
 pub mod runtime;
 pub mod scenario;
 pub mod screens;

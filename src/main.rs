@@ -2,7 +2,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::{Report, Result, WrapErr};
 
 use sockscope::app::{App, LayoutMode, LectureView};
 use sockscope::cli::{
@@ -13,18 +13,14 @@ use sockscope::command::Located;
 use sockscope::command::parse_script;
 use sockscope::lab::{HeadlessLab, LabConfig};
 use sockscope::model::Snapshot;
+use sockscope::report::{
+    self, EXIT_BAD_INPUT, EXIT_CHECKS_FAILED, EXIT_IO_ERROR, OutputError, write_output,
+};
 use sockscope::runtime::terminal::{StartError, run_in_terminal};
 use sockscope::scenario::Lecture;
 use sockscope::screens::{self, LabScreen, WatchScreen};
 use sockscope::text::Lang;
-use sockscope::{export, scenario, script, system, text};
-
-/// Exit status for input the user must fix (a malformed script).
-const EXIT_BAD_INPUT: u8 = 2;
-/// Exit status when the kernel contradicted a scenario's expectations.
-const EXIT_CHECKS_FAILED: u8 = 1;
-/// Exit status when the dashboard cannot start (no terminal, too few descriptors).
-const EXIT_CANNOT_START: u8 = 3;
+use sockscope::{escape, export, scenario, script, system, text};
 
 /// The lab's settings from the command line: its language and the address `server` binds.
 fn lab_config(lang: Lang, bind: Option<std::net::SocketAddr>) -> LabConfig {
@@ -39,7 +35,7 @@ fn lab_config(lang: Lang, bind: Option<std::net::SocketAddr>) -> LabConfig {
 /// Parses a whole script, or says where it is wrong (exit status 2, nothing runs).
 fn parse_or_report(script: &str, lang: Lang) -> Result<Vec<Located>, ExitCode> {
     parse_script(script).map_err(|error| {
-        eprintln!("sockscope: {}", error.localized(lang));
+        report::say(&error.localized(lang));
         ExitCode::from(EXIT_BAD_INPUT)
     })
 }
@@ -52,9 +48,69 @@ fn lang_of(arg: Option<LangArg>) -> Lang {
     }
 }
 
-fn main() -> Result<ExitCode> {
-    color_eyre::install()?;
-    let cli = Cli::parse();
+fn main() -> ExitCode {
+    install_panic_report();
+    let cli = match parse_command_line() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    finish(dispatch(cli))
+}
+
+/// The report a panic prints (there should be none): coloured only on a terminal.
+fn install_panic_report() {
+    use color_eyre::config::{HookBuilder, Theme};
+    let theme = if report::stderr_is_terminal() {
+        Theme::dark()
+    } else {
+        Theme::new()
+    };
+    // Installing fails only if a hook was installed before; then that one stays.
+    let _ = HookBuilder::default().theme(theme).install();
+}
+
+/// The command line, or clap's message (escaped: it quotes the arguments) and its status: 0 for
+/// `--help` and `--version`, 2 for a bad argument.
+fn parse_command_line() -> Result<Cli, ExitCode> {
+    let error = match Cli::try_parse() {
+        Ok(cli) => return Ok(cli),
+        Err(error) => error,
+    };
+    let status = ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(EXIT_BAD_INPUT));
+    if !error.use_stderr() {
+        // Help and version on standard output; `--help | head` is no error.
+        let _ = write_output(None, error.render().to_string().as_bytes());
+        return Err(status);
+    }
+    // clap quotes the arguments in its message, and its message has lines of its own: the same
+    // error from escaped arguments shows them without a control character (a newline in an
+    // argument cannot forge a line), and keeps clap's layout.
+    let escaped = std::env::args_os().map(|arg| escape::visible(&arg.to_string_lossy()));
+    let shown = Cli::try_parse_from(escaped)
+        .err()
+        .filter(|again| again.kind() == error.kind())
+        .unwrap_or(error);
+    report::say_lines(&shown.render().to_string());
+    Err(status)
+}
+
+/// The exit status of a run; an error that ended it is said as one plain line (its causes joined
+/// by `: `), with the status for I/O errors, never 1, which means "an expectation failed".
+fn finish(result: Result<ExitCode>) -> ExitCode {
+    result.unwrap_or_else(|error: Report| {
+        let causes: Vec<String> = error.chain().map(ToString::to_string).collect();
+        report::say(&causes.join(": "));
+        ExitCode::from(EXIT_IO_ERROR)
+    })
+}
+
+/// Output that could not be written: said as one line, the I/O status.
+fn output_failed(error: &OutputError, lang: Lang) -> ExitCode {
+    report::say(&error.message(lang));
+    ExitCode::from(EXIT_IO_ERROR)
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Some(CommandLine::Snapshot(args)) => snapshot(&args),
         Some(CommandLine::Lab(args)) => lab(&args),
@@ -79,7 +135,9 @@ fn snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
     script::run(&mut lab, &parsed)?;
     lab.run_for(args.wait, script::PROBE_EVERY)?;
     let snapshot = lab.snapshot();
-    write_snapshot(args, &snapshot, lang, None)?;
+    if let Err(error) = write_snapshot(args, &snapshot, lang, None) {
+        return Ok(output_failed(&error, lang));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -89,7 +147,7 @@ fn write_snapshot(
     snapshot: &Snapshot,
     lang: Lang,
     lecture: Option<&(LectureView, Option<String>)>,
-) -> Result<()> {
+) -> Result<(), OutputError> {
     let theme = args.theme.unwrap_or_default();
     let screen = || {
         let mut app = App::new(lang, theme);
@@ -118,12 +176,7 @@ fn write_snapshot(
             export::buffer_to_svg(&screen(), &export::svg_options(theme, title))
         }
     };
-    match &args.output {
-        Some(path) => std::fs::write(path, rendered)
-            .wrap_err_with(|| format!("writing {}", path.display()))?,
-        None => print!("{rendered}"),
-    }
-    Ok(())
+    write_output(args.output.as_deref(), rendered.as_bytes())
 }
 
 /// `snapshot --demo`: plays a scenario up to a step, writes the snapshot, reports failed checks.
@@ -132,29 +185,32 @@ fn snapshot_demo(args: &SnapshotArgs, demo: &str) -> Result<ExitCode> {
     let scenario = match scenario::load(demo) {
         Ok(scenario) => scenario,
         Err(error) => {
-            eprintln!("sockscope: {}", error.localized(lang));
+            report::say(&error.localized(lang));
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
     let count = scenario.steps.len();
     let step = args.step.unwrap_or(count);
     if step == 0 || step > count {
-        let count = count.to_string();
-        let message = text::format(
+        let message = text::format_count(
             lang,
             "demo.no_such_step",
-            &[("count", &count), ("name", &scenario.name)],
+            count as u64,
+            &[("name", &scenario.name)],
         );
-        eprintln!("sockscope: {message}");
+        report::say(&message);
         return Ok(ExitCode::from(EXIT_BAD_INPUT));
     }
     let config = lab_config(lang, args.bind);
     let played = scenario::play_to(&scenario, step - 1, config)?;
     let view = played.lecture.view(lang);
     let focus = played.lecture.focus().map(str::to_owned);
-    write_snapshot(args, &played.snapshot, lang, Some(&(view, focus)))?;
+    let written = write_snapshot(args, &played.snapshot, lang, Some(&(view, focus)));
     for failure in &played.failures {
-        eprintln!("sockscope: {}", failure.message(lang));
+        report::say(&failure.message(lang));
+    }
+    if let Err(error) = written {
+        return Ok(output_failed(&error, lang));
     }
     Ok(if played.failures.is_empty() {
         ExitCode::SUCCESS
@@ -167,19 +223,25 @@ fn snapshot_demo(args: &SnapshotArgs, demo: &str) -> Result<ExitCode> {
 fn demo(args: &DemoArgs) -> Result<ExitCode> {
     let lang = lang_of(args.screen.lang);
     let Some(name) = &args.scenario else {
-        print!("{}", scenario::list(&scenario::builtins(), lang));
-        return Ok(ExitCode::SUCCESS);
+        let listed = scenario::list(&scenario::builtins(), lang);
+        return Ok(match write_output(None, listed.as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => output_failed(&error, lang),
+        });
     };
     let scenario = match scenario::load(name) {
         Ok(scenario) => scenario,
         Err(error) => {
-            eprintln!("sockscope: {}", error.localized(lang));
+            report::say(&error.localized(lang));
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
     if args.print {
-        print!("{}", scenario::describe(&scenario, lang));
-        return Ok(ExitCode::SUCCESS);
+        let described = scenario::describe(&scenario, lang);
+        return Ok(match write_output(None, described.as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => output_failed(&error, lang),
+        });
     }
     let autoplay = args.autoplay.map(Duration::from_secs);
     let lecture = Lecture::new(scenario, autoplay);
@@ -231,8 +293,8 @@ fn report_start(outcome: Result<ExitCode, StartError>) -> Result<ExitCode> {
     match outcome {
         Ok(code) => Ok(code),
         Err(error) => {
-            eprintln!("sockscope: {error}");
-            Ok(ExitCode::from(EXIT_CANNOT_START))
+            report::say(&error.to_string());
+            Ok(ExitCode::from(EXIT_IO_ERROR))
         }
     }
 }
@@ -254,16 +316,17 @@ fn dump(args: &DumpArgs) -> Result<ExitCode> {
     match written {
         // `sockscope dump | head` is not an error.
         Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
-        other => other.wrap_err("writing the dump")?,
+        Err(error) => return Ok(output_failed(&OutputError { path: None, error }, lang)),
+        Ok(()) => {}
     }
     for error in &snapshot.errors {
-        eprintln!("sockscope: {error}");
+        report::say(error);
     }
     if let Some(note) = system::owners_note(&snapshot, lang) {
-        eprintln!("sockscope: {note}");
+        report::say(&note);
     }
     if args.stats {
-        eprintln!("sockscope: {}", system::stats_line(&snapshot, lang));
+        report::say(&system::stats_line(&snapshot, lang));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -39,6 +39,7 @@ pub use describe::{describe, list};
 pub use error::{ScenarioError, ScenarioErrorKind};
 pub use eval::{CheckFailure, check_all};
 pub use expect::{ExpectError, ExpectErrorKind, Expectation, FieldPath, Op, Operand};
+pub use file::SCENARIO_FILE_MAX;
 pub use lecture::Lecture;
 pub use player::{PlayError, Played, Player, StepError, play_to, run_step};
 
@@ -95,28 +96,26 @@ pub fn parse(name: &str, file: &str, source: &str) -> Result<Scenario, ScenarioE
     file::parse(name, file, source)
 }
 
-/// A built-in scenario by name, or a scenario file by path.
+/// Parses the bytes of a scenario file: first as UTF-8 (a byte that is not is reported at its line
+/// and column), then as a scenario.
+pub fn parse_bytes(name: &str, file: &str, bytes: Vec<u8>) -> Result<Scenario, ScenarioError> {
+    let source = file::decode(file, bytes)?;
+    parse(name, file, &source)
+}
+
+/// A built-in scenario by name, or a scenario file by path (a regular file of at most
+/// [`SCENARIO_FILE_MAX`] bytes, UTF-8).
 pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
     if let Some(source) = builtin::source(name_or_path) {
         return parse(name_or_path, &builtin::file_of(name_or_path), source);
     }
     let path = Path::new(name_or_path);
-    match std::fs::read_to_string(path) {
-        Ok(source) => {
-            let stem = path.file_stem().map_or_else(
-                || name_or_path.to_owned(),
-                |s| s.to_string_lossy().into_owned(),
-            );
-            parse(&stem, name_or_path, &source)
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(
-            ScenarioError::without_position(name_or_path, ScenarioErrorKind::NotFound),
-        ),
-        Err(error) => Err(ScenarioError::without_position(
-            name_or_path,
-            ScenarioErrorKind::Read(error.to_string()),
-        )),
-    }
+    let source = file::read(path, name_or_path)?;
+    let stem = path.file_stem().map_or_else(
+        || name_or_path.to_owned(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    parse(&stem, name_or_path, &source)
 }
 
 /// Every built-in scenario, in teaching order.

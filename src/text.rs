@@ -132,6 +132,23 @@ pub fn format(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
     fill(get(lang, key), args)
 }
 
+/// Like [`format`], for a message about `count` things: when `count` is 1 and the language has a
+/// singular form under `one.KEY` (English: "1 socket's owner", not "1 sockets' owners"), that one.
+/// `count` fills the `{count}` placeholder (before `args`, which may hold user text).
+#[must_use]
+pub fn format_count(lang: Lang, key: &str, count: u64, args: &[(&str, &str)]) -> String {
+    let singular = format!("one.{key}");
+    let template = if count == 1 && has(lang, &singular) {
+        get(lang, &singular)
+    } else {
+        get(lang, key)
+    };
+    let count = count.to_string();
+    let mut all = vec![("count", count.as_str())];
+    all.extend_from_slice(args);
+    fill(template, &all)
+}
+
 /// Replaces `{name}` placeholders in `template`.
 #[must_use]
 pub fn fill(template: &str, args: &[(&str, &str)]) -> String {

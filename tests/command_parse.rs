@@ -4,8 +4,8 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use sockscope::command::{
-    Command, Located, ParseError, ParseErrorKind, ShutdownHow, SockOpt, Target, VERBS,
-    parse_duration, parse_script,
+    Command, DURATION_MAX, DurationError, Located, ParseError, ParseErrorKind, ShutdownHow,
+    SockOpt, Target, VERBS, parse_duration, parse_script,
 };
 use sockscope::model::Proto;
 use sockscope::text::{self, Lang};
@@ -849,30 +849,73 @@ fn durations() {
         ("7ns", Duration::from_nanos(7)),
         ("0s", Duration::ZERO),
         ("0.25ms", Duration::from_micros(250)),
-        ("18446744073709551615s", Duration::from_secs(u64::MAX)),
         ("1.0000000001s", Duration::from_secs(1)),
+        ("24h", DURATION_MAX),
+        ("1440m", DURATION_MAX),
+        ("86400s", DURATION_MAX),
+        ("86400000000000ns", DURATION_MAX),
     ];
     for (text, expected) in ok {
-        assert_eq!(parse_duration(text), Some(expected), "{text}");
+        assert_eq!(parse_duration(text), Ok(expected), "{text}");
     }
     for bad in [
-        "",
-        "s",
-        "-1s",
-        "+1s",
-        "1",
-        "1.s",
-        ".5s",
-        "1..5s",
-        "1.5.5s",
-        "1 s",
-        "1S",
-        "1sec",
+        "", "s", "-1s", "+1s", "1", "1.s", ".5s", "1..5s", "1.5.5s", "1 s", "1S", "1sec",
+    ] {
+        assert_eq!(parse_duration(bad), Err(DurationError::Malformed), "{bad}");
+    }
+    for too_long in [
+        "24.000000001h",
+        "86400000000001ns",
+        "1441m",
+        "18446744073709551615s",
         "18446744073709551616s",
+        "9223372036854775807s",
         "99999999999999999999999999999999999999999h",
     ] {
-        assert_eq!(parse_duration(bad), None, "{bad}");
+        assert_eq!(
+            parse_duration(too_long),
+            Err(DurationError::TooLong),
+            "{too_long}"
+        );
     }
+}
+
+/// Issue 8, defect 1: `wait 9223372036854775807s` overflowed `Instant + Duration` in the lab.
+/// Now any wait past the documented maximum is a parse error at the duration's column.
+#[test]
+fn issue8_d1_a_wait_past_the_maximum_is_a_positioned_error() {
+    let e = err("server s; wait 9223372036854775807s");
+    assert_eq!(
+        (e.line, e.column, e.kind),
+        (1, 16, ParseErrorKind::DurationTooLong)
+    );
+    let message = e.localized(Lang::En);
+    assert!(message.contains("at most 24h"), "{message}");
+    assert!(message.contains("9223372036854775807s"), "{message}");
+    assert!(
+        !e.localized(Lang::Ko).contains("input."),
+        "{}",
+        e.localized(Lang::Ko)
+    );
+    let e = err("wait 1ms\nwait 24h\n  wait 86400.000000001s");
+    assert_eq!(
+        (e.line, e.column, e.kind),
+        (3, 8, ParseErrorKind::DurationTooLong),
+        "{e}"
+    );
+    // The maximum itself, and a lecture's hour, are allowed.
+    assert_eq!(
+        one("wait 24h"),
+        Command::Wait {
+            duration: DURATION_MAX
+        }
+    );
+    assert_eq!(
+        one("wait 1h"),
+        Command::Wait {
+            duration: Duration::from_hours(1)
+        }
+    );
 }
 
 /// A small deterministic generator (xorshift), so the property test needs no extra crates.
@@ -1030,9 +1073,11 @@ impl Rng {
                 name: self.name(),
                 on: self.below(2) == 0,
             },
+            // Any duration up to the language's maximum (a day).
             _ => Command::Wait {
                 duration: Duration::from_nanos(
-                    self.next() >> self.pick(&[0_u64, 10, 20, 30, 40, 50, 60]),
+                    (self.next() >> self.pick(&[0_u64, 10, 20, 30, 40, 50, 60]))
+                        % (DURATION_MAX.as_nanos() as u64 + 1),
                 ),
             },
         }

@@ -44,9 +44,20 @@ fn at_step(tmux: &Tmux, step: usize, steps: usize) -> String {
     let marker = format!("{step}/{steps}");
     let screen = tmux.wait_for(WAIT, |screen| screen.contains(&marker));
     assert!(screen.contains(&marker), "at step {marker}:\n{screen}");
-    // Let one more probe land so the panels show the step's settled state.
-    std::thread::sleep(Duration::from_millis(400));
-    tmux.screen()
+    // The step has settled when its kernel-state rows stop changing over a few probes.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut last = state_rows(&screen);
+    let mut steady = 0;
+    loop {
+        std::thread::sleep(Duration::from_millis(150));
+        let now = tmux.screen();
+        let rows = state_rows(&now);
+        steady = if rows == last { steady + 1 } else { 0 };
+        last = rows;
+        if steady >= 3 || std::time::Instant::now() >= deadline {
+            return now;
+        }
+    }
 }
 
 #[test]

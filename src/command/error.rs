@@ -23,6 +23,8 @@ pub enum ParseErrorKind {
     BadPort,
     BadNumber,
     BadDuration,
+    /// A well-formed duration longer than [`super::DURATION_MAX`].
+    DurationTooLong,
     UnterminatedQuote,
     BadEscape,
     /// A number outside `min..=max` (COUNT, BACKLOG, MAX, VALUE).
@@ -46,6 +48,7 @@ impl ParseErrorKind {
             Self::BadPort => "parse.bad_port",
             Self::BadNumber => "parse.bad_number",
             Self::BadDuration => "parse.bad_duration",
+            Self::DurationTooLong => "input.duration_too_long",
             Self::UnterminatedQuote => "parse.unterminated_quote",
             Self::BadEscape => "parse.bad_escape",
             Self::OutOfRange { .. } => "parse.out_of_range",
@@ -113,6 +116,11 @@ impl ParseError {
                     ("found", found),
                 ],
             ),
+            ParseErrorKind::DurationTooLong => text::format(
+                lang,
+                key,
+                &[("max", super::DURATION_MAX_TEXT), ("found", found)],
+            ),
             _ => text::format(lang, key, &[("expected", expected), ("found", found)]),
         }
     }
@@ -126,15 +134,8 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-/// Source text made safe to show in a message: control characters escaped.
+/// Source text made safe to show in a message: control characters escaped (`\x1b`), the same
+/// escaping as every other message (see [`crate::escape::visible`]).
 pub(super) fn shown(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::escape::visible(raw)
 }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use super::error::{ParseError, ParseErrorKind, shown};
 use super::lex::{Lexer, RawCommand, Token};
 use super::value::{
-    is_name, looks_numeric, parse_addr, parse_duration, parse_integer, parse_target,
+    DurationError, is_name, looks_numeric, parse_addr, parse_duration, parse_integer, parse_target,
 };
 use super::{
     BACKLOG_MAX, CLIENTS_MAX, Command, Located, NAME_MAX, RECV_DEFAULT, RECV_MAX, ShutdownHow,
@@ -198,9 +198,18 @@ fn lab_verb(verb: &str, a: &mut Args<'_, '_>) -> Result<Command, ParseError> {
         },
         "wait" => {
             let token = a.take("DURATION")?;
-            match token.text().and_then(parse_duration) {
-                Some(duration) => Command::Wait { duration },
-                None => return Err(a.error(token, ParseErrorKind::BadDuration, "DURATION")),
+            let parsed = token
+                .text()
+                .ok_or(DurationError::Malformed)
+                .and_then(parse_duration);
+            match parsed {
+                Ok(duration) => Command::Wait { duration },
+                Err(DurationError::Malformed) => {
+                    return Err(a.error(token, ParseErrorKind::BadDuration, "DURATION"));
+                }
+                Err(DurationError::TooLong) => {
+                    return Err(a.error(token, ParseErrorKind::DurationTooLong, "DURATION"));
+                }
             }
         }
         other => unreachable!("verb {other} is in VERBS but not in the parser"),

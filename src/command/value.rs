@@ -81,12 +81,31 @@ pub(super) fn parse_integer(text: &str) -> Option<i128> {
 
 const NANOS_PER_SEC: u128 = 1_000_000_000;
 
+/// The longest duration the language accepts (`wait`, a scenario's `wait`, `--wait`): a day. Long
+/// enough for any lecture step (`wait = "1h"`), short enough that adding it to an `Instant` can
+/// never overflow, whatever the clock.
+pub const DURATION_MAX: Duration = Duration::from_hours(24);
+/// [`DURATION_MAX`] as the messages write it.
+pub const DURATION_MAX_TEXT: &str = "24h";
+
+/// Why a text is not a duration the language accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DurationError {
+    /// Not a number and a unit.
+    Malformed,
+    /// Well formed, but longer than [`DURATION_MAX`].
+    TooLong,
+}
+
 /// A duration: a decimal number and a unit, `ns`, `us` (or `µs`), `ms`, `s`, `m` or `h`: `200ms`,
-/// `1s`, `1.5s`, `2m`, `500us`. Rejects an empty string, a sign, a missing unit and anything longer
-/// than [`Duration::MAX`]. Digits past nanosecond precision are dropped.
-#[must_use]
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+/// `1s`, `1.5s`, `2m`, `500us`. Rejects an empty string, a sign and a missing unit (`Malformed`),
+/// and anything longer than [`DURATION_MAX`] (`TooLong`, however many digits it has). Digits past
+/// nanosecond precision are dropped.
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
+    use DurationError::{Malformed, TooLong};
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or(Malformed)?;
     let (number, unit) = text.split_at(split);
     let unit_nanos: u128 = match unit {
         "ns" => 1,
@@ -95,21 +114,30 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         "s" => NANOS_PER_SEC,
         "m" => 60 * NANOS_PER_SEC,
         "h" => 3600 * NANOS_PER_SEC,
-        _ => return None,
+        _ => return Err(Malformed),
     };
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
     if whole.is_empty() || !digits(whole) || !digits(fraction) {
-        return None;
+        return Err(Malformed);
     }
     if number.contains('.') && fraction.is_empty() {
-        return None;
+        return Err(Malformed);
     }
+    let max = DURATION_MAX.as_nanos();
+    // Checked all the way: any overflow is a value past the maximum.
     let mut total: u128 = 0;
     for b in whole.bytes() {
-        total = total.checked_mul(10)?.checked_add(u128::from(b - b'0'))?;
+        total = total
+            .checked_mul(10)
+            .and_then(|total| total.checked_add(u128::from(b - b'0')))
+            .filter(|&total| total <= max)
+            .ok_or(TooLong)?;
     }
-    total = total.checked_mul(unit_nanos)?;
+    total = total
+        .checked_mul(unit_nanos)
+        .filter(|&total| total <= max)
+        .ok_or(TooLong)?;
     // 18 fractional digits are finer than a nanosecond of the largest unit, and small enough that
     // the product below cannot overflow.
     let fraction = &fraction[..fraction.len().min(18)];
@@ -118,10 +146,13 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
             .bytes()
             .fold(0_u128, |acc, b| acc * 10 + u128::from(b - b'0'));
         let denominator = 10_u128.pow(fraction.len() as u32);
-        total = total.checked_add(numerator * unit_nanos / denominator)?;
+        total = total
+            .checked_add(numerator * unit_nanos / denominator)
+            .filter(|&total| total <= max)
+            .ok_or(TooLong)?;
     }
-    let secs = u64::try_from(total / NANOS_PER_SEC).ok()?;
-    Some(Duration::new(secs, (total % NANOS_PER_SEC) as u32))
+    let secs = u64::try_from(total / NANOS_PER_SEC).map_err(|_| TooLong)?;
+    Ok(Duration::new(secs, (total % NANOS_PER_SEC) as u32))
 }
 
 /// The shortest exact text for a duration in the largest unit that divides it: `1s`, `200ms`,

@@ -18,11 +18,7 @@ pub fn list(scenarios: &[Scenario], lang: Lang) -> String {
         .unwrap_or(0);
     let mut out = String::new();
     for scenario in scenarios {
-        let steps = text::format(
-            lang,
-            "demo.steps",
-            &[("count", &scenario.steps.len().to_string())],
-        );
+        let steps = text::format_count(lang, "demo.steps", scenario.steps.len() as u64, &[]);
         let padding = " ".repeat(width - scenario.name.width());
         let steps_padding = " ".repeat(9_usize.saturating_sub(steps.width()));
         let _ = writeln!(

@@ -14,6 +14,12 @@ pub enum ScenarioErrorKind {
     NotFound,
     /// The file exists but could not be read.
     Read(String),
+    /// A directory, a device, a FIFO or a socket: not a file to read a scenario from.
+    NotRegular(&'static str),
+    /// More than [`super::SCENARIO_FILE_MAX`] bytes (how many, as far as known).
+    TooLarge(u64),
+    /// The byte at the error's position is not UTF-8.
+    NotUtf8(u8),
     /// Not valid TOML, or not the scenario shape (missing or unknown key, wrong type): the
     /// `toml` crate's message.
     Toml(String),
@@ -21,6 +27,8 @@ pub enum ScenarioErrorKind {
     Run(Box<ParseError>),
     /// A `wait` value that is no duration.
     Wait(String),
+    /// A `wait` value longer than [`crate::command::DURATION_MAX`].
+    WaitTooLong(String),
     /// An `expect` entry that does not parse, or names a field the snapshot does not have.
     Expect(Box<ExpectError>),
     /// The file has no `[[step]]`.
@@ -85,6 +93,28 @@ impl ScenarioError {
                 "scenario.read",
                 &[("detail", detail), ("file", &self.file)],
             ),
+            ScenarioErrorKind::NotRegular(what) => text::format(
+                lang,
+                "input.not_regular",
+                &[
+                    ("what", text::get(lang, &format!("input.file_type.{what}"))),
+                    ("file", &self.file),
+                ],
+            ),
+            ScenarioErrorKind::TooLarge(size) => text::format(
+                lang,
+                "input.too_large",
+                &[
+                    ("size", &size.to_string()),
+                    ("max", &super::SCENARIO_FILE_MAX.to_string()),
+                    ("file", &self.file),
+                ],
+            ),
+            ScenarioErrorKind::NotUtf8(byte) => text::format(
+                lang,
+                "input.not_utf8",
+                &[("byte", &format!("0x{byte:02X}"))],
+            ),
             ScenarioErrorKind::Toml(detail) => {
                 text::format(lang, "scenario.toml", &[("detail", detail)])
             }
@@ -94,6 +124,11 @@ impl ScenarioError {
             ScenarioErrorKind::Wait(found) => {
                 text::format(lang, "scenario.wait", &[("found", found)])
             }
+            ScenarioErrorKind::WaitTooLong(found) => text::format(
+                lang,
+                "input.wait_too_long",
+                &[("max", crate::command::DURATION_MAX_TEXT), ("found", found)],
+            ),
             ScenarioErrorKind::Expect(error) => error.message(lang),
             ScenarioErrorKind::NoSteps => text::get(lang, "scenario.no_steps").to_owned(),
         }

@@ -67,21 +67,58 @@ pub fn check_all(
         .collect()
 }
 
+/// A value being compared. Whole numbers are widened to `i128`, so `FIELD + N` is exact for every
+/// value the snapshot can hold (`u64`) and every N an expectation can write (`|N| <= i64::MAX`):
+/// no sum wraps and no large value is compared through a lossy `f64`.
+#[derive(Debug, Clone, PartialEq)]
+enum Compared {
+    Int(i128),
+    Json(Value),
+}
+
+impl Compared {
+    fn from_json(value: Value) -> Self {
+        match whole_number(&value) {
+            Some(number) => Self::Int(number),
+            None => Self::Json(value),
+        }
+    }
+
+    fn as_f64(&self) -> Option<f64> {
+        match self {
+            Self::Int(number) => Some(*number as f64),
+            Self::Json(value) => value.as_f64(),
+        }
+    }
+}
+
+/// A JSON integer (signed or unsigned), widened.
+fn whole_number(value: &Value) -> Option<i128> {
+    value
+        .as_i64()
+        .map(i128::from)
+        .or_else(|| value.as_u64().map(i128::from))
+}
+
 impl Expectation {
     /// Checks this expectation against a Snapshot JSON value; `Err` holds what was seen.
     pub fn evaluate(&self, json: &Value) -> Result<(), String> {
         let (left, left_shown) = read(json, &self.subject);
+        let left = Compared::from_json(left);
         let (right, right_shown) = match &self.value {
-            Operand::Null => (Value::Null, None),
-            Operand::Bool(value) => (Value::Bool(*value), None),
-            Operand::Int(value) => (Value::from(*value), None),
-            Operand::Text(value) => (Value::String(value.clone()), None),
+            Operand::Null => (Compared::Json(Value::Null), None),
+            Operand::Bool(value) => (Compared::Json(Value::Bool(*value)), None),
+            Operand::Int(value) => (Compared::Int(i128::from(*value)), None),
+            Operand::Text(value) => (Compared::Json(Value::String(value.clone())), None),
             Operand::Field { path, offset } => {
                 let (value, shown) = read(json, path);
-                let value = match (value.as_i64(), *offset) {
-                    (_, 0) => value,
-                    (Some(number), offset) => Value::from(number + offset),
-                    (None, _) => Value::Null,
+                let value = match (whole_number(&value), *offset) {
+                    (_, 0) => Compared::from_json(value),
+                    // Both fit in 65 bits: the i128 sum is exact; checked all the same.
+                    (Some(number), offset) => number
+                        .checked_add(i128::from(offset))
+                        .map_or(Compared::Json(Value::Null), Compared::Int),
+                    (None, _) => Compared::Json(Value::Null),
                 };
                 (value, Some(shown))
             }
@@ -105,35 +142,35 @@ fn value_path(operand: &Operand) -> String {
     }
 }
 
-fn compare(left: &Value, op: Op, right: &Value) -> bool {
+fn compare(left: &Compared, op: Op, right: &Compared) -> bool {
+    let is_number = |side: &Compared| match side {
+        Compared::Int(_) => true,
+        Compared::Json(value) => value.is_number(),
+    };
     let ordering = match (left, right) {
-        (Value::Number(a), Value::Number(b)) => match (a.as_i64(), b.as_i64()) {
-            (Some(a), Some(b)) => Some(a.cmp(&b)),
-            _ => a
-                .as_f64()
-                .zip(b.as_f64())
-                .and_then(|(a, b)| a.partial_cmp(&b)),
-        },
-        (Value::String(a), Value::String(b)) if op != Op::Eq && op != Op::Ne => Some(a.cmp(b)),
+        (Compared::Int(a), Compared::Int(b)) => Some(a.cmp(b)),
+        (a, b) if is_number(a) && is_number(b) => a
+            .as_f64()
+            .zip(b.as_f64())
+            .and_then(|(a, b)| a.partial_cmp(&b)),
+        (Compared::Json(Value::String(a)), Compared::Json(Value::String(b)))
+            if op != Op::Eq && op != Op::Ne =>
+        {
+            Some(a.cmp(b))
+        }
         _ => None,
     };
+    let equal = match (left, right) {
+        (Compared::Json(a), Compared::Json(b)) if !(a.is_number() && b.is_number()) => a == b,
+        _ => ordering.is_some_and(std::cmp::Ordering::is_eq),
+    };
     match op {
-        Op::Eq => equal(left, right),
-        Op::Ne => !equal(left, right),
+        Op::Eq => equal,
+        Op::Ne => !equal,
         Op::Lt => ordering.is_some_and(std::cmp::Ordering::is_lt),
         Op::Le => ordering.is_some_and(std::cmp::Ordering::is_le),
         Op::Gt => ordering.is_some_and(std::cmp::Ordering::is_gt),
         Op::Ge => ordering.is_some_and(std::cmp::Ordering::is_ge),
-    }
-}
-
-fn equal(left: &Value, right: &Value) -> bool {
-    match (left, right) {
-        (Value::Number(a), Value::Number(b)) => match (a.as_i64(), b.as_i64()) {
-            (Some(a), Some(b)) => a == b,
-            _ => a.as_f64() == b.as_f64(),
-        },
-        _ => left == right,
     }
 }
 
@@ -240,12 +277,15 @@ fn delta(map: &Map<String, Value>, field: &str) -> Value {
     let Some(base) = field.strip_suffix("_delta") else {
         return Value::Null;
     };
-    let now = map.get(base).and_then(Value::as_i64);
-    let start = map.get(&format!("{base}_at_start")).and_then(Value::as_i64);
-    match (now, start) {
-        (Some(now), Some(start)) => Value::from(now - start),
-        _ => Value::Null,
-    }
+    let now = map.get(base).and_then(whole_number);
+    let start = map.get(&format!("{base}_at_start")).and_then(whole_number);
+    // Counters are u64: the difference is taken wide and kept only if JSON can hold it.
+    let difference = now
+        .zip(start)
+        .and_then(|(now, start)| now.checked_sub(start));
+    difference
+        .and_then(|d| i64::try_from(d).ok())
+        .map_or(Value::Null, Value::from)
 }
 
 #[cfg(test)]
@@ -354,6 +394,41 @@ mod tests {
             "ports.ephemeral.count == 2",
         ] {
             assert_eq!(check(ok), Ok(()), "{ok}");
+        }
+    }
+
+    /// Issue 8, defect 7: `FIELD + N` is exact; it never wraps into a false failure.
+    #[test]
+    fn field_offsets_never_wrap() {
+        for ok in [
+            "srv.local.port < srv.local.port + 9223372036854775807",
+            "srv.local.port > srv.local.port - 9223372036854775807",
+            "srv.accept_queue == srv.accept_queue + 0",
+            "srv.accept_queue < srv.accept_queue + 1",
+            "counters.listen_overflows_delta == 2",
+        ] {
+            assert_eq!(check(ok), Ok(()), "{ok}");
+        }
+        assert!(check("srv.local.port >= srv.local.port + 9223372036854775807").is_err());
+        // Values past i64 (counters are u64) compare exactly, not through a rounded f64.
+        let json = serde_json::json!({
+            "counters": {
+                "listen_overflows": u64::MAX,
+                "listen_overflows_at_start": u64::MAX - 1,
+                "listen_drops": u64::MAX - 1,
+            }
+        });
+        for (text, holds) in [
+            ("counters.listen_overflows > counters.listen_drops", true),
+            (
+                "counters.listen_overflows == counters.listen_drops + 1",
+                true,
+            ),
+            ("counters.listen_overflows == counters.listen_drops", false),
+            ("counters.listen_overflows_delta == 1", true),
+        ] {
+            let expectation = Expectation::parse(text).unwrap();
+            assert_eq!(expectation.evaluate(&json).is_ok(), holds, "{text}");
         }
     }
 

@@ -103,6 +103,8 @@ pub enum ExpectErrorKind {
     UnknownField { field: String, expected: String },
     /// A VALUE that cannot be read (e.g. `srv.fd == a.fd + x`).
     BadValue,
+    /// A whole number outside `min..=max` (a VALUE, or the N of `FIELD + N`).
+    NumberOutOfRange { number: String, min: i64, max: i64 },
 }
 
 /// An expectation that did not parse: `column` is 1-based, in characters of the expectation text.
@@ -136,6 +138,16 @@ impl ExpectError {
             ExpectErrorKind::BadValue => {
                 text::format(lang, "scenario.expect_value", &[("found", found)])
             }
+            ExpectErrorKind::NumberOutOfRange { number, min, max } => text::format(
+                lang,
+                "input.expect_number_range",
+                &[
+                    ("min", &min.to_string()),
+                    ("max", &max.to_string()),
+                    ("number", number),
+                    ("found", found),
+                ],
+            ),
         }
     }
 }
@@ -176,6 +188,13 @@ impl<'a> Scanner<'a> {
         self.at += end;
         &rest[..end]
     }
+}
+
+/// A whole number as written: digits, maybe after a sign. Such a word is a number, never text, so
+/// one too large for the comparison is an error instead of a string that never matches.
+fn is_integer(word: &str) -> bool {
+    let digits = word.strip_prefix(['-', '+']).unwrap_or(word);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn is_name_char(c: char) -> bool {
@@ -333,21 +352,43 @@ fn operand(
         scan.skip_spaces();
         let number_at = scan.at;
         let digits = scan.take_while(|c| c.is_ascii_digit());
-        let offset: i64 = digits
-            .parse()
-            .map_err(|_| fail(number_at, ExpectErrorKind::BadValue))?;
+        if digits.is_empty() {
+            return Err(fail(number_at, ExpectErrorKind::BadValue));
+        }
+        // At most i64::MAX either way: the sum is then computed exactly (see `eval`).
+        let offset: i64 = digits.parse().map_err(|_| {
+            fail(
+                number_at,
+                ExpectErrorKind::NumberOutOfRange {
+                    number: digits.to_owned(),
+                    min: 0,
+                    max: i64::MAX,
+                },
+            )
+        })?;
         return Ok(Operand::Field {
             path,
             offset: sign * offset,
         });
     }
+    let word_at = scan.at;
     let word = scan.take_while(|c| !c.is_whitespace());
     Ok(match word {
         "null" => Operand::Null,
         "true" => Operand::Bool(true),
         "false" => Operand::Bool(false),
         _ => {
-            if let Ok(number) = word.parse::<i64>() {
+            if is_integer(word) {
+                let number = word.parse::<i64>().map_err(|_| {
+                    fail(
+                        word_at,
+                        ExpectErrorKind::NumberOutOfRange {
+                            number: word.to_owned(),
+                            min: i64::MIN,
+                            max: i64::MAX,
+                        },
+                    )
+                })?;
                 Operand::Int(number)
             } else if schema::is_state_word(word) {
                 Operand::Text(
@@ -417,5 +458,42 @@ mod tests {
         assert_eq!(e.column, 21);
         let e = Expectation::parse("srv.waiting == 1").unwrap_err();
         assert_eq!(e.column, 12);
+    }
+
+    /// Issue 8, defect 7: numbers an `i64` cannot hold are positioned errors, not text or a wrap.
+    #[test]
+    fn out_of_range_numbers_are_positioned_errors() {
+        let e = Expectation::parse("s.fd == a.fd + 9223372036854775807").unwrap();
+        assert!(matches!(e.value, Operand::Field { offset, .. } if offset == i64::MAX));
+        let e = Expectation::parse("s.fd == a.fd - 9223372036854775807").unwrap();
+        assert!(matches!(e.value, Operand::Field { offset, .. } if offset == -i64::MAX));
+        let e = Expectation::parse("s.fd == a.fd + 9223372036854775808").unwrap_err();
+        assert_eq!(e.column, 16);
+        assert!(matches!(
+            e.kind,
+            ExpectErrorKind::NumberOutOfRange { min: 0, .. }
+        ));
+        assert!(e.message(Lang::En).contains("9223372036854775808"), "{e}");
+        for (text, column) in [
+            ("s.fd == 9223372036854775808", 9),
+            ("s.fd == -9223372036854775809", 9),
+            ("s.fd  >  99999999999999999999999", 10),
+        ] {
+            let e = Expectation::parse(text).unwrap_err();
+            assert_eq!(e.column, column, "{text}");
+            assert!(
+                matches!(
+                    e.kind,
+                    ExpectErrorKind::NumberOutOfRange {
+                        min: i64::MIN,
+                        max: i64::MAX,
+                        ..
+                    }
+                ),
+                "{text}"
+            );
+        }
+        let e = Expectation::parse("s.fd == -9223372036854775808").unwrap();
+        assert_eq!(e.value, Operand::Int(i64::MIN));
     }
 }

@@ -1,6 +1,11 @@
-//! The scenario file: TOML read with spans, so every error names its line and column.
+//! The scenario file: read with a size cap, decoded as UTF-8, then TOML read with spans, so every
+//! error names its line and column.
 
+use std::fs::File;
+use std::io::Read as _;
 use std::ops::Range;
+use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
+use std::path::Path;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -8,7 +13,7 @@ use toml::Spanned;
 use super::error::{ScenarioError, ScenarioErrorKind};
 use super::expect::Expectation;
 use super::{Localized, Scenario, ScenarioStep};
-use crate::command::{self, ParseError};
+use crate::command::{self, DurationError, ParseError};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -116,6 +121,74 @@ impl Positions<'_> {
     }
 }
 
+/// The largest scenario file sockscope reads: 1 MiB, a hundred times the longest built-in. A cap,
+/// so that `--demo /dev/zero` or a huge file cannot eat the memory.
+pub const SCENARIO_FILE_MAX: u64 = 1 << 20;
+
+/// Reads a scenario file: a regular file of at most [`SCENARIO_FILE_MAX`] bytes, UTF-8.
+/// `file` is what messages call it.
+pub(super) fn read(path: &Path, file: &str) -> Result<String, ScenarioError> {
+    let positionless = |kind| ScenarioError::without_position(file, kind);
+    let io_error = |error: std::io::Error| {
+        positionless(if error.kind() == std::io::ErrorKind::NotFound {
+            ScenarioErrorKind::NotFound
+        } else {
+            ScenarioErrorKind::Read(error.to_string())
+        })
+    };
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; the type is checked on the open
+    // descriptor, so nothing can swap the file between the check and the read.
+    let handle = File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(io_error)?;
+    let metadata = handle.metadata().map_err(io_error)?;
+    if !metadata.is_file() {
+        let file_type = metadata.file_type();
+        let what = if file_type.is_dir() {
+            "directory"
+        } else if file_type.is_fifo() {
+            "fifo"
+        } else if file_type.is_socket() {
+            "socket"
+        } else {
+            "device"
+        };
+        return Err(positionless(ScenarioErrorKind::NotRegular(what)));
+    }
+    if metadata.len() > SCENARIO_FILE_MAX {
+        return Err(positionless(ScenarioErrorKind::TooLarge(metadata.len())));
+    }
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    // One byte more than allowed tells a file that grew since fstat from one that fits.
+    handle
+        .take(SCENARIO_FILE_MAX + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_error)?;
+    if bytes.len() as u64 > SCENARIO_FILE_MAX {
+        return Err(positionless(
+            ScenarioErrorKind::TooLarge(bytes.len() as u64),
+        ));
+    }
+    decode(file, bytes)
+}
+
+/// The file's bytes as text, or where the first byte that is not UTF-8 is.
+pub(super) fn decode(file: &str, bytes: Vec<u8>) -> Result<String, ScenarioError> {
+    String::from_utf8(bytes).map_err(|error| {
+        let bytes = error.as_bytes();
+        let valid = error.utf8_error().valid_up_to();
+        // The prefix is valid UTF-8 by definition.
+        let before = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
+        let positions = Positions {
+            file,
+            source: before,
+        };
+        positions.error(before.len(), ScenarioErrorKind::NotUtf8(bytes[valid]))
+    })
+}
+
 pub(super) fn parse(name: &str, file: &str, source: &str) -> Result<Scenario, ScenarioError> {
     let positions = Positions { file, source };
     let raw: RawScenario = toml::from_str(source).map_err(|error| {
@@ -162,8 +235,13 @@ fn parse_step(
             let span = wait.span();
             let text = wait.into_inner();
             match command::parse_duration(text.trim()) {
-                Some(duration) => Some(duration),
-                None => return Err(positions.error(span.start, ScenarioErrorKind::Wait(text))),
+                Ok(duration) => Some(duration),
+                Err(DurationError::Malformed) => {
+                    return Err(positions.error(span.start, ScenarioErrorKind::Wait(text)));
+                }
+                Err(DurationError::TooLong) => {
+                    return Err(positions.error(span.start, ScenarioErrorKind::WaitTooLong(text)));
+                }
             }
         }
     };
@@ -259,5 +337,38 @@ mod tests {
         let e = error(HEAD);
         assert_eq!(e.kind, ScenarioErrorKind::NoSteps);
         assert!(e.to_string().starts_with("t.toml:3:1: "), "{e}");
+    }
+
+    /// Issue 8, defect 1: a scenario's wait has the language's maximum; an hour is fine.
+    #[test]
+    fn a_wait_past_the_maximum_is_positioned() {
+        let ok = parse("t", "t.toml", &step("run = \"\"\nwait = \"1h\"\n")).unwrap();
+        assert_eq!(ok.steps[0].wait, Some(std::time::Duration::from_hours(1)));
+        let e = error(&step("run = \"\"\nwait = \"86400.000000001s\"\n"));
+        assert_eq!((e.line, e.column), (5, 8));
+        assert_eq!(
+            e.kind,
+            ScenarioErrorKind::WaitTooLong("86400.000000001s".into())
+        );
+        assert!(e.to_string().contains("at most 24h"), "{e}");
+        let e = error(&step("run = \"\"\nwait = \"9223372036854775807s\"\n"));
+        assert!(matches!(e.kind, ScenarioErrorKind::WaitTooLong(_)), "{e}");
+    }
+
+    /// Issue 8, defect 9: the first byte that is not UTF-8, at its line and column.
+    #[test]
+    fn bytes_that_are_not_utf8_are_positioned() {
+        let mut bytes = step("run = \"\"\n").into_bytes();
+        bytes.extend_from_slice("say.x = \"한\u{e9}".as_bytes());
+        bytes.push(0xe9);
+        let e = decode("t.toml", bytes).unwrap_err();
+        assert!(e.to_string().starts_with("t.toml:7:12: "), "{e}");
+        assert_eq!(
+            (e.line, e.column, e.kind),
+            (7, 12, ScenarioErrorKind::NotUtf8(0xe9))
+        );
+        let e = decode("t.toml", vec![0xff]).unwrap_err();
+        assert_eq!((e.line, e.column), (1, 1));
+        assert_eq!(decode("t.toml", b"ok".to_vec()).unwrap(), "ok");
     }
 }

@@ -40,8 +40,12 @@ pub fn write_json(out: &mut impl Write, snapshot: &SystemSnapshot) -> io::Result
         }
         out.write_all(b", \"process\": ")?;
         match &socket.process {
-            // The name is the process's choice: let serde_json escape it.
-            Some(name) => serde_json::to_writer(&mut *out, &**name).map_err(io::Error::other)?,
+            // The name is the process's choice: serde_json escapes it, and the controls it leaves
+            // (DEL, C1) are escaped too.
+            Some(name) => {
+                let quoted = serde_json::to_string(&**name).map_err(io::Error::other)?;
+                out.write_all(escape::json_controls(quoted).as_bytes())?;
+            }
             None => out.write_all(b"null")?,
         }
         out.write_all(b"}")?;
@@ -145,13 +149,11 @@ pub fn owners_note(snapshot: &SystemSnapshot, lang: Lang) -> Option<String> {
     } else {
         "dump.owners_unknown"
     };
-    Some(text::format(
+    Some(text::format_count(
         lang,
         key,
-        &[
-            ("count", &owners.unknown.to_string()),
-            ("processes", &owners.unreadable_processes.to_string()),
-        ],
+        owners.unknown as u64,
+        &[("processes", &owners.unreadable_processes.to_string())],
     ))
 }
 

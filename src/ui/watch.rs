@@ -217,7 +217,7 @@ fn direction(app: &WatchApp) -> &'static str {
     }
 }
 
-/// `TCP ESTABLISHED 12 · LISTEN 3 · TIME_WAIT 2 | UDP 4 | total 21 · 3.2 ms`, then the notes.
+/// `TCP ESTABLISHED 12 · LISTEN 3 · TIME_WAIT 2 │ UDP 4 │ total 21 · 3.2 ms`, then the notes.
 fn summary(buf: &mut Buffer, area: Rect, app: &WatchApp, theme: &Theme) {
     let Some(snapshot) = &app.snapshot else {
         draw::put_str(
@@ -273,8 +273,8 @@ pub fn counts_line(snapshot: &SystemSnapshot, app: &WatchApp) -> String {
         app.lang,
         "watch.totals",
         &[
+            // TIME_WAIT is a TCP state: it is counted with the TCP states above, not here.
             ("udp", &udp.to_string()),
-            ("time_wait", &snapshot.time_wait.to_string()),
             ("total", &snapshot.sockets.len().to_string()),
             ("ms", &ms),
         ],
