@@ -113,11 +113,11 @@ fn output_failed(error: &OutputError, lang: Lang) -> ExitCode {
 fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Some(CommandLine::Snapshot(args)) => snapshot(&args),
-        Some(CommandLine::Lab(args)) => lab(&args),
-        Some(CommandLine::Demo(args)) => demo(&args),
+        Some(CommandLine::Lab(args)) => Ok(lab(&args)),
+        Some(CommandLine::Demo(args)) => Ok(demo(&args)),
         Some(CommandLine::Dump(args)) => dump(&args),
-        Some(CommandLine::Watch(args)) => watch(&args),
-        None => lab(&cli.lab),
+        Some(CommandLine::Watch(args)) => Ok(watch(&args)),
+        None => Ok(lab(&cli.lab)),
     }
 }
 
@@ -220,28 +220,28 @@ fn snapshot_demo(args: &SnapshotArgs, demo: &str) -> Result<ExitCode> {
 }
 
 /// `demo --list`, `demo NAME --print`, or the dashboard presenting a scenario.
-fn demo(args: &DemoArgs) -> Result<ExitCode> {
+fn demo(args: &DemoArgs) -> ExitCode {
     let lang = lang_of(args.screen.lang);
     let Some(name) = &args.scenario else {
         let listed = scenario::list(&scenario::builtins(), lang);
-        return Ok(match write_output(None, listed.as_bytes()) {
+        return match write_output(None, listed.as_bytes()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => output_failed(&error, lang),
-        });
+        };
     };
     let scenario = match scenario::load(name) {
         Ok(scenario) => scenario,
         Err(error) => {
             report::say(&error.localized(lang));
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+            return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
     if args.print {
         let described = scenario::describe(&scenario, lang);
-        return Ok(match write_output(None, described.as_bytes()) {
+        return match write_output(None, described.as_bytes()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => output_failed(&error, lang),
-        });
+        };
     }
     let autoplay = args.autoplay.map(Duration::from_secs);
     let lecture = Lecture::new(scenario, autoplay);
@@ -253,11 +253,11 @@ fn demo(args: &DemoArgs) -> Result<ExitCode> {
     )
 }
 
-fn lab(args: &LabArgs) -> Result<ExitCode> {
+fn lab(args: &LabArgs) -> ExitCode {
     let lang = lang_of(args.screen.lang);
     let script = match parse_or_report(args.run.as_deref().unwrap_or(""), lang) {
         Ok(parsed) => parsed,
-        Err(code) => return Ok(code),
+        Err(code) => return code,
     };
     let config = lab_config(lang, args.bind);
     run_dashboard(&args.screen, config, script, None)
@@ -268,7 +268,7 @@ fn run_dashboard(
     mut lab: LabConfig,
     script: Vec<Located>,
     lecture: Option<Lecture>,
-) -> Result<ExitCode> {
+) -> ExitCode {
     let lang = lang_of(screen.lang);
     lab.lang = lang;
     let options = screens::lab::Options {
@@ -289,12 +289,12 @@ fn run_dashboard(
 }
 
 /// The exit status of a screen, or its start failure printed as one line.
-fn report_start(outcome: Result<ExitCode, StartError>) -> Result<ExitCode> {
+fn report_start(outcome: Result<ExitCode, StartError>) -> ExitCode {
     match outcome {
-        Ok(code) => Ok(code),
+        Ok(code) => code,
         Err(error) => {
             report::say(&error.to_string());
-            Ok(ExitCode::from(EXIT_IO_ERROR))
+            ExitCode::from(EXIT_IO_ERROR)
         }
     }
 }
@@ -332,7 +332,7 @@ fn dump(args: &DumpArgs) -> Result<ExitCode> {
 }
 
 /// `sockscope watch`: every socket of the machine, live.
-fn watch(args: &WatchArgs) -> Result<ExitCode> {
+fn watch(args: &WatchArgs) -> ExitCode {
     let lang = lang_of(args.lang);
     let options = screens::watch::Options {
         lang,

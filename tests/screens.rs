@@ -245,7 +245,7 @@ fn watch_keys_filter_sort_and_move_on_the_machine_s_sockets() {
         theme: ThemeName::Default,
         filter: Filter::default(),
         owners: false,
-        refresh: Duration::from_secs(3600),
+        refresh: Duration::from_hours(1),
     };
     let mut screen = WatchScreen::new(runtime.reactor(), &options).expect("watch screen");
     runtime.begin(&mut screen).expect("size");

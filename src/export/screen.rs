@@ -16,7 +16,7 @@ pub fn render_screen(app: &App, columns: u16, rows: u16) -> Buffer {
     let mut terminal =
         Terminal::new(TestBackend::new(columns, rows)).expect("a test backend never fails");
     terminal
-        .draw(|frame| ui::render(frame, &app))
+        .draw(|frame| ui::render(frame, app))
         .expect("drawing into memory never fails");
     terminal.backend().buffer().clone()
 }

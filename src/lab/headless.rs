@@ -48,11 +48,13 @@ impl HeadlessLab {
                 self.lab.observe();
                 next_probe = now + probe_every;
             }
-            let elapsed = now.duration_since(started);
-            if elapsed >= duration {
+            let Some(left) = duration.checked_sub(now.duration_since(started)) else {
+                return Ok(());
+            };
+            if left.is_zero() {
                 return Ok(());
             }
-            let timeout = (duration - elapsed).min(next_probe.saturating_duration_since(now));
+            let timeout = left.min(next_probe.saturating_duration_since(now));
             self.poll(Some(timeout))?;
         }
     }

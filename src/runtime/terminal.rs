@@ -14,7 +14,7 @@ use crate::term::{self, Console, InputThread};
 use crate::text::{self, Lang};
 
 /// The descriptors sockscope needs before the lab opens anything: stdio, the poll and its
-/// clone, the waker, the signal pipe, sock_diag, crossterm's own poll, waker and signal pipe,
+/// clone, the waker, the signal pipe, `sock_diag`, crossterm's own poll, waker and signal pipe,
 /// /proc reads, and room for a few sockets.
 pub const MIN_DESCRIPTORS: u64 = 32;
 

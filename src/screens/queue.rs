@@ -50,7 +50,7 @@ impl Queue {
         // Durations are bounded when parsed; a wait past what the clock can hold still ends.
         let until = now
             .checked_add(length)
-            .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365));
+            .unwrap_or_else(|| now + Duration::from_hours(24 * 365));
         self.waiting = Some(Waiting {
             until,
             what,
@@ -130,7 +130,7 @@ mod tests {
         let mut queue = Queue::default();
         queue.extend(jobs("socket b tcp; close b"));
         let now = Instant::now();
-        queue.wait(now, Duration::from_secs(3600), "wait 1h".into());
+        queue.wait(now, Duration::from_hours(1), "wait 1h".into());
         let cancelled = queue.cancel();
         assert_eq!(cancelled.wait.as_deref(), Some("wait 1h"));
         assert_eq!(cancelled.dropped, vec!["socket b tcp", "close b"]);

@@ -70,7 +70,7 @@ pub enum Mode {
 }
 
 /// Everything a user can ask of the watch screen (the keymap makes these from keys).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Quit,
     Down,
