@@ -445,3 +445,43 @@ impl App {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_make_typed_commands_and_esc_cancels_a_running_wait() {
+        let mut app = App::new(Lang::En, ThemeName::Default);
+        assert_eq!(
+            app.update(Action::Quick(QuickVerb::NewListener)),
+            vec![Effect::Run(Command::Server {
+                name: "srv1".to_owned(),
+                addr: None,
+                backlog: None,
+            })]
+        );
+        // Without a listener, `c` says what to do instead of guessing.
+        assert!(
+            app.update(Action::Quick(QuickVerb::ConnectClient))
+                .is_empty()
+        );
+        assert!(app.status.as_ref().is_some_and(|status| status.error));
+        assert!(app.update(Action::CloseOverlay).is_empty());
+        app.waiting = Some(WaitView::default());
+        assert_eq!(app.update(Action::CloseOverlay), vec![Effect::CancelWait]);
+        app.update(Action::OpenPrompt);
+        assert_eq!(
+            app.update(Action::Prompt(PromptEdit::Cancel)),
+            vec![Effect::CancelWait]
+        );
+        app.update(Action::OpenPrompt);
+        for ch in "wait 1s".chars() {
+            app.update(Action::Prompt(PromptEdit::Insert(ch)));
+        }
+        assert_eq!(
+            app.update(Action::Prompt(PromptEdit::Submit)),
+            vec![Effect::Submit("wait 1s".to_owned())]
+        );
+    }
+}

@@ -102,3 +102,85 @@ fn mouse_action(mouse: MouseEvent) -> Option<Action> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode) -> Event {
+        Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    fn ctrl(ch: char) -> Event {
+        Event::Key(KeyEvent::new(KeyCode::Char(ch), KeyModifiers::CONTROL))
+    }
+
+    #[test]
+    fn the_normal_table_maps_the_one_key_verbs() {
+        let normal = |code| action_for(&key(code), Mode::Normal, false);
+        assert_eq!(
+            normal(KeyCode::Char('n')),
+            Some(Action::Quick(QuickVerb::NewListener))
+        );
+        assert_eq!(
+            normal(KeyCode::Char('c')),
+            Some(Action::Quick(QuickVerb::ConnectClient))
+        );
+        assert_eq!(
+            normal(KeyCode::Char('a')),
+            Some(Action::Quick(QuickVerb::Accept))
+        );
+        assert_eq!(normal(KeyCode::Char(':')), Some(Action::OpenPrompt));
+        assert_eq!(normal(KeyCode::Esc), Some(Action::CloseOverlay));
+        assert_eq!(normal(KeyCode::Right), Some(Action::NextPanel));
+        assert_eq!(normal(KeyCode::Char('z')), None);
+        assert_eq!(
+            action_for(&ctrl('c'), Mode::Normal, false),
+            Some(Action::Quit)
+        );
+    }
+
+    #[test]
+    fn a_lecture_turns_arrows_space_and_r_into_steps() {
+        let lecture = |code| action_for(&key(code), Mode::Normal, true);
+        assert_eq!(lecture(KeyCode::Right), Some(Action::StepForward));
+        assert_eq!(lecture(KeyCode::Char(' ')), Some(Action::StepForward));
+        assert_eq!(lecture(KeyCode::Left), Some(Action::StepBack));
+        assert_eq!(lecture(KeyCode::Char('r')), Some(Action::Restart));
+    }
+
+    #[test]
+    fn the_prompt_types_letters_and_ctrl_c_cancels() {
+        let prompt = |event: &Event| action_for(event, Mode::Prompt, false);
+        assert_eq!(
+            prompt(&key(KeyCode::Char('n'))),
+            Some(Action::Prompt(PromptEdit::Insert('n')))
+        );
+        assert_eq!(
+            prompt(&key(KeyCode::Enter)),
+            Some(Action::Prompt(PromptEdit::Submit))
+        );
+        assert_eq!(prompt(&ctrl('c')), Some(Action::Prompt(PromptEdit::Cancel)));
+        assert_eq!(
+            prompt(&key(KeyCode::Esc)),
+            Some(Action::Prompt(PromptEdit::Cancel))
+        );
+        let paste = Event::Paste("a\u{1b}b\n".to_owned());
+        assert_eq!(
+            prompt(&paste),
+            Some(Action::Prompt(PromptEdit::InsertText("ab".to_owned())))
+        );
+    }
+
+    #[test]
+    fn help_closes_on_any_key_but_q() {
+        assert_eq!(
+            action_for(&key(KeyCode::Char('x')), Mode::Help, false),
+            Some(Action::CloseOverlay)
+        );
+        assert_eq!(
+            action_for(&key(KeyCode::Char('q')), Mode::Help, false),
+            Some(Action::Quit)
+        );
+    }
+}
