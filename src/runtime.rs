@@ -58,18 +58,26 @@ pub enum Flow {
     End(Ending),
 }
 
+/// What happened, as a screen is told it: the one entry point of every screen.
+#[derive(Debug, Clone, Copy)]
+pub enum Happening<'a> {
+    /// An input event (keys, mouse, paste). Resizes and Ctrl-Z are the runtime's.
+    Input(&'a Event),
+    /// Sources the screen registered (tokens from [`reactor::FIRST_SOURCE_TOKEN`]) are ready.
+    Ready(&'a [Ready]),
+    /// Every turn, after the events: time to run what is due (timers, autoplay, a worker's
+    /// reply that woke the loop).
+    Tick(Instant),
+    /// The terminal's size (also sent once before the first frame).
+    Resized { width: u16, height: u16 },
+}
+
 /// A screen on the runtime: its state, its sources and how it is drawn.
 pub trait Screen {
-    /// One input event (keys, mouse, paste). Resizes and Ctrl-Z are the runtime's.
-    fn input(&mut self, event: &Event) -> Flow;
-    /// Sources the screen registered (tokens from [`reactor::FIRST_SOURCE_TOKEN`]) are ready.
-    fn ready(&mut self, ready: &[Ready]);
-    /// Every turn, after the events: run what is due (timers, a worker's reply).
-    fn tick(&mut self, now: Instant, reactor: &mut Reactor) -> Flow;
+    /// Handles one happening; `reactor` lets a screen see what its own syscalls made ready.
+    fn handle(&mut self, happening: Happening<'_>, reactor: &mut Reactor) -> Flow;
     /// When the screen next has something due, if ever (the loop sleeps until then).
     fn next_due(&self) -> Option<Instant>;
-    /// The terminal's size changed (also called once before the first frame).
-    fn resized(&mut self, width: u16, height: u16);
     /// Whether something on screen changed since the last frame.
     fn dirty(&self) -> bool;
     /// How often an unchanged screen is still redrawn (ages that tick), if at all.
@@ -179,13 +187,17 @@ where
         {
             return Ok(Some(ending));
         }
-        if !wakeups.sources.is_empty() {
-            screen.ready(&wakeups.sources);
+        if !wakeups.sources.is_empty()
+            && let Flow::End(ending) =
+                screen.handle(Happening::Ready(&wakeups.sources), &mut self.reactor)
+        {
+            return Ok(Some(ending));
         }
         if let Some(ending) = self.drain_input(screen)? {
             return Ok(Some(ending));
         }
-        if let Flow::End(ending) = screen.tick(Instant::now(), &mut self.reactor) {
+        if let Flow::End(ending) = screen.handle(Happening::Tick(Instant::now()), &mut self.reactor)
+        {
             return Ok(Some(ending));
         }
         self.draw_if_due(screen)?;
@@ -233,7 +245,9 @@ where
                 Event::Resize(..) => self.resize(screen)?,
                 Event::Key(key) if is_suspend_key(key) => self.suspend(screen)?,
                 _ => {
-                    if let Flow::End(ending) = screen.input(&event) {
+                    if let Flow::End(ending) =
+                        screen.handle(Happening::Input(&event), &mut self.reactor)
+                    {
                         return Ok(Some(ending));
                     }
                 }
@@ -244,7 +258,12 @@ where
     fn resize(&mut self, screen: &mut impl Screen) -> io::Result<()> {
         self.terminal.autoresize().map_err(io::Error::other)?;
         let size = self.terminal.size().map_err(io::Error::other)?;
-        screen.resized(size.width, size.height);
+        let resized = Happening::Resized {
+            width: size.width,
+            height: size.height,
+        };
+        // A resize never ends a screen.
+        screen.handle(resized, &mut self.reactor);
         self.redraw = true;
         Ok(())
     }

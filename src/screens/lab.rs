@@ -13,8 +13,8 @@ use super::queue::Queue;
 use crate::app::{Action, App, Effect, LayoutMode, WaitView, keymap};
 use crate::command::{Command, Located, parse_script};
 use crate::lab::{Lab, LabConfig, LabError, Step};
-use crate::runtime::reactor::{Reactor, Ready};
-use crate::runtime::{Ending, Flow, Screen};
+use crate::runtime::reactor::Reactor;
+use crate::runtime::{Ending, Flow, Happening, Screen};
 use crate::scenario::Lecture;
 use crate::script::Job;
 use crate::settings::ThemeName;
@@ -294,9 +294,7 @@ impl LabScreen {
             self.dirty = true;
         }
     }
-}
 
-impl Screen for LabScreen {
     fn input(&mut self, event: &Event) -> Flow {
         let lecture = self.app.lecture.is_some();
         let Some(mut action) = keymap::action_for(event, self.app.mode, lecture) else {
@@ -315,10 +313,6 @@ impl Screen for LabScreen {
             }
         }
         Flow::Continue
-    }
-
-    fn ready(&mut self, ready: &[Ready]) {
-        self.activity |= self.lab.on_ready(ready);
     }
 
     fn tick(&mut self, now: Instant, reactor: &mut Reactor) -> Flow {
@@ -344,6 +338,24 @@ impl Screen for LabScreen {
         );
         Flow::Continue
     }
+}
+
+impl Screen for LabScreen {
+    fn handle(&mut self, happening: Happening<'_>, reactor: &mut Reactor) -> Flow {
+        match happening {
+            Happening::Input(event) => self.input(event),
+            Happening::Ready(ready) => {
+                self.activity |= self.lab.on_ready(ready);
+                Flow::Continue
+            }
+            Happening::Tick(now) => self.tick(now, reactor),
+            Happening::Resized { width, height } => {
+                self.screen = Rect::new(0, 0, width, height);
+                self.dirty = true;
+                Flow::Continue
+            }
+        }
+    }
 
     fn next_due(&self) -> Option<Instant> {
         let now = Instant::now();
@@ -365,11 +377,6 @@ impl Screen for LabScreen {
             due = due.min(at);
         }
         Some(due)
-    }
-
-    fn resized(&mut self, width: u16, height: u16) {
-        self.screen = Rect::new(0, 0, width, height);
-        self.dirty = true;
     }
 
     fn dirty(&self) -> bool {

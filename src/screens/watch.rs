@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use crossterm::event::Event;
 use ratatui::Frame;
 
-use crate::runtime::reactor::{Reactor, Ready};
-use crate::runtime::{Ending, Flow, Screen};
+use crate::runtime::reactor::Reactor;
+use crate::runtime::{Ending, Flow, Happening, Screen};
 use crate::settings::ThemeName;
 use crate::system::{Filter, SystemCollector};
 use crate::text::Lang;
@@ -33,7 +33,6 @@ pub struct WatchScreen {
     refresh: Duration,
     next_tick: Instant,
     dirty: bool,
-    size: (u16, u16),
 }
 
 impl WatchScreen {
@@ -50,7 +49,6 @@ impl WatchScreen {
             refresh: options.refresh,
             next_tick: Instant::now() + options.refresh,
             dirty: true,
-            size: (80, 24),
         })
     }
 
@@ -60,7 +58,7 @@ impl WatchScreen {
     }
 }
 
-impl Screen for WatchScreen {
+impl WatchScreen {
     fn input(&mut self, event: &Event) -> Flow {
         let Some(action) = keymap::action_for(event, &self.app.mode) else {
             return Flow::Continue;
@@ -77,9 +75,7 @@ impl Screen for WatchScreen {
         Flow::Continue
     }
 
-    fn ready(&mut self, _ready: &[Ready]) {}
-
-    fn tick(&mut self, now: Instant, _reactor: &mut Reactor) -> Flow {
+    fn tick(&mut self, now: Instant) -> Flow {
         if let Some(snapshot) = self.worker.try_take() {
             self.app.apply(snapshot);
             self.dirty = true;
@@ -94,15 +90,29 @@ impl Screen for WatchScreen {
         Flow::Continue
     }
 
-    fn next_due(&self) -> Option<Instant> {
-        Some(self.next_tick)
-    }
-
     fn resized(&mut self, width: u16, height: u16) {
-        self.size = (width, height);
         self.app
             .set_page(ui::watch::table_rows(width, height, &self.app));
         self.dirty = true;
+    }
+}
+
+impl Screen for WatchScreen {
+    fn handle(&mut self, happening: Happening<'_>, _reactor: &mut Reactor) -> Flow {
+        match happening {
+            Happening::Input(event) => self.input(event),
+            // The worker's replies wake the loop through the waker; they are taken at the tick.
+            Happening::Ready(_) => Flow::Continue,
+            Happening::Tick(now) => self.tick(now),
+            Happening::Resized { width, height } => {
+                self.resized(width, height);
+                Flow::Continue
+            }
+        }
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        Some(self.next_tick)
     }
 
     fn dirty(&self) -> bool {
