@@ -17,7 +17,7 @@ enum Entry {
     Key(&'static str, &'static str),
 }
 
-const ENTRIES: [Entry; 26] = [
+const ENTRIES: [Entry; 28] = [
     Entry::Heading("help.section_move"),
     Entry::Key("Up Down k j", "help.move"),
     Entry::Key("PgUp PgDn", "help.page"),
@@ -35,10 +35,12 @@ const ENTRIES: [Entry; 26] = [
     Entry::Key("r", "help.recv"),
     Entry::Key("x", "help.close"),
     Entry::Key("w", "help.shutdown"),
+    Entry::Key("Esc", "help.cancel_wait"),
     Entry::Heading("help.section_view"),
     Entry::Key("p", "help.freeze"),
     Entry::Key("L", "help.layout"),
     Entry::Key("?", "help.help"),
+    Entry::Key("C-z", "help.suspend"),
     Entry::Key("q", "help.quit"),
     Entry::Heading("help.section_lecture"),
     Entry::Key("Right Space", "help.next"),
