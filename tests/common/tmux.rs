@@ -115,6 +115,10 @@ impl Drop for Tmux {
             let _ = Command::new("kill").args(["-KILL", pid]).status();
         }
         self.tmux(&["kill-server"]);
+        // tmux leaves its socket file behind; a test suite should not.
+        let dir = std::env::var("TMUX_TMPDIR").unwrap_or_else(|_| "/tmp".to_owned());
+        let uid = rustix::process::getuid().as_raw();
+        let _ = std::fs::remove_file(format!("{dir}/tmux-{uid}/{}", self.socket));
     }
 }
 
