@@ -19,7 +19,8 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::{Events, Poll, Registry, Token, Waker};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Registry, Token, Waker};
 
 use self::entry::Entry;
 pub use self::error::LabError;
@@ -28,12 +29,15 @@ use self::relay::Relays;
 use self::trace::{DEFAULT_TRACE_LIMIT, Trace};
 use crate::command::Command;
 use crate::model::LabMessage;
+use crate::net::lab_capture::{Endpoint, LabCapture};
 use crate::text::Lang;
 
 /// The token of the waker other threads use to interrupt `poll`.
 pub const WAKER_TOKEN: Token = Token(0);
 /// Tokens below this are free for the driver (signals and the like); lab sockets use the rest.
 pub const FIRST_SOCKET_TOKEN: usize = 16;
+/// The token of the segment capture's packet socket (readable: segments to read).
+pub const CAPTURE_TOKEN: Token = Token(FIRST_SOCKET_TOKEN - 1);
 
 /// How the lab is set up.
 #[derive(Debug, Clone)]
@@ -89,6 +93,8 @@ pub struct Lab {
     /// The last local address of each closed socket, so `bind NAME OLD` can reach for a port that
     /// only the kernel still holds (e.g. in `TIME_WAIT`).
     former: HashMap<String, SocketAddr>,
+    /// The segments of the lab's connections (`AF_PACKET` on `lo`), or why there are none.
+    capture: LabCapture,
 }
 
 impl Lab {
@@ -99,6 +105,11 @@ impl Lab {
         let waker = Arc::new(Waker::new(poll.registry(), WAKER_TOKEN)?);
         let mut prober = Prober::new(poll.as_raw_fd());
         prober.find_waker(&before_waker);
+        let capture = LabCapture::open();
+        if let Some(fd) = capture.raw_fd() {
+            poll.registry()
+                .register(&mut SourceFd(&fd), CAPTURE_TOKEN, Interest::READABLE)?;
+        }
         Ok(Self {
             poll,
             events: Events::with_capacity(1024),
@@ -113,6 +124,7 @@ impl Lab {
             relays: Relays::default(),
             prober,
             former: HashMap::new(),
+            capture,
         })
     }
 
@@ -160,6 +172,7 @@ impl Lab {
         self.trace = Trace::new(self.started, self.config.trace_limit);
         self.prober.forget_closed();
         self.prober.mark_stale();
+        self.capture.clear();
     }
 
     /// Makes the next snapshot walk the kernel's socket tables again instead of reusing the last
@@ -187,7 +200,9 @@ impl Lab {
     /// lab refused the command before any syscall (unknown name, wrong kind of socket).
     pub fn execute(&mut self, command: &Command) -> Result<Step, LabError> {
         self.prober.mark_stale();
+        self.capture.expect(command);
         let outcome = self.dispatch(command);
+        self.sync_capture();
         if let Err(error) = &outcome {
             self.errors.push(LabMessage {
                 command: command.to_line(),
@@ -221,6 +236,8 @@ impl Lab {
         for (token, readable, writable) in ready {
             if token == WAKER_TOKEN {
                 wakeups.woken = true;
+            } else if token == CAPTURE_TOKEN {
+                self.capture.drain();
             } else if token.0 < FIRST_SOCKET_TOKEN {
                 wakeups.driver_tokens.push(token);
             } else {
@@ -250,6 +267,20 @@ impl Lab {
             let timeout = deadline.min(next_probe).saturating_duration_since(now);
             self.poll(Some(timeout))?;
         }
+    }
+
+    /// Tells the capture the lab's sockets: their names label the segments, their ports (on the
+    /// host network) are what the kernel-side filter lets through.
+    fn sync_capture(&mut self) {
+        let endpoints = self.entries.values().filter_map(|entry| {
+            Some(Endpoint {
+                name: &entry.name,
+                proto: entry.proto?,
+                local: entry.local,
+                remote: entry.remote,
+            })
+        });
+        self.capture.learn(endpoints);
     }
 
     fn allocate_token(&mut self) -> Token {

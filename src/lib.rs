@@ -9,6 +9,7 @@ pub mod export;
 pub mod kernel;
 pub mod lab;
 pub mod model;
+pub mod net;
 pub mod scenario;
 pub mod script;
 pub mod system;

@@ -50,7 +50,17 @@ fn lang_of(arg: Option<LangArg>) -> Lang {
 fn main() -> Result<ExitCode> {
     color_eyre::install()?;
     let cli = Cli::parse();
+    // Namespaces first: no thread may exist yet (`--net private`).
+    let _network = match sockscope::net::enter_for(&cli) {
+        Ok(network) => network,
+        Err(code) => return Ok(code),
+    };
     match cli.command {
+        Some(CommandLine::Exec(args)) => Ok(sockscope::net::exec::run(
+            args.lab,
+            &args.command,
+            lang_of(args.lang),
+        )),
         Some(CommandLine::Snapshot(args)) => snapshot(&args),
         Some(CommandLine::Lab(args)) => lab(&args),
         Some(CommandLine::Demo(args)) => demo(&args),

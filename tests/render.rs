@@ -72,6 +72,7 @@ fn socket(
         age_ms: 9_000 - fd as u64 * 100,
         history: history(states),
         forwarder: None,
+        tcp: None,
     }
 }
 
@@ -263,6 +264,7 @@ fn fixture() -> Snapshot {
         trace_dropped: 0,
         probe_errors: Vec::new(),
         at_ms: AT_MS,
+        ..Snapshot::default()
     }
 }
 

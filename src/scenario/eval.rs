@@ -271,6 +271,7 @@ mod tests {
             age_ms: 0,
             history: Vec::new(),
             forwarder: None,
+            tcp: None,
         }
     }
 
