@@ -37,10 +37,7 @@ impl Drop for RuntimeDir {
 
 /// A fresh runtime directory for one test (owned by `owner`, so the lab can write its file).
 fn runtime_dir(test: &str, owner: Option<u32>) -> RuntimeDir {
-    let dir = std::env::temp_dir().join(format!(
-        "sockscope-test-{}-{test}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("sockscope-test-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("runtime dir");
     if let Some(uid) = owner {
@@ -73,8 +70,7 @@ impl BackgroundLab {
     fn start(as_nobody: bool, runtime: &Path, script: &str, wait: &str) -> Self {
         let child = command(as_nobody, runtime)
             .args([
-                "snapshot", "--net", "private", "--run", script, "--wait", wait, "--format",
-                "json",
+                "snapshot", "--net", "private", "--run", script, "--wait", wait, "--format", "json",
             ])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -93,7 +89,12 @@ impl BackgroundLab {
 
     /// Waits for the lab to finish its `--wait` and returns its JSON.
     fn finish(mut self) -> Value {
-        let output = self.child.take().unwrap().wait_with_output().expect("lab ends");
+        let output = self
+            .child
+            .take()
+            .unwrap()
+            .wait_with_output()
+            .expect("lab ends");
         assert!(
             output.status.success(),
             "{}",
@@ -171,7 +172,11 @@ fn exec_runs_ss_and_a_python_client_inside_the_running_private_lab() {
             ),
         ],
     );
-    assert!(client.status.success(), "{}", String::from_utf8_lossy(&client.stderr));
+    assert!(
+        client.status.success(),
+        "{}",
+        String::from_utf8_lossy(&client.stderr)
+    );
     let client_port: u16 = stdout(&client).trim().parse().expect("the client's port");
     let json = lab.finish();
     let listener = &json["listeners"][0];
@@ -190,7 +195,9 @@ fn exec_runs_ss_and_a_python_client_inside_the_running_private_lab() {
         .collect();
     assert_eq!(flags[..2], ["SYN", "ACK"], "{flags:?}");
     // The lab removed its runtime file when it ended.
-    let left: Vec<_> = std::fs::read_dir(runtime.join("sockscope")).unwrap().collect();
+    let left: Vec<_> = std::fs::read_dir(runtime.join("sockscope"))
+        .unwrap()
+        .collect();
     assert!(left.is_empty(), "{left:?}");
 }
 
@@ -201,7 +208,12 @@ fn an_ordinary_user_enters_their_own_private_lab() {
         return;
     }
     let runtime = runtime_dir("exec-nobody", Some(NOBODY));
-    let lab = BackgroundLab::start(true, &runtime, "server s 127.0.0.1:0 3; clients c 2 s", "3s");
+    let lab = BackgroundLab::start(
+        true,
+        &runtime,
+        "server s 127.0.0.1:0 3; clients c 2 s",
+        "3s",
+    );
     let port = listening_port(true, &runtime);
     let listing = stdout(&exec(true, &runtime, Some(lab.pid), &["ss", "-tan"]));
     let established = listing
@@ -222,7 +234,10 @@ fn exec_without_a_running_lab_says_where_it_looked() {
     assert_eq!(output.status.code(), Some(2));
     let message = String::from_utf8_lossy(&output.stderr);
     assert!(message.contains("no private lab is running"), "{message}");
-    assert!(message.contains(&runtime.display().to_string()), "{message}");
+    assert!(
+        message.contains(&runtime.display().to_string()),
+        "{message}"
+    );
     // A process that shares our network is no lab to enter.
     let own = exec(false, &runtime, Some(std::process::id()), &["true"]);
     assert_eq!(own.status.code(), Some(2));
@@ -235,11 +250,22 @@ fn exec_with_several_labs_lists_them_and_a_stale_file_is_ignored() {
     let files = runtime.join("sockscope");
     std::fs::create_dir_all(&files).unwrap();
     // A lab that was killed: its process no longer exists.
-    std::fs::write(files.join("lab-999999999"), "pid=999999999\nnet=net:[1]\nuserns=0\n").unwrap();
+    std::fs::write(
+        files.join("lab-999999999"),
+        "pid=999999999\nnet=net:[1]\nuserns=0\n",
+    )
+    .unwrap();
     let first = BackgroundLab::start(false, &runtime, "server a 127.0.0.1:0 1", "2s");
     let only = exec(false, &runtime, None, &["true"]);
-    assert!(only.status.success(), "{}", String::from_utf8_lossy(&only.stderr));
-    assert!(!files.join("lab-999999999").exists(), "the stale file is removed");
+    assert!(
+        only.status.success(),
+        "{}",
+        String::from_utf8_lossy(&only.stderr)
+    );
+    assert!(
+        !files.join("lab-999999999").exists(),
+        "the stale file is removed"
+    );
     let second = BackgroundLab::start(false, &runtime, "server b 127.0.0.1:0 1", "2s");
     let output = exec(false, &runtime, None, &["true"]);
     assert_eq!(output.status.code(), Some(2));
