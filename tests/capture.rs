@@ -65,7 +65,7 @@ fn flags(segments: &[&Value]) -> Vec<String> {
 }
 
 /// The ladder of the example: handshake, 5 bytes and their ACK, c1's FIN and its ACK (the
-/// server never accepted, so its side stays in CLOSE_WAIT and sends no FIN).
+/// server never accepted, so its side stays in `CLOSE_WAIT` and sends no FIN).
 fn check_hello_ladder(json: &Value) {
     assert_eq!(json["capture"]["active"], true, "{}", json["capture"]);
     let c1 = segments_of(json, "c1");
@@ -196,8 +196,8 @@ fn segments_in_the_capture_equal_each_sockets_tcp_info_counters() {
 }
 
 /// The states derived from the segments agree with what the kernel reports afterwards: c1 closed
-/// first and its peer never did, so c1's tuple waits in FIN_WAIT2 (sock_diag) and the unaccepted
-/// server side in CLOSE_WAIT (the listener's queue).
+/// first and its peer never did, so c1's tuple waits in `FIN_WAIT2` (`sock_diag`) and the unaccepted
+/// server side in `CLOSE_WAIT` (the listener's queue).
 #[test]
 fn states_derived_from_the_segments_agree_with_the_kernel() {
     let mut lab = Lab::new(LabConfig::default()).expect("lab");

@@ -217,7 +217,7 @@ impl FlowKey {
 #[derive(Debug, Default)]
 pub struct Flows {
     by_key: HashMap<FlowKey, u64>,
-    flows: BTreeMap<u64, Flow>,
+    by_id: BTreeMap<u64, Flow>,
     next_id: u64,
     next_index: u64,
     /// Connections forgotten to stay within [`MAX_FLOWS`].
@@ -231,8 +231,8 @@ impl Flows {
         let existing = self.by_key.get(&key).copied();
         let id = match existing {
             Some(id)
-                if !self.flows[&id]
-                    .is_new_incarnation(segment.from == self.flows[&id].a, segment) =>
+                if !self.by_id[&id]
+                    .is_new_incarnation(segment.from == self.by_id[&id].a, segment) =>
             {
                 id
             }
@@ -240,14 +240,14 @@ impl Flows {
         };
         let index = self.next_index;
         self.next_index += 1;
-        if let Some(flow) = self.flows.get_mut(&id) {
+        if let Some(flow) = self.by_id.get_mut(&id) {
             flow.record(index, t_us, segment);
         }
     }
 
     fn open(&mut self, key: FlowKey, segment: &Decoded<'_>) -> u64 {
-        if self.flows.len() >= MAX_FLOWS
-            && let Some((oldest, flow)) = self.flows.pop_first()
+        if self.by_id.len() >= MAX_FLOWS
+            && let Some((oldest, flow)) = self.by_id.pop_first()
         {
             let old_key = FlowKey {
                 proto: flow.proto,
@@ -261,7 +261,7 @@ impl Flows {
         }
         let id = self.next_id;
         self.next_id += 1;
-        self.flows
+        self.by_id
             .insert(id, Flow::new(segment.proto, segment.from, segment.to));
         self.by_key.insert(key, id);
         id
@@ -269,13 +269,13 @@ impl Flows {
 
     /// The connections, oldest first.
     pub fn iter(&self) -> impl Iterator<Item = &Flow> {
-        self.flows.values()
+        self.by_id.values()
     }
 
     /// Segments dropped from every connection's ring.
     #[must_use]
     pub fn dropped(&self) -> u64 {
-        self.flows.values().map(|flow| flow.dropped).sum()
+        self.by_id.values().map(|flow| flow.dropped).sum()
     }
 
     /// How many segments were filed since the start (or the last [`Flows::clear`]).

@@ -66,13 +66,13 @@ impl LabCapture {
     /// Before a command runs: the port it will connect or send to joins the filter, so the first
     /// segment (sent inside the syscall) is captured.
     pub fn expect(&mut self, command: &Command) {
-        let target = match command {
-            Command::Connect { target, .. }
-            | Command::Client { target, .. }
-            | Command::Clients { target, .. }
-            | Command::SendTo { target, .. }
-            | Command::Forward { target, .. } => target,
-            _ => return,
+        let (Command::Connect { target, .. }
+        | Command::Client { target, .. }
+        | Command::Clients { target, .. }
+        | Command::SendTo { target, .. }
+        | Command::Forward { target, .. }) = command
+        else {
+            return;
         };
         if let Target::Addr(addr) = target
             && self.ports.insert(addr.port())

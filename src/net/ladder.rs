@@ -147,9 +147,11 @@ mod tests {
 
     #[test]
     fn a_whole_connection_walks_both_state_diagrams() {
+        use TcpState::{Close, CloseWait, Established, FinWait1, FinWait2, LastAck, SynRecv};
+        use TcpState::{SynSent, TimeWait};
+        use flags::{ACK, FIN, SYN};
         const C: &str = "127.0.0.1:40000";
         const S: &str = "127.0.0.1:5555";
-        use flags::{ACK, FIN, SYN};
         let segments = [
             seg(C, S, SYN, 100, 0),
             seg(S, C, SYN | ACK, 900, 101),
@@ -169,7 +171,6 @@ mod tests {
                 .map(|t| (t.state, t.segment))
                 .collect()
         };
-        use TcpState::*;
         assert_eq!(
             of(c),
             [

@@ -8,7 +8,7 @@
 //! new user namespace to a multithreaded process (`EINVAL`).
 //!
 //! `lo` is brought up with `SIOCSIFFLAGS` rather than rtnetlink: one flag on one interface, a call
-//! every Linux has had forever, and no second netlink message crate next to the sock_diag one.
+//! every Linux has had forever, and no second netlink message crate next to the `sock_diag` one.
 
 use std::fs;
 use std::io;
