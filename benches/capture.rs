@@ -11,7 +11,8 @@ use etherparse::PacketBuilder;
 use sockscope::net::capture::Capture;
 use sockscope::net::decode;
 use sockscope::net::filter::Scope;
-use sockscope::net::flows::Flows;
+use sockscope::net::flows::{Flows, HEAD_KEEP, MAX_FLOWS, TAIL_KEEP};
+use sockscope::net::lab_capture::{Names, segments_and_connections};
 
 fn tcp_packet(seq: u32) -> Vec<u8> {
     let builder = PacketBuilder::ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64)
@@ -36,6 +37,37 @@ fn decode_and_file(c: &mut Criterion) {
             let decoded = decode::decode(black_box(packet), packet.len()).expect("decodes");
             flows.record(&decoded, n as u64);
         });
+    });
+    group.finish();
+}
+
+/// The snapshot's share: turning a full capture (every connection's ring full) into model segments.
+fn export_full_capture(c: &mut Criterion) {
+    let mut flows = Flows::default();
+    let per_flow = (HEAD_KEEP + TAIL_KEEP) as u32;
+    for flow in 0..MAX_FLOWS as u16 {
+        let builder = |seq: u32| {
+            let mut packet = Vec::new();
+            PacketBuilder::ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64)
+                .tcp(10_000 + flow, 5555, seq, 65495)
+                .ack(1)
+                .write(&mut packet, b"data")
+                .expect("builds");
+            packet
+        };
+        for n in 0..per_flow {
+            let packet = builder(n * 4);
+            let decoded = decode::decode(&packet, packet.len()).expect("decodes");
+            flows.record(&decoded, u64::from(n));
+        }
+    }
+    let names = Names::new();
+    let kept = MAX_FLOWS as u64 * u64::from(per_flow);
+    let mut group = c.benchmark_group("capture");
+    group.throughput(Throughput::Elements(kept));
+    group.sample_size(20);
+    group.bench_function("export_a_full_capture", |b| {
+        b.iter(|| black_box(segments_and_connections(&flows, &names)));
     });
     group.finish();
 }
@@ -89,5 +121,10 @@ fn read_from_kernel(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decode_and_file, read_from_kernel);
+criterion_group!(
+    benches,
+    decode_and_file,
+    export_full_capture,
+    read_from_kernel
+);
 criterion_main!(benches);

@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
 
@@ -415,17 +416,17 @@ impl Network {
 pub struct Segment {
     /// The connection's name: the lab name of the side that opened it (the SYN's sender), else of
     /// the other side, else `ADDR:PORT-ADDR:PORT`.
-    pub conn: String,
+    pub conn: Arc<str>,
     /// Microseconds since the capture's first segment (the kernel's receive timestamps).
     pub t_us: u64,
     pub proto: Proto,
     pub from: SocketAddr,
     pub to: SocketAddr,
     /// Lab names of the sender and receiver, where the lab owns (or owned) them.
-    pub from_name: Option<String>,
-    pub to_name: Option<String>,
+    pub from_name: Option<Arc<str>>,
+    pub to_name: Option<Arc<str>>,
     /// `SYN`, `SYN-ACK`, `ACK`, `PSH-ACK`, `FIN-ACK`, `RST-ACK`, ...; empty for UDP.
-    pub flags: String,
+    pub flags: &'static str,
     /// The TCP flag bits themselves (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10).
     pub flag_bits: u8,
     pub seq: u32,
@@ -439,8 +440,9 @@ pub struct Segment {
     /// The window field as sent (not scaled).
     pub win: u16,
     pub retransmission: bool,
-    /// The first payload bytes, escaped (nothing a peer sends reaches the terminal raw).
-    pub preview: String,
+    /// The first payload bytes, escaped (nothing a peer sends reaches the terminal raw); `None`
+    /// for a segment without payload.
+    pub preview: Option<Arc<str>>,
     /// Segments of this connection the ring dropped just before this one.
     pub dropped_before: u64,
 }
@@ -455,13 +457,13 @@ impl Segment {
 /// One connection the capture saw: both endpoints and how much of it is kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CapturedConnection {
-    pub conn: String,
+    pub conn: Arc<str>,
     pub proto: Proto,
     /// The opening side (when the capture saw the SYN), then the other.
     pub a: SocketAddr,
     pub b: SocketAddr,
-    pub a_name: Option<String>,
-    pub b_name: Option<String>,
+    pub a_name: Option<Arc<str>>,
+    pub b_name: Option<Arc<str>>,
     /// Segments kept in the snapshot.
     pub segments: u64,
     /// Segments dropped from this connection's ring.
@@ -493,6 +495,6 @@ impl Snapshot {
     pub fn segments_of<'a>(&'a self, conn: &'a str) -> impl Iterator<Item = &'a Segment> + 'a {
         self.segments
             .iter()
-            .filter(move |segment| segment.conn == conn)
+            .filter(move |segment| &*segment.conn == conn)
     }
 }

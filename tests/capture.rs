@@ -247,7 +247,12 @@ fn the_host_filter_keeps_other_programs_traffic_out() {
         return;
     }
     assert!(!snapshot.segments.is_empty());
-    assert!(snapshot.segments.iter().all(|segment| segment.conn == "c1"));
+    assert!(
+        snapshot
+            .segments
+            .iter()
+            .all(|segment| &*segment.conn == "c1")
+    );
     assert!(
         snapshot
             .segments

@@ -6,6 +6,7 @@
 //! the packet, the payload length from the IP header, not from how much was copied.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::OnceLock;
 
 use etherparse::{LaxNetSlice, LaxSlicedPacket, TransportSlice};
 
@@ -110,9 +111,15 @@ fn preview(payload: &[u8]) -> &[u8] {
     &payload[..payload.len().min(PREVIEW_LEN)]
 }
 
-/// The flags as the ladder names them: `SYN`, `SYN-ACK`, `PSH-ACK`, `FIN-ACK`, `RST`, `ACK`.
+/// The flags as the ladder names them: `SYN`, `SYN-ACK`, `PSH-ACK`, `FIN-ACK`, `RST`, `ACK` (one
+/// shared string per combination, so a segment carries no allocation for them).
 #[must_use]
-pub fn flag_names(bits: u8) -> String {
+pub fn flag_names(bits: u8) -> &'static str {
+    static NAMES: OnceLock<Vec<String>> = OnceLock::new();
+    NAMES.get_or_init(|| (0..=u8::MAX).map(spell_flags).collect())[usize::from(bits)].as_str()
+}
+
+fn spell_flags(bits: u8) -> String {
     const ORDER: [(u8, &str); 8] = [
         (flags::SYN, "SYN"),
         (flags::FIN, "FIN"),

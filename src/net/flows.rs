@@ -7,8 +7,10 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use super::decode::{Decoded, PREVIEW_LEN, flags};
+use crate::escape;
 use crate::model::Proto;
 
 pub const HEAD_KEEP: usize = 16;
@@ -16,7 +18,7 @@ pub const TAIL_KEEP: usize = 496;
 pub const MAX_FLOWS: usize = 256;
 
 /// One segment as stored (the endpoints live in its [`Flow`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
     /// Capture order across all connections.
     pub index: u64,
@@ -32,15 +34,8 @@ pub struct Stored {
     pub len: u32,
     pub win: u16,
     pub retransmission: bool,
-    preview_len: u8,
-    preview: [u8; PREVIEW_LEN],
-}
-
-impl Stored {
-    #[must_use]
-    pub fn preview(&self) -> &[u8] {
-        &self.preview[..usize::from(self.preview_len)]
-    }
+    /// The first payload bytes, escaped once here so every snapshot shares the string.
+    pub preview: Option<Arc<str>>,
 }
 
 /// Sequence-space bookkeeping of one direction.
@@ -90,6 +85,14 @@ impl Flow {
     /// The kept segments in order: the head, then (after `dropped` missing ones) the tail.
     pub fn segments(&self) -> impl Iterator<Item = &Stored> {
         self.head.iter().chain(self.tail.iter())
+    }
+
+    /// The kept segment at `position` (0 is the first kept).
+    #[must_use]
+    pub fn get(&self, position: usize) -> Option<&Stored> {
+        self.head
+            .get(position)
+            .or_else(|| self.tail.get(position.checked_sub(self.head.len())?))
     }
 
     #[must_use]
@@ -169,9 +172,10 @@ impl Flow {
                 rel_ack = segment.ack.wrapping_sub(their_isn);
             }
         }
-        let mut preview = [0u8; PREVIEW_LEN];
-        let kept = segment.preview.len().min(PREVIEW_LEN);
-        preview[..kept].copy_from_slice(&segment.preview[..kept]);
+        let preview = (!segment.preview.is_empty()).then(|| {
+            let kept = &segment.preview[..segment.preview.len().min(PREVIEW_LEN)];
+            Arc::from(escape::strace_bytes(kept, PREVIEW_LEN))
+        });
         self.push(Stored {
             index,
             t_us,
@@ -184,7 +188,6 @@ impl Flow {
             len: segment.len,
             win: segment.win,
             retransmission,
-            preview_len: kept as u8,
             preview,
         });
     }

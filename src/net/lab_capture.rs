@@ -9,14 +9,14 @@
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
+use std::sync::Arc;
 
 use super::capture::{Capture, OpenError, ports_of};
 use super::decode::flag_names;
 use super::filter::Scope;
-use super::flows::Flow;
+use super::flows::{Flow, Flows};
 use super::private;
 use crate::command::{Command, Target};
-use crate::escape;
 use crate::model::{CaptureInfo, CapturedConnection, Network, Proto, Segment};
 use crate::text::{self, Lang};
 
@@ -94,8 +94,12 @@ impl LabCapture {
             }
             self.names
                 .entry((endpoint.proto, local, endpoint.remote))
-                .and_modify(|name| endpoint.name.clone_into(name))
-                .or_insert_with(|| endpoint.name.to_owned());
+                .and_modify(|name| {
+                    if &**name != endpoint.name {
+                        *name = Arc::from(endpoint.name);
+                    }
+                })
+                .or_insert_with(|| Arc::from(endpoint.name));
         }
         if self.ports.len() != before {
             self.update_filter();
@@ -146,80 +150,108 @@ impl LabCapture {
         };
         info.active = true;
         info.kernel_drops = capture.kernel_drops();
-        let names = &self.names;
         let flows = capture.flows();
         info.captured = flows.recorded();
         info.ring_drops = flows.dropped();
         info.connections_evicted = flows.flows_evicted;
-        let mut segments = Vec::new();
-        for flow in flows.iter() {
-            let conn = conn_name(names, flow);
-            let a_name = name_of(names, flow.proto, flow.a, flow.b);
-            let b_name = name_of(names, flow.proto, flow.b, flow.a);
-            info.connections.push(CapturedConnection {
-                conn: conn.clone(),
-                proto: flow.proto,
-                a: flow.a,
-                b: flow.b,
-                a_name: a_name.clone(),
-                b_name: b_name.clone(),
-                segments: flow.len() as u64,
-                dropped: flow.dropped,
-            });
-            for (position, stored) in flow.segments().enumerate() {
-                let (from, to) = flow.endpoints(stored);
-                let (from_name, to_name) = if stored.from_a {
-                    (a_name.clone(), b_name.clone())
-                } else {
-                    (b_name.clone(), a_name.clone())
-                };
-                segments.push((
-                    stored.index,
-                    Segment {
-                        conn: conn.clone(),
-                        t_us: stored.t_us,
-                        proto: flow.proto,
-                        from,
-                        to,
-                        from_name,
-                        to_name,
-                        flags: flag_names(stored.flags),
-                        flag_bits: stored.flags,
-                        seq: stored.seq,
-                        ack: stored.ack,
-                        rel_seq: stored.rel_seq,
-                        rel_ack: stored.rel_ack,
-                        len: stored.len,
-                        win: stored.win,
-                        retransmission: stored.retransmission,
-                        preview: if stored.preview().is_empty() {
-                            String::new()
-                        } else {
-                            escape::strace_bytes(stored.preview(), escape::STRACE_LIMIT)
-                        },
-                        dropped_before: if position == flow.head_len() {
-                            flow.dropped
-                        } else {
-                            0
-                        },
-                    },
-                ));
-            }
-        }
-        // Capture order across connections: what happened first comes first.
-        segments.sort_unstable_by_key(|(index, _)| *index);
-        (
-            segments.into_iter().map(|(_, segment)| segment).collect(),
-            info,
-        )
+        let (segments, connections) = segments_and_connections(flows, &self.names);
+        info.connections = connections;
+        (segments, info)
     }
 }
 
-type Names = HashMap<(Proto, SocketAddr, Option<SocketAddr>), String>;
+/// Every kept segment of `flows` for the model, in capture order, labelled with the lab's names; and
+/// one summary per connection.
+#[must_use]
+pub fn segments_and_connections(
+    flows: &Flows,
+    names: &Names,
+) -> (Vec<Segment>, Vec<CapturedConnection>) {
+    // Capture order across connections: sort small keys, then build each segment once.
+    let kept: Vec<&Flow> = flows.iter().collect();
+    let mut order: Vec<(u64, u32, u32)> = Vec::with_capacity(kept.iter().map(|f| f.len()).sum());
+    for (which, flow) in kept.iter().enumerate() {
+        for (position, stored) in flow.segments().enumerate() {
+            order.push((stored.index, which as u32, position as u32));
+        }
+    }
+    order.sort_unstable();
+    let labels: Vec<FlowLabels> = kept
+        .iter()
+        .map(|flow| FlowLabels {
+            conn: conn_name(names, flow),
+            a: name_of(names, flow.proto, flow.a, flow.b),
+            b: name_of(names, flow.proto, flow.b, flow.a),
+        })
+        .collect();
+    let segments = order
+        .into_iter()
+        .filter_map(|(_, which, position)| {
+            let flow = kept[which as usize];
+            let label = &labels[which as usize];
+            let stored = flow.get(position as usize)?;
+            let (from, to) = flow.endpoints(stored);
+            let (from_name, to_name) = if stored.from_a {
+                (label.a.clone(), label.b.clone())
+            } else {
+                (label.b.clone(), label.a.clone())
+            };
+            Some(Segment {
+                conn: label.conn.clone(),
+                t_us: stored.t_us,
+                proto: flow.proto,
+                from,
+                to,
+                from_name,
+                to_name,
+                flags: flag_names(stored.flags),
+                flag_bits: stored.flags,
+                seq: stored.seq,
+                ack: stored.ack,
+                rel_seq: stored.rel_seq,
+                rel_ack: stored.rel_ack,
+                len: stored.len,
+                win: stored.win,
+                retransmission: stored.retransmission,
+                preview: stored.preview.clone(),
+                dropped_before: if position as usize == flow.head_len() {
+                    flow.dropped
+                } else {
+                    0
+                },
+            })
+        })
+        .collect();
+    let connections = kept
+        .iter()
+        .zip(labels)
+        .map(|(flow, label)| CapturedConnection {
+            conn: label.conn,
+            proto: flow.proto,
+            a: flow.a,
+            b: flow.b,
+            a_name: label.a,
+            b_name: label.b,
+            segments: flow.len() as u64,
+            dropped: flow.dropped,
+        })
+        .collect();
+    (segments, connections)
+}
+
+/// The names one connection's segments carry.
+struct FlowLabels {
+    conn: Arc<str>,
+    a: Option<Arc<str>>,
+    b: Option<Arc<str>>,
+}
+
+/// Lab names by `(protocol, local, remote)`; `remote` is `None` for listeners and unconnected UDP.
+pub type Names = HashMap<(Proto, SocketAddr, Option<SocketAddr>), Arc<str>>;
 
 /// The lab name of `side` talking to `peer`: the connected socket, else the listener or unconnected
 /// UDP socket on that address.
-fn name_of(names: &Names, proto: Proto, side: SocketAddr, peer: SocketAddr) -> Option<String> {
+fn name_of(names: &Names, proto: Proto, side: SocketAddr, peer: SocketAddr) -> Option<Arc<str>> {
     names
         .get(&(proto, side, Some(peer)))
         .or_else(|| names.get(&(proto, side, None)))
@@ -227,10 +259,10 @@ fn name_of(names: &Names, proto: Proto, side: SocketAddr, peer: SocketAddr) -> O
 }
 
 /// The connection's name: the opener's lab name, else the other side's, else its 4-tuple.
-fn conn_name(names: &Names, flow: &Flow) -> String {
+fn conn_name(names: &Names, flow: &Flow) -> Arc<str> {
     name_of(names, flow.proto, flow.a, flow.b)
         .or_else(|| name_of(names, flow.proto, flow.b, flow.a))
-        .unwrap_or_else(|| format!("{}-{}", flow.a, flow.b))
+        .unwrap_or_else(|| Arc::from(format!("{}-{}", flow.a, flow.b)))
 }
 
 /// Why the capture is off and what to do, in the user's language.

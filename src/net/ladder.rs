@@ -131,7 +131,7 @@ mod tests {
             to: to.parse().unwrap(),
             from_name: None,
             to_name: None,
-            flags: String::new(),
+            flags: "",
             flag_bits: bits,
             seq,
             ack,
@@ -140,7 +140,7 @@ mod tests {
             len: 0,
             win: 0,
             retransmission: false,
-            preview: String::new(),
+            preview: None,
             dropped_before: 0,
         }
     }
