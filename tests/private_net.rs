@@ -291,3 +291,65 @@ fn a_command_that_does_not_exist_exits_127() {
     assert_eq!(output.status.code(), Some(127));
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot run"));
 }
+
+/// 100 MB through a connection in the private network (both ends started with `sockscope exec`):
+/// the lab keeps the handshake and the latest segments, counts every segment it let go, and its
+/// memory stays small.
+#[test]
+fn a_100_mb_transfer_is_captured_bounded_with_its_drops_counted() {
+    const BULK: &str = "
+import socket, threading
+total = 100 * 1024 * 1024
+server = socket.socket()
+server.bind(('127.0.0.1', 0))
+server.listen(1)
+def sink():
+    conn, _ = server.accept()
+    got = 0
+    while True:
+        data = conn.recv(1 << 20)
+        if not data:
+            break
+        got += len(data)
+    print(got)
+reader = threading.Thread(target=sink)
+reader.start()
+client = socket.create_connection(server.getsockname())
+block = b'x' * (1 << 20)
+for _ in range(100):
+    client.sendall(block)
+client.close()
+reader.join()
+";
+    let runtime = runtime_dir("bulk", None);
+    let lab = BackgroundLab::start(false, &runtime, "server s 127.0.0.1:0 1", "4s");
+    let bulk = exec(false, &runtime, Some(lab.pid), &["python3", "-c", BULK]);
+    assert!(
+        bulk.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bulk.stderr)
+    );
+    assert_eq!(stdout(&bulk).trim(), (100 * 1024 * 1024).to_string());
+    let status = std::fs::read_to_string(format!("/proc/{}/status", lab.pid)).expect("status");
+    let rss_kb: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.split_whitespace().next()?.parse().ok())
+        .expect("VmRSS");
+    assert!(rss_kb < 64 * 1024, "the lab holds {rss_kb} kB");
+    let json = lab.finish();
+    let capture = &json["capture"];
+    let connections = capture["connections"].as_array().unwrap();
+    assert_eq!(connections.len(), 1, "{capture}");
+    let bulk_conn = &connections[0];
+    let kept = bulk_conn["segments"].as_u64().unwrap();
+    let dropped = bulk_conn["dropped"].as_u64().unwrap();
+    assert_eq!(kept, 16 + 496, "the head and the ring are full");
+    assert!(dropped > 0);
+    assert_eq!(capture["captured"].as_u64().unwrap(), kept + dropped);
+    assert_eq!(capture["ring_drops"].as_u64().unwrap(), dropped);
+    let segments = json["segments"].as_array().unwrap();
+    assert_eq!(segments[0]["flags"], "SYN", "the handshake stays visible");
+    assert_eq!(segments[16]["dropped_before"].as_u64().unwrap(), dropped);
+    assert!(capture["kernel_drops"].is_u64());
+}
