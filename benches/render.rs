@@ -57,6 +57,7 @@ fn connection(index: usize) -> SocketInfo {
             StateChange { state, at_ms: 10 },
         ],
         forwarder: None,
+        tcp: None,
     }
 }
 

@@ -34,6 +34,8 @@ pub enum CommandLine {
     Demo(DemoArgs),
     /// Every socket on the machine, live, with its owning process.
     Watch(WatchArgs),
+    /// Runs a command inside a running lab's private network (`--net private`), like `ip netns exec`.
+    Exec(ExecArgs),
     /// One snapshot of every TCP and UDP socket on the machine, like `ss -tuanp`.
     Dump(DumpArgs),
 }
@@ -44,11 +46,37 @@ pub enum LangArg {
     Ko,
 }
 
+/// Which network the lab's sockets live in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum NetArg {
+    /// The machine's loopback (capturing segments needs root).
+    #[default]
+    Host,
+    /// A network namespace of sockscope's own: its own loopback, segments always captured.
+    Private,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    /// The lab's process id (default: the only private lab running).
+    #[arg(long, value_name = "PID")]
+    pub lab: Option<u32>,
+    /// Language of the error messages.
+    #[arg(long, value_enum)]
+    pub lang: Option<LangArg>,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct LabArgs {
     /// Lab commands to run at start (e.g. "server srv 127.0.0.1:0 2; clients c 3 srv").
     #[arg(long, value_name = "CMDS")]
     pub run: Option<String>,
+    /// The lab's network: the machine's loopback, or a private one of its own.
+    #[arg(long, value_enum, default_value_t = NetArg::Host)]
+    pub net: NetArg,
     /// Address `server` binds when none is given.
     #[arg(long, value_name = "ADDR", value_parser = parse_bind)]
     pub bind: Option<SocketAddr>,
@@ -141,6 +169,9 @@ pub struct SnapshotArgs {
     /// With --demo: play up to this step (1-based; default: the last).
     #[arg(long, value_name = "N", requires = "demo")]
     pub step: Option<usize>,
+    /// The lab's network: the machine's loopback, or a private one of its own.
+    #[arg(long, value_enum, default_value_t = NetArg::Host)]
+    pub net: NetArg,
     /// With --run: how long the event loop runs after the commands, before the kernel is asked
     /// (at most 24h).
     #[arg(long, value_name = "DUR", default_value = "100ms", value_parser = parse_wait)]
@@ -180,6 +211,9 @@ pub struct DemoArgs {
     /// Go to the next step by itself every SECS seconds.
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub autoplay: Option<u64>,
+    /// The lab's network: the machine's loopback, or a private one of its own.
+    #[arg(long, value_enum, default_value_t = NetArg::Host)]
+    pub net: NetArg,
     #[command(flatten)]
     pub screen: ScreenArgs,
 }

@@ -2,8 +2,11 @@
 //! come from"). Nothing here changes a socket except [`sys::set_defer_accept`], which the lab's
 //! `setsockopt` verb uses.
 //!
-//! - [`sys`] — `TCP_INFO`, `TCP_DEFER_ACCEPT`, `SIOCINQ`/`SIOCOUTQ` on a socket we own (the only
-//!   `unsafe` in the crate).
+//! - [`sys`] — `TCP_INFO`, `TCP_DEFER_ACCEPT`, `SIOCINQ`/`SIOCOUTQ` on a socket we own.
+//! - [`packet`] — the `AF_PACKET` socket the capture reads segments from.
+//! - [`namespace`] — `unshare` and bringing `lo` up in a new network namespace.
+//!
+//! These three are the only modules with `unsafe` code.
 //! - [`sock_diag`] — `NETLINK_SOCK_DIAG` dumps of every TCP/UDP socket, including those no
 //!   descriptor points at.
 //! - [`fd_table`] — `/proc/<pid>/fd`.
@@ -12,8 +15,10 @@
 //! - [`sysctl`] — the port ranges and `somaxconn`.
 
 pub mod fd_table;
+pub mod namespace;
 pub mod netstat;
 pub mod owners;
+pub mod packet;
 pub mod sock_diag;
 pub mod sys;
 pub mod sysctl;

@@ -20,7 +20,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use mio::{Registry, Token};
+use mio::unix::SourceFd;
+use mio::{Interest, Registry, Token};
 
 pub use self::error::LabError;
 pub use self::headless::HeadlessLab;
@@ -30,10 +31,15 @@ use self::table::SocketTable;
 use self::trace::{DEFAULT_TRACE_LIMIT, Trace};
 use crate::command::Command;
 use crate::model::LabMessage;
-use crate::runtime::reactor::{Reactor, Ready};
+use crate::net::lab_capture::{Endpoint, LabCapture};
+use crate::runtime::reactor::{FIRST_SOURCE_TOKEN, Reactor, Ready};
 use crate::text::Lang;
 
-pub use crate::runtime::reactor::FIRST_SOURCE_TOKEN as FIRST_SOCKET_TOKEN;
+/// The token of the segment capture's packet socket (readable: segments to read): the first of
+/// the runtime's source tokens; the lab's sockets take the rest.
+pub const CAPTURE_TOKEN: Token = Token(FIRST_SOURCE_TOKEN);
+/// The first token of a lab socket.
+pub const FIRST_SOCKET_TOKEN: usize = FIRST_SOURCE_TOKEN + 1;
 
 /// How the lab is set up.
 #[derive(Debug, Clone)]
@@ -78,6 +84,8 @@ pub struct Lab {
     /// The last local address of each closed socket, so `bind NAME OLD` can reach for a port that
     /// only the kernel still holds (e.g. in `TIME_WAIT`).
     former: HashMap<String, SocketAddr>,
+    /// The segments of the lab's connections (`AF_PACKET` on `lo`), or why there are none.
+    capture: LabCapture,
 }
 
 impl Lab {
@@ -89,6 +97,10 @@ impl Lab {
         // The clone is a second descriptor for the same epoll instance.
         internal.push((registry.as_raw_fd(), "poll (registry)"));
         let prober = Prober::new(internal);
+        let capture = LabCapture::open();
+        if let Some(fd) = capture.raw_fd() {
+            registry.register(&mut SourceFd(&fd), CAPTURE_TOKEN, Interest::READABLE)?;
+        }
         Ok(Self {
             registry,
             trace: Trace::new(started, config.trace_limit),
@@ -100,6 +112,7 @@ impl Lab {
             relays: Relays::default(),
             prober,
             former: HashMap::new(),
+            capture,
         })
     }
 
@@ -138,6 +151,7 @@ impl Lab {
         self.trace = Trace::new(self.started, self.config.trace_limit);
         self.prober.forget_closed();
         self.prober.mark_stale();
+        self.capture.clear();
     }
 
     /// Makes the next snapshot walk the kernel's socket tables again instead of reusing the last
@@ -165,7 +179,9 @@ impl Lab {
     /// lab refused the command before any syscall (unknown name, wrong kind of socket).
     pub fn execute(&mut self, command: &Command) -> Result<Step, LabError> {
         self.prober.mark_stale();
+        self.capture.expect(command);
         let outcome = self.dispatch(command);
+        self.sync_capture();
         if let Err(error) = &outcome {
             self.errors.push(LabMessage {
                 command: command.to_line(),
@@ -176,11 +192,17 @@ impl Lab {
         outcome
     }
 
-    /// Handles the readiness of the lab's own sockets (accepting, relaying, finishing connects).
-    /// Returns whether any of them had an event, i.e. whether something may have changed.
+    /// Handles the readiness of the lab's own sockets (accepting, relaying, finishing connects)
+    /// and of the capture. Returns whether any of them had an event, i.e. whether something may
+    /// have changed.
     pub fn on_ready(&mut self, ready: &[Ready]) -> bool {
         let mut activity = false;
         for event in ready {
+            if event.token == CAPTURE_TOKEN {
+                self.capture.drain();
+                activity = true;
+                continue;
+            }
             if event.token.0 < FIRST_SOCKET_TOKEN {
                 continue;
             }
@@ -190,6 +212,20 @@ impl Lab {
             self.handle_socket_event(event.token, event.readable, event.writable);
         }
         activity
+    }
+
+    /// Tells the capture the lab's sockets: their names label the segments, their ports (on the
+    /// host network) are what the kernel-side filter lets through.
+    fn sync_capture(&mut self) {
+        let endpoints = self.table.values().filter_map(|entry| {
+            Some(Endpoint {
+                name: entry.name(),
+                proto: entry.proto?,
+                local: entry.local,
+                remote: entry.remote,
+            })
+        });
+        self.capture.learn(endpoints);
     }
 
     fn allocate_token(&mut self) -> Token {

@@ -10,6 +10,7 @@ pub mod lab;
 pub mod model;
 pub mod report;
 pub mod runtime;
+pub mod net;
 pub mod scenario;
 pub mod screens;
 pub mod script;

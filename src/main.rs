@@ -54,6 +54,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
+    // Namespaces first: no thread may exist yet (`--net private`).
+    let _network = match sockscope::net::enter_for(&cli) {
+        Ok(network) => network,
+        Err(code) => return code,
+    };
     finish(dispatch(cli))
 }
 
@@ -112,6 +117,11 @@ fn output_failed(error: &OutputError, lang: Lang) -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Some(CommandLine::Exec(args)) => Ok(sockscope::net::exec::run(
+            args.lab,
+            &args.command,
+            lang_of(args.lang),
+        )),
         Some(CommandLine::Snapshot(args)) => snapshot(&args),
         Some(CommandLine::Lab(args)) => Ok(lab(&args)),
         Some(CommandLine::Demo(args)) => Ok(demo(&args)),

@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
 
@@ -213,6 +214,9 @@ pub struct SocketInfo {
     pub history: Vec<StateChange>,
     /// Set for sockets the lab made for a `forward` relay: the forwarder's name.
     pub forwarder: Option<String>,
+    /// The kernel's segment counters (`segs_out`, `segs_in`, `retransmits`, `rtt_us`): TCP only.
+    #[serde(flatten)]
+    pub tcp: Option<TcpCounters>,
 }
 
 /// A connection the kernel holds in a listener's queue, not yet accepted.
@@ -334,6 +338,10 @@ pub struct Snapshot {
     pub probe_errors: Vec<String>,
     /// Milliseconds since the lab started.
     pub at_ms: u64,
+    /// Every captured segment of the lab's connections, in capture order.
+    pub segments: Vec<Segment>,
+    /// Whether the capture runs, and why not.
+    pub capture: CaptureInfo,
 }
 
 impl Snapshot {
@@ -403,5 +411,129 @@ impl PortBand {
             Self::Dynamic => "dynamic",
             Self::Ephemeral => "ephemeral",
         }
+    }
+}
+
+// --- Segments (issue 10): what the capture saw, and the kernel's own segment counters. ---
+
+/// The kernel's counters of one TCP socket the lab owns (`TCP_INFO`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TcpCounters {
+    /// `tcpi_segs_out`: segments this socket sent, retransmissions included.
+    pub segs_out: u32,
+    /// `tcpi_segs_in`: segments this socket received.
+    pub segs_in: u32,
+    /// `tcpi_total_retrans`: segments this socket retransmitted, in all.
+    pub retransmits: u32,
+    /// `tcpi_rtt`: smoothed round-trip time in microseconds.
+    pub rtt_us: u32,
+}
+
+/// Which network the lab's sockets live in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Network {
+    /// The machine's own loopback (today's behaviour).
+    #[default]
+    Host,
+    /// A network namespace of sockscope's own, with its own loopback.
+    Private,
+}
+
+impl Network {
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Host => "host",
+            Self::Private => "private",
+        }
+    }
+}
+
+/// One TCP segment or UDP datagram the capture saw, in capture order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Segment {
+    /// The connection's name: the lab name of the side that opened it (the SYN's sender), else of
+    /// the other side, else `ADDR:PORT-ADDR:PORT`.
+    pub conn: Arc<str>,
+    /// Microseconds since the capture's first segment (the kernel's receive timestamps).
+    pub t_us: u64,
+    pub proto: Proto,
+    pub from: SocketAddr,
+    pub to: SocketAddr,
+    /// Lab names of the sender and receiver, where the lab owns (or owned) them.
+    pub from_name: Option<Arc<str>>,
+    pub to_name: Option<Arc<str>>,
+    /// `SYN`, `SYN-ACK`, `ACK`, `PSH-ACK`, `FIN-ACK`, `RST-ACK`, ...; empty for UDP.
+    pub flags: &'static str,
+    /// The TCP flag bits themselves (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10).
+    pub flag_bits: u8,
+    pub seq: u32,
+    pub ack: u32,
+    /// Sequence number relative to the sender's initial one (the SYN is 0).
+    pub rel_seq: u32,
+    /// Acknowledgment relative to the receiver's initial sequence number (0 without ACK).
+    pub rel_ack: u32,
+    /// Payload bytes.
+    pub len: u32,
+    /// The window field as sent (not scaled).
+    pub win: u16,
+    pub retransmission: bool,
+    /// The first payload bytes, escaped (nothing a peer sends reaches the terminal raw); `None`
+    /// for a segment without payload.
+    pub preview: Option<Arc<str>>,
+    /// Segments of this connection the ring dropped just before this one.
+    pub dropped_before: u64,
+}
+
+impl Segment {
+    #[must_use]
+    pub fn has_flag(&self, bit: u8) -> bool {
+        self.flag_bits & bit != 0
+    }
+}
+
+/// One connection the capture saw: both endpoints and how much of it is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CapturedConnection {
+    pub conn: Arc<str>,
+    pub proto: Proto,
+    /// The opening side (when the capture saw the SYN), then the other.
+    pub a: SocketAddr,
+    pub b: SocketAddr,
+    pub a_name: Option<Arc<str>>,
+    pub b_name: Option<Arc<str>>,
+    /// Segments kept in the snapshot.
+    pub segments: u64,
+    /// Segments dropped from this connection's ring.
+    pub dropped: u64,
+}
+
+/// Whether segments are being captured, and if not, why and what to do.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CaptureInfo {
+    pub network: Network,
+    pub active: bool,
+    /// Why there is no capture (in the user's language).
+    pub reason: Option<String>,
+    /// What to do about it.
+    pub remedy: Option<String>,
+    /// Segments captured since the lab started.
+    pub captured: u64,
+    /// Packets the kernel dropped because the capture fell behind (`PACKET_STATISTICS`).
+    pub kernel_drops: u64,
+    /// Segments dropped from the per-connection rings.
+    pub ring_drops: u64,
+    /// Whole connections forgotten to keep the capture bounded.
+    pub connections_evicted: u64,
+    pub connections: Vec<CapturedConnection>,
+}
+
+impl Snapshot {
+    /// The captured segments of one connection (by its `conn` name), in order.
+    pub fn segments_of<'a>(&'a self, conn: &'a str) -> impl Iterator<Item = &'a Segment> + 'a {
+        self.segments
+            .iter()
+            .filter(move |segment| &*segment.conn == conn)
     }
 }

@@ -73,6 +73,7 @@ fn socket(
         age_ms: 9_000 - fd as u64 * 100,
         history: history(states),
         forwarder: None,
+        tcp: None,
     }
 }
 
@@ -264,6 +265,7 @@ fn fixture() -> Snapshot {
         trace_dropped: 0,
         probe_errors: Vec::new(),
         at_ms: AT_MS,
+        ..Snapshot::default()
     }
 }
 

@@ -299,6 +299,13 @@ fn sigtstp_hands_the_terminal_back_and_fg_brings_the_dashboard_back() {
     suspend_and_resume(&tmux, pid, || tmux.keys(&["C-z"]));
     tmux.keys(&["q"]);
     wait_alternate(&tmux, "0");
+    // Until it has exited, sockscope's input thread may still read what is typed.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     tmux.type_text("echo EXIT=$?");
     tmux.keys(&["Enter"]);
     let screen = tmux.wait_for(Duration::from_secs(10), |screen| screen.contains("EXIT=0"));

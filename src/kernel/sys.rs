@@ -23,6 +23,8 @@ pub struct TcpInfo {
     pub sacked: u32,
     /// `tcpi_retransmits`: consecutive retransmissions of the current segment.
     pub retransmits: u8,
+    /// `tcpi_total_retrans`: segments retransmitted over the socket's life.
+    pub total_retrans: u32,
     /// `tcpi_rtt`: smoothed round-trip time, in microseconds.
     pub rtt_us: u32,
     /// `tcpi_bytes_acked` (Linux 4.1+; 0 on older kernels).
@@ -42,6 +44,7 @@ const OFF_RETRANSMITS: usize = 2;
 const OFF_UNACKED: usize = 24;
 const OFF_SACKED: usize = 28;
 const OFF_RTT: usize = 68;
+const OFF_TOTAL_RETRANS: usize = 100;
 const OFF_BYTES_ACKED: usize = 120;
 const OFF_BYTES_RECEIVED: usize = 128;
 const OFF_SEGS_OUT: usize = 136;
@@ -61,6 +64,7 @@ impl TcpInfo {
             unacked: u32_at(bytes, OFF_UNACKED),
             sacked: u32_at(bytes, OFF_SACKED),
             retransmits: u8_at(bytes, OFF_RETRANSMITS),
+            total_retrans: u32_at(bytes, OFF_TOTAL_RETRANS),
             rtt_us: u32_at(bytes, OFF_RTT),
             bytes_acked: u64_at(bytes, OFF_BYTES_ACKED),
             bytes_received: u64_at(bytes, OFF_BYTES_RECEIVED),

@@ -12,7 +12,7 @@ use crate::kernel::sock_diag::{ALL_STATES, DiagSocket, SockDiag};
 use crate::kernel::{netstat, sys, sysctl};
 use crate::model::{
     Counters, FdEntry, KernelOnly, ListenerInfo, PortUse, Ports, Proto, Role, Snapshot, SocketInfo,
-    TcpState, Waiting,
+    TcpCounters, TcpState, Waiting,
 };
 
 /// A 4-tuple the lab closed; the kernel may keep it a while (`TIME_WAIT`, `FIN_WAIT2`, `LAST_ACK`).
@@ -154,6 +154,7 @@ struct Probed {
     state: TcpState,
     unacked: u32,
     sacked: u32,
+    counters: Option<TcpCounters>,
 }
 
 fn probe_entry(entry: &Entry) -> Probed {
@@ -161,6 +162,7 @@ fn probe_entry(entry: &Entry) -> Probed {
         state: TcpState::Unknown(0),
         unacked: 0,
         sacked: 0,
+        counters: None,
     };
     match (&entry.handle, entry.proto) {
         (Handle::Udp(_), _) => Probed {
@@ -176,6 +178,12 @@ fn probe_entry(entry: &Entry) -> Probed {
                 state: TcpState::from_kernel(info.state),
                 unacked: info.unacked,
                 sacked: info.sacked,
+                counters: Some(TcpCounters {
+                    segs_out: info.segs_out,
+                    segs_in: info.segs_in,
+                    retransmits: info.total_retrans,
+                    rtt_us: info.rtt_us,
+                }),
             },
             Err(_) => unknown,
         },
@@ -199,6 +207,7 @@ impl Lab {
                 entry.observe_state(state, at_ms);
             }
         }
+        self.sync_capture();
     }
 
     /// Everything the kernel says about the lab right now.
@@ -259,6 +268,8 @@ impl Lab {
             })
             .filter(|port| port.port != 0)
             .collect();
+        self.sync_capture();
+        let (segments, capture) = self.capture.export(self.config.lang);
         Snapshot {
             fds,
             sockets,
@@ -276,6 +287,8 @@ impl Lab {
             errors: self.errors.clone(),
             probe_errors,
             at_ms,
+            segments,
+            capture,
         }
     }
 
@@ -330,6 +343,7 @@ impl Lab {
                 age_ms: entry.created.elapsed().as_millis() as u64,
                 history: entry.history.clone(),
                 forwarder: entry.forwarder.clone(),
+                tcp: probed.counters,
             });
         }
 
@@ -369,7 +383,8 @@ impl Lab {
                 let name = name_by_fd
                     .get(&link.fd)
                     .map(|name| (*name).to_owned())
-                    .or_else(|| self.prober.own_fd_name(link.fd).map(str::to_owned));
+                    .or_else(|| self.prober.own_fd_name(link.fd).map(str::to_owned))
+                    .or_else(|| (self.capture.raw_fd() == Some(link.fd)).then(|| "capture".into()));
                 FdEntry {
                     fd: link.fd,
                     kind: link.kind,

@@ -311,6 +311,7 @@ mod tests {
             age_ms: 0,
             history: Vec::new(),
             forwarder: None,
+            tcp: None,
         }
     }
 

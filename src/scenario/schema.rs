@@ -273,6 +273,7 @@ mod tests {
                 age_ms: 0,
                 history: Vec::new(),
                 forwarder: None,
+                tcp: None,
             }],
             listeners: vec![ListenerInfo {
                 name: "s".into(),

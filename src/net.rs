@@ -1,0 +1,66 @@
+//! The lab's networks and the segments in them (DESIGN.md, "Sources and networks").
+//!
+//! - [`private`] — `--net private`: a network namespace of sockscope's own (in a new user namespace
+//!   for an ordinary user), entered at the very start of `main`; [`lab_file`] lets
+//!   [`exec`] (`sockscope exec -- CMD`) find it from another terminal.
+//! - [`capture`] — an `AF_PACKET` socket on `lo` with a kernel-side [`filter`]; [`decode`] turns
+//!   packets into segments and [`flows`] orders them per connection; [`lab_capture`] is the lab's
+//!   view of it (names, ports, snapshot); [`ladder`] derives each side's states from the segments.
+
+pub mod capture;
+pub mod decode;
+pub mod exec;
+pub mod filter;
+pub mod flows;
+pub mod lab_capture;
+pub mod lab_file;
+pub mod ladder;
+pub mod private;
+
+use std::process::ExitCode;
+use std::sync::OnceLock;
+
+use crate::cli::{Cli, CommandLine, LangArg, NetArg};
+use crate::model::Network;
+use crate::text::Lang;
+
+/// Exit status when `--net private` cannot be had.
+const EXIT_NO_PRIVATE_NETWORK: u8 = 1;
+
+static NETWORK: OnceLock<Network> = OnceLock::new();
+
+/// The network this process's lab runs in: `Private` once [`private::enter`] succeeded.
+#[must_use]
+pub fn network() -> Network {
+    NETWORK.get().copied().unwrap_or_default()
+}
+
+fn set_network(network: Network) {
+    let _ = NETWORK.set(network);
+}
+
+/// For `main`, before anything else (no thread may exist yet): enters the private network when the
+/// subcommand asks for `--net private`. The returned value must live until the program ends (it
+/// holds the file `sockscope exec` finds the lab by). On failure the message is printed and the
+/// exit status returned.
+pub fn enter_for(cli: &Cli) -> Result<Option<private::PrivateNetwork>, ExitCode> {
+    let (net, lang) = match &cli.command {
+        None => (cli.lab.net, cli.lab.screen.lang),
+        Some(CommandLine::Lab(args)) => (args.net, args.screen.lang),
+        Some(CommandLine::Demo(args)) => (args.net, args.screen.lang),
+        Some(CommandLine::Snapshot(args)) => (args.net, args.lang),
+        Some(_) => return Ok(None),
+    };
+    if net == NetArg::Host {
+        return Ok(None);
+    }
+    let lang = match lang {
+        Some(LangArg::En) => Lang::En,
+        Some(LangArg::Ko) => Lang::Ko,
+        None => Lang::from_env(),
+    };
+    private::enter().map(Some).map_err(|error| {
+        eprintln!("sockscope: {}", error.message(lang));
+        ExitCode::from(EXIT_NO_PRIVATE_NETWORK)
+    })
+}

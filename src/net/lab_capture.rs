@@ -1,0 +1,291 @@
+//! The capture as the lab uses it: which ports to watch (on the host network), which lab names the
+//! captured endpoints have, and what goes into the snapshot (`segments`, `capture`).
+//!
+//! The lab tells it about every command before it runs ([`LabCapture::expect`]: a connect to a port
+//! outside the lab must be in the filter before the SYN leaves) and about its sockets after
+//! ([`LabCapture::learn`]). Names stay known after a socket is closed, so the FIN exchange of a closed
+//! socket is still labelled.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+use std::sync::Arc;
+
+use super::capture::{Capture, OpenError, ports_of};
+use super::decode::flag_names;
+use super::filter::Scope;
+use super::flows::{Flow, Flows};
+use super::private;
+use crate::command::{Command, Target};
+use crate::model::{CaptureInfo, CapturedConnection, Network, Proto, Segment};
+use crate::text::{self, Lang};
+
+/// A lab socket as the capture needs to know it.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint<'a> {
+    pub name: &'a str,
+    pub proto: Proto,
+    pub local: Option<SocketAddr>,
+    pub remote: Option<SocketAddr>,
+}
+
+pub struct LabCapture {
+    network: Network,
+    capture: Result<Capture, OpenError>,
+    /// `(local, remote)` -> lab name; `remote` is `None` for listeners and unconnected UDP sockets.
+    names: Names,
+    /// Ports of the lab's sockets and of the targets it connected or sent to.
+    ports: BTreeSet<u16>,
+}
+
+impl LabCapture {
+    /// Opens the capture for the network this process runs in (see [`super::network`]).
+    #[must_use]
+    pub fn open() -> Self {
+        let network = super::network();
+        let scope = match network {
+            // Everything in the private network is the lab's (or started with `sockscope exec`).
+            Network::Private => Scope::All,
+            // Nothing until the lab has sockets.
+            Network::Host => Scope::Ports(BTreeSet::new()),
+        };
+        Self {
+            network,
+            capture: Capture::open(scope),
+            names: HashMap::new(),
+            ports: BTreeSet::new(),
+        }
+    }
+
+    /// The descriptor to register for readability, when the capture runs.
+    #[must_use]
+    pub fn raw_fd(&self) -> Option<RawFd> {
+        self.capture.as_ref().ok().map(Capture::raw_fd)
+    }
+
+    /// Before a command runs: the port it will connect or send to joins the filter, so the first
+    /// segment (sent inside the syscall) is captured.
+    pub fn expect(&mut self, command: &Command) {
+        let (Command::Connect { target, .. }
+        | Command::Client { target, .. }
+        | Command::Clients { target, .. }
+        | Command::SendTo { target, .. }
+        | Command::Forward { target, .. }) = command
+        else {
+            return;
+        };
+        if let Target::Addr(addr) = target
+            && self.ports.insert(addr.port())
+        {
+            self.update_filter();
+        }
+    }
+
+    /// After a command (and on every probe): the lab's sockets, for names and the filter's ports.
+    pub fn learn<'a>(&mut self, endpoints: impl IntoIterator<Item = Endpoint<'a>>) {
+        let before = self.ports.len();
+        for endpoint in endpoints {
+            let Some(local) = endpoint.local else {
+                continue;
+            };
+            self.ports.insert(local.port());
+            if let Some(remote) = endpoint.remote {
+                self.ports.insert(remote.port());
+            }
+            self.names
+                .entry((endpoint.proto, local, endpoint.remote))
+                .and_modify(|name| {
+                    if &**name != endpoint.name {
+                        *name = Arc::from(endpoint.name);
+                    }
+                })
+                .or_insert_with(|| Arc::from(endpoint.name));
+        }
+        if self.ports.len() != before {
+            self.update_filter();
+        }
+    }
+
+    fn update_filter(&mut self) {
+        if self.network == Network::Host
+            && let Ok(capture) = &mut self.capture
+        {
+            // A failed re-attach keeps the old filter: fewer segments, never a stall.
+            let _ = capture.set_scope(ports_of(self.ports.iter().copied()));
+        }
+    }
+
+    /// Reads what the kernel has queued.
+    pub fn drain(&mut self) {
+        if let Ok(capture) = &mut self.capture {
+            capture.drain();
+        }
+    }
+
+    /// A reset lab: a new ladder, new names.
+    pub fn clear(&mut self) {
+        if let Ok(capture) = &mut self.capture {
+            capture.clear();
+        }
+        self.names.clear();
+        self.ports.clear();
+        self.update_filter();
+    }
+
+    /// Everything captured so far, for the snapshot (drains the socket first).
+    pub fn export(&mut self, lang: Lang) -> (Vec<Segment>, CaptureInfo) {
+        self.drain();
+        let mut info = CaptureInfo {
+            network: self.network,
+            ..CaptureInfo::default()
+        };
+        let capture = match &mut self.capture {
+            Ok(capture) => capture,
+            Err(error) => {
+                let (reason, remedy) = unavailable_text(self.network, error, lang);
+                info.reason = Some(reason);
+                info.remedy = Some(remedy);
+                return (Vec::new(), info);
+            }
+        };
+        info.active = true;
+        info.kernel_drops = capture.kernel_drops();
+        let flows = capture.flows();
+        info.captured = flows.recorded();
+        info.ring_drops = flows.dropped();
+        info.connections_evicted = flows.flows_evicted;
+        let (segments, connections) = segments_and_connections(flows, &self.names);
+        info.connections = connections;
+        (segments, info)
+    }
+}
+
+/// Every kept segment of `flows` for the model, in capture order, labelled with the lab's names; and
+/// one summary per connection.
+#[must_use]
+pub fn segments_and_connections(
+    flows: &Flows,
+    names: &Names,
+) -> (Vec<Segment>, Vec<CapturedConnection>) {
+    // Capture order across connections: sort small keys, then build each segment once.
+    let kept: Vec<&Flow> = flows.iter().collect();
+    let mut order: Vec<(u64, u32, u32)> = Vec::with_capacity(kept.iter().map(|f| f.len()).sum());
+    for (which, flow) in kept.iter().enumerate() {
+        for (position, stored) in flow.segments().enumerate() {
+            order.push((stored.index, which as u32, position as u32));
+        }
+    }
+    order.sort_unstable();
+    let labels: Vec<FlowLabels> = kept
+        .iter()
+        .map(|flow| FlowLabels {
+            conn: conn_name(names, flow),
+            a: name_of(names, flow.proto, flow.a, flow.b),
+            b: name_of(names, flow.proto, flow.b, flow.a),
+        })
+        .collect();
+    let segments = order
+        .into_iter()
+        .filter_map(|(_, which, position)| {
+            let flow = kept[which as usize];
+            let label = &labels[which as usize];
+            let stored = flow.get(position as usize)?;
+            let (from, to) = flow.endpoints(stored);
+            let (from_name, to_name) = if stored.from_a {
+                (label.a.clone(), label.b.clone())
+            } else {
+                (label.b.clone(), label.a.clone())
+            };
+            Some(Segment {
+                conn: label.conn.clone(),
+                t_us: stored.t_us,
+                proto: flow.proto,
+                from,
+                to,
+                from_name,
+                to_name,
+                flags: flag_names(stored.flags),
+                flag_bits: stored.flags,
+                seq: stored.seq,
+                ack: stored.ack,
+                rel_seq: stored.rel_seq,
+                rel_ack: stored.rel_ack,
+                len: stored.len,
+                win: stored.win,
+                retransmission: stored.retransmission,
+                preview: stored.preview.clone(),
+                dropped_before: if position as usize == flow.head_len() {
+                    flow.dropped
+                } else {
+                    0
+                },
+            })
+        })
+        .collect();
+    let connections = kept
+        .iter()
+        .zip(labels)
+        .map(|(flow, label)| CapturedConnection {
+            conn: label.conn,
+            proto: flow.proto,
+            a: flow.a,
+            b: flow.b,
+            a_name: label.a,
+            b_name: label.b,
+            segments: flow.len() as u64,
+            dropped: flow.dropped,
+        })
+        .collect();
+    (segments, connections)
+}
+
+/// The names one connection's segments carry.
+struct FlowLabels {
+    conn: Arc<str>,
+    a: Option<Arc<str>>,
+    b: Option<Arc<str>>,
+}
+
+/// Lab names by `(protocol, local, remote)`; `remote` is `None` for listeners and unconnected UDP.
+pub type Names = HashMap<(Proto, SocketAddr, Option<SocketAddr>), Arc<str>>;
+
+/// The lab name of `side` talking to `peer`: the connected socket, else the listener or unconnected
+/// UDP socket on that address.
+fn name_of(names: &Names, proto: Proto, side: SocketAddr, peer: SocketAddr) -> Option<Arc<str>> {
+    names
+        .get(&(proto, side, Some(peer)))
+        .or_else(|| names.get(&(proto, side, None)))
+        .cloned()
+}
+
+/// The connection's name: the opener's lab name, else the other side's, else its 4-tuple.
+fn conn_name(names: &Names, flow: &Flow) -> Arc<str> {
+    name_of(names, flow.proto, flow.a, flow.b)
+        .or_else(|| name_of(names, flow.proto, flow.b, flow.a))
+        .unwrap_or_else(|| Arc::from(format!("{}-{}", flow.a, flow.b)))
+}
+
+/// Why the capture is off and what to do, in the user's language.
+fn unavailable_text(network: Network, error: &OpenError, lang: Lang) -> (String, String) {
+    match error {
+        OpenError::NoPermission if network == Network::Host => {
+            let remedy = match private::userns_restriction() {
+                None => text::get(lang, "capture.remedy_root_or_private").to_owned(),
+                Some(restriction) => text::format(
+                    lang,
+                    "capture.remedy_root_only",
+                    &[("why", &restriction.message(lang))],
+                ),
+            };
+            (text::get(lang, "capture.no_permission").to_owned(), remedy)
+        }
+        OpenError::NoPermission => (
+            text::get(lang, "capture.no_permission_private").to_owned(),
+            text::get(lang, "capture.remedy_report").to_owned(),
+        ),
+        OpenError::Failed(message) => (
+            text::format(lang, "capture.failed", &[("error", message)]),
+            text::get(lang, "capture.remedy_report").to_owned(),
+        ),
+    }
+}
