@@ -52,6 +52,10 @@ pub struct LabArgs {
     /// Address `server` binds when none is given.
     #[arg(long, value_name = "ADDR", value_parser = parse_bind)]
     pub bind: Option<SocketAddr>,
+    /// Allow what is refused by default: wildcard or non-loopback addresses, the kernel's
+    /// autobind to 0.0.0.0 (listen/sendto on an unbound socket), targets off loopback.
+    #[arg(long)]
+    pub allow_external: bool,
     #[command(flatten)]
     pub screen: ScreenArgs,
 }
@@ -140,6 +144,10 @@ pub struct SnapshotArgs {
     /// Address `server` binds when none is given.
     #[arg(long, value_name = "ADDR", value_parser = parse_bind)]
     pub bind: Option<SocketAddr>,
+    /// Allow what is refused by default: wildcard or non-loopback addresses, the kernel's
+    /// autobind to 0.0.0.0 (listen/sendto on an unbound socket), targets off loopback.
+    #[arg(long)]
+    pub allow_external: bool,
     #[arg(long, value_enum)]
     pub lang: Option<LangArg>,
     /// Colour theme: default, light, high-contrast.
@@ -164,6 +172,10 @@ pub struct DemoArgs {
     /// Go to the next step by itself every SECS seconds.
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub autoplay: Option<u64>,
+    /// Allow what is refused by default: wildcard or non-loopback addresses, the kernel's
+    /// autobind to 0.0.0.0 (listen/sendto on an unbound socket), targets off loopback.
+    #[arg(long)]
+    pub allow_external: bool,
     #[command(flatten)]
     pub screen: ScreenArgs,
 }

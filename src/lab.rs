@@ -7,6 +7,7 @@ mod entry;
 pub mod errno;
 mod error;
 mod events;
+pub mod exposure;
 mod probe;
 mod relay;
 mod table;
@@ -43,6 +44,19 @@ pub struct LabConfig {
     pub default_bind: SocketAddr,
     pub trace_limit: usize,
     pub lang: Lang,
+    /// The user allowed actions that make a socket reachable from other machines (wildcard or
+    /// non-loopback addresses, autobind, targets off loopback): `--allow-external`.
+    pub allow_external: bool,
+}
+
+impl LabConfig {
+    /// Whether the lab may do what [`exposure`] classifies as reaching beyond loopback. Only the
+    /// user's flag today; a private network of sockscope's own (where nothing is reachable from
+    /// another machine) will allow it too.
+    #[must_use]
+    pub fn may_reach_beyond_loopback(&self) -> bool {
+        self.allow_external
+    }
 }
 
 impl Default for LabConfig {
@@ -51,6 +65,7 @@ impl Default for LabConfig {
             default_bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             trace_limit: DEFAULT_TRACE_LIMIT,
             lang: Lang::En,
+            allow_external: false,
         }
     }
 }

@@ -22,11 +22,12 @@ const EXIT_BAD_INPUT: u8 = 2;
 const EXIT_CHECKS_FAILED: u8 = 1;
 
 /// The lab's settings from the command line: its language and the address `server` binds.
-fn lab_config(lang: Lang, bind: Option<std::net::SocketAddr>) -> LabConfig {
+fn lab_config(lang: Lang, bind: Option<std::net::SocketAddr>, allow_external: bool) -> LabConfig {
     let defaults = LabConfig::default();
     LabConfig {
         lang,
         default_bind: bind.unwrap_or(defaults.default_bind),
+        allow_external,
         ..defaults
     }
 }
@@ -69,7 +70,7 @@ fn snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
         Ok(parsed) => parsed,
         Err(code) => return Ok(code),
     };
-    let config = lab_config(lang, args.bind);
+    let config = lab_config(lang, args.bind, args.allow_external);
     let mut lab = Lab::new(config).wrap_err("starting the lab's event loop")?;
     script::run(&mut lab, &parsed)?;
     lab.run_for(args.wait, script::PROBE_EVERY)?;
@@ -143,7 +144,7 @@ fn snapshot_demo(args: &SnapshotArgs, demo: &str) -> Result<ExitCode> {
         eprintln!("sockscope: {message}");
         return Ok(ExitCode::from(EXIT_BAD_INPUT));
     }
-    let config = lab_config(lang, args.bind);
+    let config = lab_config(lang, args.bind, args.allow_external);
     let played = scenario::play_to(&scenario, step - 1, config)?;
     let current = &scenario.steps[step - 1];
     let view = LectureView {
@@ -196,7 +197,10 @@ fn demo(args: &DemoArgs) -> Result<ExitCode> {
     let lecture = dashboard::Lecture::new(scenario, autoplay);
     run_dashboard(
         &args.screen,
-        LabConfig::default(),
+        LabConfig {
+            allow_external: args.allow_external,
+            ..LabConfig::default()
+        },
         Vec::new(),
         Some(lecture),
     )
@@ -208,7 +212,7 @@ fn lab(args: &LabArgs) -> Result<ExitCode> {
         Ok(parsed) => parsed,
         Err(code) => return Ok(code),
     };
-    let config = lab_config(lang, args.bind);
+    let config = lab_config(lang, args.bind, args.allow_external);
     run_dashboard(&args.screen, config, script, None)
 }
 

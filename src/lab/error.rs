@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::exposure::Exposure;
 use crate::text::{self, Lang};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +17,9 @@ pub enum LabError {
     },
     /// A target named a socket that has no address to connect to yet.
     NoAddress(String),
+    /// The action would make a socket reachable from another machine (or send traffic off it),
+    /// and the configuration does not allow that.
+    Exposed(Exposure),
     /// The OS refused to give the lab a resource it needs to run (e.g. the poll registry).
     Os(String),
 }
@@ -36,6 +40,7 @@ impl LabError {
                 ],
             ),
             Self::NoAddress(name) => text::format(lang, "lab.no_address", &[("name", name)]),
+            Self::Exposed(exposure) => exposure.message(lang),
             Self::Os(detail) => text::format(lang, "lab.os", &[("detail", detail)]),
         }
     }

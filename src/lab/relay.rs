@@ -144,6 +144,7 @@ impl Lab {
         target: &Target,
     ) -> Result<Step, LabError> {
         let target = self.resolve(target)?;
+        self.allow(super::exposure::check_target("forward", target))?;
         let Some(token) = self.start_listener(name, Some(listen), None)? else {
             return Ok(Step::Done);
         };
