@@ -326,7 +326,7 @@ fn fd_table_shows_poll_waker_files_and_reuses_the_lowest_fd() {
 #[test]
 fn udp_has_datagrams_and_no_accept_queue() {
     let mut lab = lab_running(
-        "socket u1 udp; bind u1 127.0.0.1:0; socket u2 udp; sendto u2 u1 hi; recvfrom u1",
+        "socket u1 udp; bind u1 127.0.0.1:0; socket u2 udp; bind u2 127.0.0.1:0; sendto u2 u1 hi; recvfrom u1",
     );
     let snapshot = lab.snapshot();
     let u1 = snapshot.socket("u1").expect("u1");
@@ -357,7 +357,7 @@ fn udp_has_datagrams_and_no_accept_queue() {
     let u2_port = snapshot
         .socket("u2")
         .and_then(|u2| u2.local)
-        .expect("sendto bound u2")
+        .expect("u2 is bound")
         .port();
     assert!(
         recvfrom.call.ends_with(&format!(":{u2_port})")),
