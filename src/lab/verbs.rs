@@ -430,9 +430,13 @@ impl Lab {
     }
 
     /// Accepts everything waiting (auto-accept); a forwarder also opens the relay's other leg.
+    ///
+    /// Until `accept4` says `EAGAIN` (or fails), as mio's `tcp_server` example does: the listener
+    /// is edge-triggered, so connections left in the queue would get no new event and wait
+    /// forever. A loopback accept costs a few microseconds, so even a full queue of 4,096 takes
+    /// milliseconds; a forwarder pointed back at itself is stopped by its relay limit.
     pub(super) fn accept_pending(&mut self, listener: Token) {
-        // Bounded so a flood of connections cannot starve the rest of the loop.
-        for _ in 0..1024 {
+        loop {
             let Some(forwarder) = self
                 .table
                 .get(listener)
