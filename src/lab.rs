@@ -25,6 +25,7 @@ use mio::{Events, Poll, Registry, Token, Waker};
 
 pub use self::error::LabError;
 use self::probe::Prober;
+pub use self::relay::RELAYS_PER_FORWARDER;
 use self::relay::Relays;
 use self::table::SocketTable;
 use self::trace::{DEFAULT_TRACE_LIMIT, Trace};
@@ -203,11 +204,7 @@ impl Lab {
         self.prober.mark_stale();
         let outcome = self.dispatch(command);
         if let Err(error) = &outcome {
-            self.errors.push(LabMessage {
-                command: command.to_line(),
-                message: error.message(self.config.lang),
-                at_ms: self.elapsed_ms(),
-            });
+            self.note_error(command.to_line(), error);
         }
         // Loopback handshakes complete inside the syscall; let the lab see their events now.
         let _ = self.poll(Some(Duration::ZERO));
@@ -264,6 +261,16 @@ impl Lab {
             let timeout = deadline.min(next_probe).saturating_duration_since(now);
             self.poll(Some(timeout))?;
         }
+    }
+
+    /// Keeps a refusal for the snapshot's `errors` and the status line; `context` is the
+    /// command it belongs to.
+    fn note_error(&mut self, context: String, error: &LabError) {
+        self.errors.push(LabMessage {
+            command: context,
+            message: error.message(self.config.lang),
+            at_ms: self.elapsed_ms(),
+        });
     }
 
     fn allocate_token(&mut self) -> Token {

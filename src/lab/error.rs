@@ -1,6 +1,7 @@
 //! Why the lab refused a command before making any syscall.
 
 use std::fmt;
+use std::net::SocketAddr;
 
 use super::exposure::Exposure;
 use crate::text::{self, Lang};
@@ -20,6 +21,18 @@ pub enum LabError {
     /// The action would make a socket reachable from another machine (or send traffic off it),
     /// and the configuration does not allow that.
     Exposed(Exposure),
+    /// A forwarder whose target leads back to itself (through the forwarders in `via`).
+    ForwardLoop {
+        name: String,
+        target: SocketAddr,
+        via: Vec<String>,
+    },
+    /// A forwarder at its relay limit closed a new connection (`closed`) instead of relaying it.
+    RelayLimit {
+        forwarder: String,
+        limit: usize,
+        closed: String,
+    },
     /// The OS refused to give the lab a resource it needs to run (e.g. the poll registry).
     Os(String),
 }
@@ -41,6 +54,39 @@ impl LabError {
             ),
             Self::NoAddress(name) => text::format(lang, "lab.no_address", &[("name", name)]),
             Self::Exposed(exposure) => exposure.message(lang),
+            Self::ForwardLoop { name, target, via } => {
+                let via = if via.is_empty() {
+                    String::new()
+                } else {
+                    text::format(
+                        lang,
+                        "refused.forward_loop_via",
+                        &[("via", &via.join(", "))],
+                    )
+                };
+                text::format(
+                    lang,
+                    "refused.forward_loop",
+                    &[
+                        ("name", name),
+                        ("target", &target.to_string()),
+                        ("via", &via),
+                    ],
+                )
+            }
+            Self::RelayLimit {
+                forwarder,
+                limit,
+                closed,
+            } => text::format(
+                lang,
+                "refused.relay_limit",
+                &[
+                    ("forwarder", forwarder),
+                    ("limit", &limit.to_string()),
+                    ("closed", closed),
+                ],
+            ),
             Self::Os(detail) => text::format(lang, "lab.os", &[("detail", detail)]),
         }
     }

@@ -80,6 +80,19 @@ impl Trace {
         });
     }
 
+    /// Records something the lab itself declined to do, with no syscall to show for it (a relay
+    /// over the forwarder's limit): failed, with `reason` as the result and no errno.
+    pub fn record_refusal(&mut self, name: Option<&str>, call: String, reason: &str) {
+        self.push(TraceEntry {
+            call,
+            result: format!("-1 ({reason})"),
+            errno: None,
+            failed: true,
+            name: name.map(str::to_owned),
+            at_ms: self.started.elapsed().as_millis() as u64,
+        });
+    }
+
     #[must_use]
     pub fn entries(&self) -> Vec<TraceEntry> {
         self.entries.iter().cloned().collect()
