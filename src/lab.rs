@@ -203,11 +203,16 @@ impl Lab {
     pub fn execute(&mut self, command: &Command) -> Result<Step, LabError> {
         self.prober.mark_stale();
         let outcome = self.dispatch(command);
+        let exhausted = self.trace.take_exhaustion();
+        // Loopback handshakes complete inside the syscall; let the lab see their events now.
+        let _ = self.poll(Some(Duration::ZERO));
+        // Noted after those events, so the status line (the newest news) shows the refusal.
         if let Err(error) = &outcome {
             self.note_error(command.to_line(), error);
         }
-        // Loopback handshakes complete inside the syscall; let the lab see their events now.
-        let _ = self.poll(Some(Duration::ZERO));
+        if let Some(exhaustion) = exhausted {
+            self.note_exhausted(command.to_line(), exhaustion);
+        }
         outcome
     }
 
@@ -271,6 +276,24 @@ impl Lab {
             message: error.message(self.config.lang),
             at_ms: self.elapsed_ms(),
         });
+    }
+
+    /// If a call ran out of descriptors since the last look, says so in `errors` (and so in the
+    /// status line), not only in the trace: `clients c 200 srv` under `ulimit -n 64` stops early.
+    fn note_exhaustion(&mut self, context: String) {
+        if let Some(exhaustion) = self.trace.take_exhaustion() {
+            self.note_exhausted(context, exhaustion);
+        }
+    }
+
+    fn note_exhausted(&mut self, context: String, exhaustion: trace::Exhaustion) {
+        let error = LabError::OutOfDescriptors {
+            call: exhaustion.call,
+            name: exhaustion.name,
+            errno: exhaustion.errno,
+            limit: crate::kernel::fd_table::descriptor_limit(),
+        };
+        self.note_error(context, &error);
     }
 
     fn allocate_token(&mut self) -> Token {

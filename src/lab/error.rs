@@ -33,6 +33,14 @@ pub enum LabError {
         limit: usize,
         closed: String,
     },
+    /// A call failed because descriptors ran out (`EMFILE` for this process, `ENFILE` for the
+    /// system); what the lab was doing stopped there.
+    OutOfDescriptors {
+        call: String,
+        name: Option<String>,
+        errno: &'static str,
+        limit: Option<u64>,
+    },
     /// The OS refused to give the lab a resource it needs to run (e.g. the poll registry).
     Os(String),
 }
@@ -87,6 +95,30 @@ impl LabError {
                     ("closed", closed),
                 ],
             ),
+            Self::OutOfDescriptors {
+                call,
+                name,
+                errno,
+                limit,
+            } => {
+                let key = if *errno == "ENFILE" {
+                    "refused.out_of_files_system"
+                } else {
+                    "refused.out_of_descriptors"
+                };
+                let call = call.split('(').next().unwrap_or(call);
+                let limit = limit.map_or_else(|| "?".to_owned(), |limit| limit.to_string());
+                text::format(
+                    lang,
+                    key,
+                    &[
+                        ("call", call),
+                        ("name", name.as_deref().unwrap_or("-")),
+                        ("errno", errno),
+                        ("limit", &limit),
+                    ],
+                )
+            }
             Self::Os(detail) => text::format(lang, "lab.os", &[("detail", detail)]),
         }
     }
