@@ -139,6 +139,9 @@ impl Prober {
     }
 
     pub fn remember_closed(&mut self, local: SocketAddr, remote: SocketAddr, name: &str) {
+        // A v6 connection may linger in TIME_WAIT after its socket is gone: walk v6 from now on,
+        // even if no snapshot saw the socket while it was open.
+        self.seen_v6 |= local.is_ipv6();
         self.closed.push(Closed {
             local,
             remote,
