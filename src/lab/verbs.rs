@@ -1,9 +1,9 @@
 //! The verbs of the lab language: each makes the real syscall and records it in the trace.
 
-use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::time::Duration;
 
 use mio::net::{TcpListener, TcpStream, UdpSocket};
@@ -684,11 +684,18 @@ impl Lab {
 
     pub(super) fn open(&mut self, name: &str, path: &str) -> Result<Step, LabError> {
         self.table.ensure_free(name)?;
-        let opened = File::open(path);
+        // O_NONBLOCK: opening a FIFO that has no writer (or a device waiting for a carrier)
+        // would otherwise block the whole event loop until one shows up; with it the open
+        // returns at once. O_NOCTTY: a terminal opened here never becomes ours to control.
+        // The lab only holds the file (it never reads it), so non-blocking costs nothing.
+        let opened = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path);
         self.trace.record(
             Some(name),
             format!(
-                "openat(AT_FDCWD, {}, O_RDONLY|O_CLOEXEC)",
+                "openat(AT_FDCWD, {}, O_RDONLY|O_NONBLOCK|O_NOCTTY|O_CLOEXEC)",
                 strace_bytes(path.as_bytes(), usize::MAX)
             ),
             opened.as_ref().map(AsRawFd::as_raw_fd),
