@@ -80,6 +80,10 @@ pub struct LabArgs {
     /// Address `server` binds when none is given.
     #[arg(long, value_name = "ADDR", value_parser = parse_bind)]
     pub bind: Option<SocketAddr>,
+    /// Allow what is refused by default: wildcard or non-loopback addresses, the kernel's
+    /// autobind to 0.0.0.0 (listen/sendto on an unbound socket), targets off loopback.
+    #[arg(long)]
+    pub allow_external: bool,
     #[command(flatten)]
     pub screen: ScreenArgs,
 }
@@ -187,6 +191,10 @@ pub struct SnapshotArgs {
     /// Address `server` binds when none is given.
     #[arg(long, value_name = "ADDR", value_parser = parse_bind)]
     pub bind: Option<SocketAddr>,
+    /// Allow what is refused by default: wildcard or non-loopback addresses, the kernel's
+    /// autobind to 0.0.0.0 (listen/sendto on an unbound socket), targets off loopback.
+    #[arg(long)]
+    pub allow_external: bool,
     #[arg(long, value_enum)]
     pub lang: Option<LangArg>,
     /// Colour theme: default, light, high-contrast.
@@ -214,6 +222,10 @@ pub struct DemoArgs {
     /// The lab's network: the machine's loopback, or a private one of its own.
     #[arg(long, value_enum, default_value_t = NetArg::Host)]
     pub net: NetArg,
+    /// Allow what is refused by default: wildcard or non-loopback addresses, the kernel's
+    /// autobind to 0.0.0.0 (listen/sendto on an unbound socket), targets off loopback.
+    #[arg(long)]
+    pub allow_external: bool,
     #[command(flatten)]
     pub screen: ScreenArgs,
 }

@@ -7,6 +7,7 @@ mod entry;
 pub mod errno;
 mod error;
 mod events;
+pub mod exposure;
 mod headless;
 mod probe;
 mod relay;
@@ -26,6 +27,7 @@ use mio::{Interest, Registry, Token};
 pub use self::error::LabError;
 pub use self::headless::HeadlessLab;
 use self::probe::Prober;
+pub use self::relay::RELAYS_PER_FORWARDER;
 use self::relay::Relays;
 use self::table::SocketTable;
 use self::trace::{DEFAULT_TRACE_LIMIT, Trace};
@@ -48,6 +50,19 @@ pub struct LabConfig {
     pub default_bind: SocketAddr,
     pub trace_limit: usize,
     pub lang: Lang,
+    /// The user allowed actions that make a socket reachable from other machines (wildcard or
+    /// non-loopback addresses, autobind, targets off loopback): `--allow-external`.
+    pub allow_external: bool,
+}
+
+impl LabConfig {
+    /// Whether the lab may do what [`exposure`] classifies as reaching beyond loopback. Only the
+    /// user's flag today; a private network of sockscope's own (where nothing is reachable from
+    /// another machine) will allow it too.
+    #[must_use]
+    pub fn may_reach_beyond_loopback(&self) -> bool {
+        self.allow_external
+    }
 }
 
 impl Default for LabConfig {
@@ -56,6 +71,7 @@ impl Default for LabConfig {
             default_bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             trace_limit: DEFAULT_TRACE_LIMIT,
             lang: Lang::En,
+            allow_external: false,
         }
     }
 }
@@ -150,6 +166,7 @@ impl Lab {
         self.started = Instant::now();
         self.trace = Trace::new(self.started, self.config.trace_limit);
         self.prober.forget_closed();
+        self.prober.restart_counters();
         self.prober.mark_stale();
         self.capture.clear();
     }
@@ -177,17 +194,28 @@ impl Lab {
 
     /// Runs one command. Syscall failures are values in the trace, not errors; an `Err` means the
     /// lab refused the command before any syscall (unknown name, wrong kind of socket).
-    pub fn execute(&mut self, command: &Command) -> Result<Step, LabError> {
+    ///
+    /// `settle` runs right after the syscalls: the driver hands the lab the events they caused
+    /// (it owns the poll).
+    pub fn execute(
+        &mut self,
+        command: &Command,
+        settle: impl FnOnce(&mut Self),
+    ) -> Result<Step, LabError> {
         self.prober.mark_stale();
         self.capture.expect(command);
         let outcome = self.dispatch(command);
         self.sync_capture();
+        let exhausted = self.trace.take_exhaustion();
+        // Loopback handshakes complete inside the syscall: the caller lets the lab see their
+        // events now.
+        settle(self);
+        // Noted after those events, so the status line (the newest news) shows the refusal.
         if let Err(error) = &outcome {
-            self.errors.push(LabMessage {
-                command: command.to_line(),
-                message: error.message(self.config.lang),
-                at_ms: self.elapsed_ms(),
-            });
+            self.note_error(command.to_line(), error);
+        }
+        if let Some(exhaustion) = exhausted {
+            self.note_exhausted(command.to_line(), exhaustion);
         }
         outcome
     }
@@ -226,6 +254,34 @@ impl Lab {
             })
         });
         self.capture.learn(endpoints);
+    }
+
+    /// Keeps a refusal for the snapshot's `errors` and the status line; `context` is the
+    /// command it belongs to.
+    fn note_error(&mut self, context: String, error: &LabError) {
+        self.errors.push(LabMessage {
+            command: context,
+            message: error.message(self.config.lang),
+            at_ms: self.elapsed_ms(),
+        });
+    }
+
+    /// If a call ran out of descriptors since the last look, says so in `errors` (and so in the
+    /// status line), not only in the trace: `clients c 200 srv` under `ulimit -n 64` stops early.
+    fn note_exhaustion(&mut self, context: String) {
+        if let Some(exhaustion) = self.trace.take_exhaustion() {
+            self.note_exhausted(context, exhaustion);
+        }
+    }
+
+    fn note_exhausted(&mut self, context: String, exhaustion: trace::Exhaustion) {
+        let error = LabError::OutOfDescriptors {
+            call: exhaustion.call,
+            name: exhaustion.name,
+            errno: exhaustion.errno,
+            limit: crate::kernel::fd_table::descriptor_limit(),
+        };
+        self.note_error(context, &error);
     }
 
     fn allocate_token(&mut self) -> Token {

@@ -23,11 +23,12 @@ use sockscope::text::Lang;
 use sockscope::{escape, export, scenario, script, system, text};
 
 /// The lab's settings from the command line: its language and the address `server` binds.
-fn lab_config(lang: Lang, bind: Option<std::net::SocketAddr>) -> LabConfig {
+fn lab_config(lang: Lang, bind: Option<std::net::SocketAddr>, allow_external: bool) -> LabConfig {
     let defaults = LabConfig::default();
     LabConfig {
         lang,
         default_bind: bind.unwrap_or(defaults.default_bind),
+        allow_external,
         ..defaults
     }
 }
@@ -140,7 +141,7 @@ fn snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
         Ok(parsed) => parsed,
         Err(code) => return Ok(code),
     };
-    let config = lab_config(lang, args.bind);
+    let config = lab_config(lang, args.bind, args.allow_external);
     let mut lab = HeadlessLab::new(config).wrap_err("starting the lab's event loop")?;
     script::run(&mut lab, &parsed)?;
     lab.run_for(args.wait, script::PROBE_EVERY)?;
@@ -211,7 +212,7 @@ fn snapshot_demo(args: &SnapshotArgs, demo: &str) -> Result<ExitCode> {
         report::say(&message);
         return Ok(ExitCode::from(EXIT_BAD_INPUT));
     }
-    let config = lab_config(lang, args.bind);
+    let config = lab_config(lang, args.bind, args.allow_external);
     let played = scenario::play_to(&scenario, step - 1, config)?;
     let view = played.lecture.view(lang);
     let focus = played.lecture.focus().map(str::to_owned);
@@ -257,7 +258,10 @@ fn demo(args: &DemoArgs) -> ExitCode {
     let lecture = Lecture::new(scenario, autoplay);
     run_dashboard(
         &args.screen,
-        LabConfig::default(),
+        LabConfig {
+            allow_external: args.allow_external,
+            ..LabConfig::default()
+        },
         Vec::new(),
         Some(lecture),
     )
@@ -269,7 +273,7 @@ fn lab(args: &LabArgs) -> ExitCode {
         Ok(parsed) => parsed,
         Err(code) => return code,
     };
-    let config = lab_config(lang, args.bind);
+    let config = lab_config(lang, args.bind, args.allow_external);
     run_dashboard(&args.screen, config, script, None)
 }
 

@@ -326,7 +326,7 @@ fn fd_table_shows_poll_waker_files_and_reuses_the_lowest_fd() {
 #[test]
 fn udp_has_datagrams_and_no_accept_queue() {
     let mut lab = lab_running(
-        "socket u1 udp; bind u1 127.0.0.1:0; socket u2 udp; sendto u2 u1 hi; recvfrom u1",
+        "socket u1 udp; bind u1 127.0.0.1:0; socket u2 udp; bind u2 127.0.0.1:0; sendto u2 u1 hi; recvfrom u1",
     );
     let snapshot = lab.snapshot();
     let u1 = snapshot.socket("u1").expect("u1");
@@ -357,7 +357,7 @@ fn udp_has_datagrams_and_no_accept_queue() {
     let u2_port = snapshot
         .socket("u2")
         .and_then(|u2| u2.local)
-        .expect("sendto bound u2")
+        .expect("u2 is bound")
         .port();
     assert!(
         recvfrom.call.ends_with(&format!(":{u2_port})")),
@@ -508,5 +508,85 @@ fn a_peers_control_bytes_never_reach_the_output_raw() {
     assert!(
         listing.contains(r#""\33[2J\33]0;owned\7\233\r\n""#),
         "{listing}"
+    );
+}
+
+/// Issue 9: `open` of a FIFO that has no writer returns at once (a blocking open would stop the
+/// whole event loop until a writer came). Run in a child with a deadline, so a regression fails
+/// instead of hanging the test.
+#[test]
+fn opening_a_fifo_with_no_writer_returns_at_once() {
+    let dir = std::env::temp_dir().join(format!("sockscope-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let fifo = dir.join("no-writer");
+    let _ = std::fs::remove_file(&fifo);
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .expect("mkfifo");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["snapshot", "--format", "json", "--run"])
+        .arg(format!("open f {}", fifo.display()))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sockscope starts");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break Some(status);
+        }
+        if std::time::Instant::now() >= deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    let output = child.wait_with_output().expect("output");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(status.is_some(), "open of a FIFO with no writer blocked");
+    assert!(output.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let open = json["trace"]
+        .as_array()
+        .expect("trace")
+        .iter()
+        .find(|entry| {
+            entry["call"]
+                .as_str()
+                .is_some_and(|call| call.starts_with("openat("))
+        })
+        .expect("openat traced")
+        .clone();
+    assert!(
+        open["call"].as_str().expect("call").contains("O_NONBLOCK"),
+        "{open}"
+    );
+    assert!(
+        open["result"]
+            .as_str()
+            .expect("result")
+            .parse::<i32>()
+            .is_ok(),
+        "{open}"
+    );
+    let row = json["fds"]
+        .as_array()
+        .expect("fds")
+        .iter()
+        .find(|fd| fd["name"] == "f")
+        .expect("f in the fd table")
+        .clone();
+    assert!(
+        row["target"]
+            .as_str()
+            .expect("target")
+            .ends_with("no-writer"),
+        "{row}"
     );
 }

@@ -106,12 +106,63 @@ pub fn read_fd_dir_with(
 
 /// This process's descriptor table (`/proc/self/fd`).
 pub fn read_own() -> io::Result<Vec<FdLink>> {
-    read_fd_dir(Path::new("/proc/self/fd"))
+    read_own_with(|_| None)
 }
 
 /// This process's descriptor table, with `known` describing the descriptors it can.
+///
+/// Listing a directory takes a descriptor. When none is left (`EMFILE`, or `ENFILE` for the whole
+/// system) the table is read by number instead, which needs none: every number below the
+/// descriptor limit is asked with `fcntl(F_GETFD)`, and the open ones are read with `readlink`
+/// on their `/proc/self/fd/N` path.
 pub fn read_own_with(known: impl Fn(i32) -> Option<FdLink>) -> io::Result<Vec<FdLink>> {
-    read_fd_dir_with(Path::new("/proc/self/fd"), known)
+    match read_fd_dir_with(Path::new("/proc/self/fd"), &known) {
+        Err(error) if is_out_of_descriptors(&error) => Ok(read_own_by_number(&known)),
+        other => other,
+    }
+}
+
+/// `EMFILE` (this process's limit) or `ENFILE` (the system's).
+#[must_use]
+pub fn is_out_of_descriptors(error: &io::Error) -> bool {
+    matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+}
+
+/// This process's soft limit on open descriptors (`ulimit -n`), if it has one.
+#[must_use]
+pub fn descriptor_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
+/// The descriptor table without opening a descriptor: each number below the soft limit is asked
+/// whether it is open. (A descriptor above the limit, left from before the limit was lowered,
+/// is missed; the limit is capped so a huge one cannot make this walk long.)
+fn read_own_by_number(known: impl Fn(i32) -> Option<FdLink>) -> Vec<FdLink> {
+    const MOST_NUMBERS: u64 = 1 << 20;
+    let end = descriptor_limit().unwrap_or(MOST_NUMBERS).min(MOST_NUMBERS) as i32;
+    let mut links = Vec::new();
+    for fd in 0..end {
+        if let Some(link) = known(fd) {
+            links.push(link);
+            continue;
+        }
+        if !super::sys::is_open(fd) {
+            continue;
+        }
+        // Closed in between: skipped, as `read_fd_dir_with` does.
+        let Ok(target) = fs::read_link(format!("/proc/self/fd/{fd}")) else {
+            continue;
+        };
+        let target = target.to_string_lossy().into_owned();
+        let (kind, socket_inode) = classify(&target);
+        links.push(FdLink {
+            fd,
+            kind,
+            target,
+            socket_inode,
+        });
+    }
+    links
 }
 
 /// What `readlink` would say of a socket descriptor, from `fstat`: `socket:[inode]`.

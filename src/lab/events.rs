@@ -12,7 +12,15 @@ impl Lab {
             return;
         };
         match &entry.handle {
-            Handle::Listener(_) if readable && entry.auto_accept => self.accept_pending(token),
+            Handle::Listener(_) if readable && entry.auto_accept => {
+                let context = if entry.forwarder.is_some() {
+                    format!("forward {}", entry.name())
+                } else {
+                    format!("auto-accept {} on", entry.name())
+                };
+                self.accept_pending(token);
+                self.note_exhaustion(context);
+            }
             Handle::Stream(_) => {
                 if writable && entry.connecting {
                     self.finish_connect(token);

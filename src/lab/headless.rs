@@ -25,10 +25,13 @@ impl HeadlessLab {
     /// Runs one command, then lets the lab see the events it caused at once (loopback handshakes
     /// complete inside the syscall).
     pub fn execute(&mut self, command: &Command) -> Result<Step, LabError> {
-        let outcome = self.lab.execute(command);
-        // An error of the poll itself shows up at the next `run_for`.
-        let _ = self.poll(Some(Duration::ZERO));
-        outcome
+        let reactor = &mut self.reactor;
+        self.lab.execute(command, |lab| {
+            // An error of the poll itself shows up at the next `run_for`.
+            if let Ok(ready) = reactor.pump() {
+                lab.on_ready(&ready);
+            }
+        })
     }
 
     /// Waits up to `timeout` for the lab's sockets and handles what became ready.

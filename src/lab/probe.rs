@@ -118,11 +118,19 @@ impl Prober {
     }
 
     /// Forgets the tuples of closed sockets (a reset lab no longer claims them).
+    /// Counts overflows from now on: a reset lab starts its "since start" deltas again.
+    pub fn restart_counters(&mut self) {
+        self.counters_at_start = netstat::read_listen_counters().unwrap_or_default();
+    }
+
     pub fn forget_closed(&mut self) {
         self.closed.clear();
     }
 
     pub fn remember_closed(&mut self, local: SocketAddr, remote: SocketAddr, name: &str) {
+        // A v6 connection may linger in TIME_WAIT after its socket is gone: walk v6 from now on,
+        // even if no snapshot saw the socket while it was open.
+        self.seen_v6 |= local.is_ipv6();
         self.closed.push(Closed {
             local,
             remote,

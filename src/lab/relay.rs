@@ -1,6 +1,11 @@
 //! `forward`: a port forwarder inside the lab. Each accepted connection gets an outbound
 //! connection to the target, and bytes are relayed both ways through bounded buffers, so a peer
 //! that floods cannot grow the lab's memory.
+//!
+//! A forwarder whose target leads back to itself (directly, or through other lab forwarders)
+//! would open a connection to itself for every connection it accepts, without end: `forward`
+//! refuses it. A loop the lab cannot see (through a relay outside the lab) is stopped by
+//! [`RELAYS_PER_FORWARDER`].
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -15,6 +20,11 @@ use crate::command::Target;
 
 /// Bytes a relay holds per direction at most.
 pub const RELAY_BUFFER: usize = 64 * 1024;
+
+/// Relays one forwarder keeps open at most; a connection beyond them is accepted and closed at
+/// once, with a failed trace entry. Enough for any lecture, and it bounds a loop the lab cannot
+/// detect to a few hundred sockets instead of every descriptor the process may have.
+pub const RELAYS_PER_FORWARDER: usize = 256;
 
 /// One direction of a relay: bytes read from one leg, not yet written to the other.
 #[derive(Debug)]
@@ -87,6 +97,12 @@ impl Pipe {
     }
 }
 
+/// Whether a listener bound to `listen` takes connections made to `address`.
+fn accepts(listen: SocketAddr, address: SocketAddr) -> bool {
+    // A wildcard listener is taken as reaching every address (an IPv6 one may take IPv4 too).
+    listen.port() == address.port() && (listen.ip() == address.ip() || listen.ip().is_unspecified())
+}
+
 /// Would-block, or an outbound leg still connecting: try again on the next event.
 fn is_not_yet(error: &io::Error) -> bool {
     matches!(
@@ -97,6 +113,7 @@ fn is_not_yet(error: &io::Error) -> bool {
 
 #[derive(Debug)]
 struct Relay {
+    forwarder: String,
     inbound: Token,
     outbound: Token,
     to_target: Pipe,
@@ -130,6 +147,14 @@ impl Relays {
         self.targets.remove(name);
     }
 
+    /// How many relays the forwarder `name` has open.
+    fn count_for(&self, name: &str) -> usize {
+        self.live
+            .values()
+            .filter(|relay| relay.forwarder == name)
+            .count()
+    }
+
     #[must_use]
     pub fn is_relayed(&self, token: Token) -> bool {
         self.by_token.contains_key(&token)
@@ -144,9 +169,23 @@ impl Lab {
         target: &Target,
     ) -> Result<Step, LabError> {
         let target = self.resolve(target)?;
+        self.allow(super::exposure::check_target("forward", target))?;
+        self.table.ensure_free(name)?;
+        // A port given explicitly is known before any syscall: refuse a loop before socket().
+        if listen.port() != 0 {
+            self.refuse_loop(name, listen, target)?;
+        }
         let Some(token) = self.start_listener(name, Some(listen), None)? else {
             return Ok(Step::Done);
         };
+        // The port the kernel picked could be one another forwarder already targets.
+        let local = self.table.named(name)?.local;
+        if let Some(local) = local
+            && let Err(refusal) = self.refuse_loop(name, local, target)
+        {
+            self.close_token(token);
+            return Err(refusal);
+        }
         let entry = self.table.named_mut(name)?;
         entry.forwarder = Some(name.to_owned());
         entry.auto_accept = true;
@@ -155,11 +194,50 @@ impl Lab {
         Ok(Step::Done)
     }
 
+    /// Refuses a forwarder listening on `listen` whose `target` leads back to it: the target
+    /// itself, or another forwarder whose own target (and so on) does.
+    fn refuse_loop(
+        &self,
+        name: &str,
+        listen: SocketAddr,
+        target: SocketAddr,
+    ) -> Result<(), LabError> {
+        let mut hop = target;
+        let mut via: Vec<String> = Vec::new();
+        loop {
+            if accepts(listen, hop) {
+                return Err(LabError::ForwardLoop {
+                    name: name.to_owned(),
+                    target,
+                    via,
+                });
+            }
+            // The lab forwarder listening where this hop leads, if any, and where it relays to.
+            let next = self.relays.targets.iter().find_map(|(forwarder, onward)| {
+                let local = self.table.named(forwarder).ok()?.local?;
+                accepts(local, hop).then(|| (forwarder.clone(), *onward))
+            });
+            match next {
+                // A loop among older forwarders (not through this one) cannot exist: each was
+                // checked when it was made. The guard only keeps this walk finite.
+                Some((forwarder, onward)) if !via.contains(&forwarder) => {
+                    via.push(forwarder);
+                    hop = onward;
+                }
+                _ => return Ok(()),
+            }
+        }
+    }
+
     /// A forwarder accepted `inbound`: connect its other leg and start relaying.
     pub(super) fn open_relay(&mut self, forwarder: &str, inbound: Token) {
         let Some(target) = self.relays.targets.get(forwarder).copied() else {
             return;
         };
+        if self.relays.count_for(forwarder) >= RELAYS_PER_FORWARDER {
+            self.refuse_relay(forwarder, inbound, target);
+            return;
+        }
         let Some(entry) = self.table.get_mut(inbound) else {
             return;
         };
@@ -181,6 +259,7 @@ impl Lab {
                 self.relays.live.insert(
                     id,
                     Relay {
+                        forwarder: forwarder.to_owned(),
                         inbound,
                         outbound,
                         to_target: Pipe::new(),
@@ -194,6 +273,29 @@ impl Lab {
             // No leg to relay to: the client must not wait forever.
             Ok(None) | Err(_) => self.close_token(inbound),
         }
+    }
+
+    /// The forwarder is at its relay limit: `inbound` is closed at once, and the trace and the
+    /// lab's errors say why.
+    fn refuse_relay(&mut self, forwarder: &str, inbound: Token, target: SocketAddr) {
+        let in_name = self
+            .table
+            .get(inbound)
+            .map_or_else(String::new, |entry| entry.name().to_owned());
+        self.trace.record_refusal(
+            Some(&in_name),
+            format!("relay({in_name}, {target})"),
+            &format!("relay limit: {forwarder} relays at most {RELAYS_PER_FORWARDER} connections"),
+        );
+        self.note_error(
+            format!("forward {forwarder}"),
+            &LabError::RelayLimit {
+                forwarder: forwarder.to_owned(),
+                limit: RELAYS_PER_FORWARDER,
+                closed: in_name,
+            },
+        );
+        self.close_token(inbound);
     }
 
     /// Moves what can be moved on the relay `token` belongs to; closes both legs when both

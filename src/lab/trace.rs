@@ -17,6 +17,20 @@ pub struct Trace {
     limit: usize,
     dropped: u64,
     started: Instant,
+    /// The first call since the last [`Trace::take_exhaustion`] that failed because descriptors
+    /// ran out, so the lab can say so beyond the trace.
+    exhaustion: Option<Exhaustion>,
+}
+
+/// A call that failed with `EMFILE` or `ENFILE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exhaustion {
+    /// The call as traced, e.g. `socket(AF_INET, ...)`.
+    pub call: String,
+    /// The lab name it was made for (`c57`), if any.
+    pub name: Option<String>,
+    /// `EMFILE` (this process's limit) or `ENFILE` (the system's).
+    pub errno: &'static str,
 }
 
 impl Trace {
@@ -27,6 +41,7 @@ impl Trace {
             limit: limit.max(1),
             dropped: 0,
             started,
+            exhaustion: None,
         }
     }
 
@@ -48,6 +63,18 @@ impl Trace {
         let (result, errno, failed) = match outcome {
             Ok(value) => (value.to_string(), None, false),
             Err(error) => {
+                if self.exhaustion.is_none() {
+                    self.exhaustion = match error.raw_os_error() {
+                        Some(libc::EMFILE) => Some("EMFILE"),
+                        Some(libc::ENFILE) => Some("ENFILE"),
+                        _ => None,
+                    }
+                    .map(|errno| Exhaustion {
+                        call: call.clone(),
+                        name: name.map(str::to_owned),
+                        errno,
+                    });
+                }
                 let errno = errno::name(error);
                 (
                     format!("-1 {errno}"),
@@ -78,6 +105,24 @@ impl Trace {
             name: name.map(str::to_owned),
             at_ms: self.started.elapsed().as_millis() as u64,
         });
+    }
+
+    /// Records something the lab itself declined to do, with no syscall to show for it (a relay
+    /// over the forwarder's limit): failed, with `reason` as the result and no errno.
+    pub fn record_refusal(&mut self, name: Option<&str>, call: String, reason: &str) {
+        self.push(TraceEntry {
+            call,
+            result: format!("-1 ({reason})"),
+            errno: None,
+            failed: true,
+            name: name.map(str::to_owned),
+            at_ms: self.started.elapsed().as_millis() as u64,
+        });
+    }
+
+    /// The first call that ran out of descriptors since the last time this was asked.
+    pub fn take_exhaustion(&mut self) -> Option<Exhaustion> {
+        self.exhaustion.take()
     }
 
     #[must_use]

@@ -1,9 +1,9 @@
 //! The verbs of the lab language: each makes the real syscall and records it in the trace.
 
-use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::time::Duration;
 
 use mio::net::{TcpListener, TcpStream, UdpSocket};
@@ -11,6 +11,7 @@ use mio::{Interest, Token};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::entry::{Entry, Handle};
+use super::exposure::{self, Exposure};
 use super::trace::{addr, family};
 use super::{Lab, LabError, Step};
 use crate::command::{ShutdownHow, SockOpt, Target};
@@ -55,6 +56,16 @@ fn sock_addr(socket: &SockRef<'_>) -> Option<SocketAddr> {
 }
 
 impl Lab {
+    /// Lets an action through unless it would reach beyond loopback and the config forbids it.
+    pub(super) fn allow(&self, check: Result<(), Exposure>) -> Result<(), LabError> {
+        match check {
+            Err(exposure) if !self.config.may_reach_beyond_loopback() => {
+                Err(LabError::Exposed(exposure))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The address a target names: an address as given, or the reachable address of a named socket.
     pub(super) fn resolve(&self, target: &Target) -> Result<SocketAddr, LabError> {
         match target {
@@ -145,6 +156,7 @@ impl Lab {
 
     pub(super) fn bind(&mut self, name: &str, target: &Target) -> Result<Step, LabError> {
         let address = self.bind_address(target)?;
+        self.allow(exposure::check_bind(address))?;
         self.bind_socket(name, address).map(|_| Step::Done)
     }
 
@@ -165,6 +177,18 @@ impl Lab {
 
     /// `listen()`: the socket becomes a listener with the user's backlog.
     pub(super) fn listen_socket(&mut self, name: &str, backlog: u32) -> Result<bool, LabError> {
+        let entry = self.table.named(name)?;
+        if !matches!(entry.handle, Handle::Fresh(_)) {
+            return Err(entry.wrong_kind("listen"));
+        }
+        // listen() on an unbound socket binds it to the wildcard first.
+        self.allow(exposure::check_autobind(
+            "listen",
+            name,
+            local_of(&entry.handle),
+            entry.v6,
+            false,
+        ))?;
         // The socket changes type (socket2 -> mio) but keeps its fd, name and token: it leaves the
         // table while it changes and goes back in whatever happens.
         let mut entry = self.table.take(name)?;
@@ -214,6 +238,9 @@ impl Lab {
         name: &str,
         target: SocketAddr,
     ) -> Result<bool, LabError> {
+        // The kernel autobinds a connecting socket to the route's source address: for a loopback
+        // target that is loopback, so only the target needs checking.
+        self.allow(exposure::check_target("connect", target))?;
         let entry = self.table.named_mut(name)?;
         match &entry.handle {
             Handle::Fresh(_) => {}
@@ -398,9 +425,13 @@ impl Lab {
     }
 
     /// Accepts everything waiting (auto-accept); a forwarder also opens the relay's other leg.
+    ///
+    /// Until `accept4` says `EAGAIN` (or fails), as mio's `tcp_server` example does: the listener
+    /// is edge-triggered, so connections left in the queue would get no new event and wait
+    /// forever. A loopback accept costs a few microseconds, so even a full queue of 4,096 takes
+    /// milliseconds; a forwarder pointed back at itself is stopped by its relay limit.
     pub(super) fn accept_pending(&mut self, listener: Token) {
-        // Bounded so a flood of connections cannot starve the rest of the loop.
-        for _ in 0..1024 {
+        loop {
             let Some(forwarder) = self
                 .table
                 .get(listener)
@@ -455,6 +486,17 @@ impl Lab {
     }
 
     pub(super) fn send(&mut self, name: &str, data: &[u8]) -> Result<Step, LabError> {
+        let entry = self.table.named(name)?;
+        if matches!(entry.handle, Handle::Udp(_)) {
+            // Even a send() that fails for want of a destination autobinds the socket first.
+            self.allow(exposure::check_autobind(
+                "send",
+                name,
+                local_of(&entry.handle),
+                entry.v6,
+                true,
+            ))?;
+        }
         let entry = self.table.named_mut(name)?;
         let result = match &entry.handle {
             Handle::Stream(stream) => write_retrying(|| (&*stream).write(data)),
@@ -508,6 +550,18 @@ impl Lab {
         data: &[u8],
     ) -> Result<Step, LabError> {
         let destination = self.resolve(target)?;
+        self.allow(exposure::check_target("sendto", destination))?;
+        let entry = self.table.named(name)?;
+        if !matches!(entry.handle, Handle::Udp(_)) {
+            return Err(entry.wrong_kind("sendto"));
+        }
+        self.allow(exposure::check_autobind(
+            "sendto",
+            name,
+            local_of(&entry.handle),
+            entry.v6,
+            true,
+        ))?;
         let entry = self.table.named_mut(name)?;
         let Handle::Udp(udp) = &entry.handle else {
             return Err(entry.wrong_kind("sendto"));
@@ -625,11 +679,18 @@ impl Lab {
 
     pub(super) fn open(&mut self, name: &str, path: &str) -> Result<Step, LabError> {
         self.table.ensure_free(name)?;
-        let opened = File::open(path);
+        // O_NONBLOCK: opening a FIFO that has no writer (or a device waiting for a carrier)
+        // would otherwise block the whole event loop until one shows up; with it the open
+        // returns at once. O_NOCTTY: a terminal opened here never becomes ours to control.
+        // The lab only holds the file (it never reads it), so non-blocking costs nothing.
+        let opened = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path);
         self.trace.record(
             Some(name),
             format!(
-                "openat(AT_FDCWD, {}, O_RDONLY|O_CLOEXEC)",
+                "openat(AT_FDCWD, {}, O_RDONLY|O_NONBLOCK|O_NOCTTY|O_CLOEXEC)",
                 strace_bytes(path.as_bytes(), usize::MAX)
             ),
             opened.as_ref().map(AsRawFd::as_raw_fd),
@@ -664,6 +725,9 @@ impl Lab {
         backlog: Option<u32>,
     ) -> Result<Option<Token>, LabError> {
         let address = address.unwrap_or(self.config.default_bind);
+        // Checked before socket(), so a refusal leaves nothing half-made.
+        self.allow(exposure::check_bind(address))?;
+        self.table.ensure_free(name)?;
         let Some(token) = self.socket(name, Proto::Tcp, address.is_ipv6())? else {
             return Ok(None);
         };
@@ -691,6 +755,7 @@ impl Lab {
 
     pub(super) fn client(&mut self, name: &str, target: &Target) -> Result<Step, LabError> {
         let address = self.resolve(target)?;
+        self.allow(exposure::check_target("connect", address))?;
         self.client_to(name, address).map(|_| Step::Done)
     }
 
@@ -701,6 +766,7 @@ impl Lab {
         target: &Target,
     ) -> Result<Step, LabError> {
         let address = self.resolve(target)?;
+        self.allow(exposure::check_target("connect", address))?;
         for index in 1..=count {
             if self
                 .client_to(&format!("{prefix}{index}"), address)?
@@ -734,6 +800,11 @@ fn write_retrying<T>(mut call: impl FnMut() -> io::Result<T>) -> io::Result<T> {
             other => return other,
         }
     }
+}
+
+/// The address a socket is bound to, as the kernel says (`getsockname`); port 0 means unbound.
+fn local_of(handle: &Handle) -> Option<SocketAddr> {
+    sock_addr(&SockRef::from(&handle.fd()))
 }
 
 fn udp_local(handle: &Handle) -> Option<SocketAddr> {

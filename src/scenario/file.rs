@@ -54,15 +54,29 @@ impl From<RawLocalized> for Localized {
 struct Positions<'a> {
     file: &'a str,
     source: &'a str,
+    /// The byte offset where each line starts, found once: every step asks for its line, and
+    /// counting newlines from the top each time made parsing quadratic in the file's length.
+    line_starts: Vec<usize>,
 }
 
-impl Positions<'_> {
+impl<'a> Positions<'a> {
+    fn new(file: &'a str, source: &'a str) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(newline, _)| newline + 1))
+            .collect();
+        Self {
+            file,
+            source,
+            line_starts,
+        }
+    }
+
     fn line_column(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.source.len());
-        let before = &self.source[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
-        let column = before[line_start..].chars().count() + 1;
+        // The number of lines starting at or before `offset` is the 1-based line.
+        let line = self.line_starts.partition_point(|&start| start <= offset);
+        let line_start = self.line_starts[line - 1];
+        let column = self.source[line_start..offset].chars().count() + 1;
         (line, column)
     }
 
@@ -181,16 +195,13 @@ pub(super) fn decode(file: &str, bytes: Vec<u8>) -> Result<String, ScenarioError
         let valid = error.utf8_error().valid_up_to();
         // The prefix is valid UTF-8 by definition.
         let before = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
-        let positions = Positions {
-            file,
-            source: before,
-        };
+        let positions = Positions::new(file, before);
         positions.error(before.len(), ScenarioErrorKind::NotUtf8(bytes[valid]))
     })
 }
 
 pub(super) fn parse(name: &str, file: &str, source: &str) -> Result<Scenario, ScenarioError> {
-    let positions = Positions { file, source };
+    let positions = Positions::new(file, source);
     let raw: RawScenario = toml::from_str(source).map_err(|error| {
         let offset = error.span().map_or(0, |span| span.start);
         let message = error.message().trim().to_owned();

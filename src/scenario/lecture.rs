@@ -91,6 +91,12 @@ impl Lecture {
             .map(|index| index - 1)
     }
 
+    /// Whether step `step` checks anything (a step without expectations needs no snapshot).
+    #[must_use]
+    pub fn has_expectations(&self, step: usize) -> bool {
+        !self.scenario.steps[step].expect.is_empty()
+    }
+
     /// Step `step`'s jobs are done and the kernel says `snapshot`: check its expectations.
     /// Returns the failures of this step.
     pub fn checked(&mut self, step: usize, fresh: bool, snapshot: &Snapshot) -> &[CheckFailure] {

@@ -112,10 +112,12 @@ impl LabScreen {
         while let Some(job) = self.queue.next_job(now) {
             match job {
                 Job::Command(located) => {
-                    let outcome = self.lab.execute(&located.command);
-                    // Loopback handshakes complete inside the syscall: let the lab see them.
-                    let ready = reactor.pump()?;
-                    self.activity |= self.lab.on_ready(&ready);
+                    let mut pumped = Ok(false);
+                    let outcome = self.lab.execute(&located.command, |lab| {
+                        // Loopback handshakes complete inside the syscall: let the lab see them.
+                        pumped = reactor.pump().map(|ready| lab.on_ready(&ready));
+                    });
+                    self.activity |= pumped?;
                     self.next_probe = now;
                     self.report(&outcome, &located.source);
                     if let Ok(Step::Wait(duration)) = outcome {
