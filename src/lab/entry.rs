@@ -123,8 +123,8 @@ impl Entry {
 
     /// The refusal for a verb this kind of entry cannot do (`recv` on a listener).
     #[must_use]
-    pub fn wrong_kind(&self, verb: &'static str) -> super::LabError {
-        super::LabError::WrongKind {
+    pub fn wrong_kind(&self, verb: &'static str) -> super::error::LabError {
+        super::error::LabError::WrongKind {
             name: self.name.clone(),
             verb,
             is: self.handle.kind_key(),

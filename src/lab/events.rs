@@ -3,7 +3,7 @@
 
 use mio::Token;
 
-use super::Lab;
+use super::engine::Lab;
 use super::entry::Handle;
 
 impl Lab {

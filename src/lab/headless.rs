@@ -6,7 +6,9 @@ use std::io;
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
-use super::{Lab, LabConfig, LabError, Step};
+use super::config::{LabConfig, Step};
+use super::engine::Lab;
+use super::error::LabError;
 use crate::command::Command;
 use crate::runtime::reactor::Reactor;
 

@@ -14,10 +14,6 @@ use std::net::{Shutdown, SocketAddr};
 use mio::Token;
 use mio::net::TcpStream;
 
-use super::entry::Handle;
-use super::{Lab, LabError, Step};
-use crate::command::Target;
-
 /// Bytes a relay holds per direction at most.
 pub const RELAY_BUFFER: usize = 64 * 1024;
 
@@ -28,7 +24,7 @@ pub const RELAYS_PER_FORWARDER: usize = 256;
 
 /// One direction of a relay: bytes read from one leg, not yet written to the other.
 #[derive(Debug)]
-struct Pipe {
+pub(super) struct Pipe {
     buffer: Box<[u8]>,
     start: usize,
     end: usize,
@@ -39,7 +35,7 @@ struct Pipe {
 }
 
 impl Pipe {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             buffer: vec![0; RELAY_BUFFER].into_boxed_slice(),
             start: 0,
@@ -49,12 +45,12 @@ impl Pipe {
         }
     }
 
-    fn is_finished(&self) -> bool {
+    pub(super) fn is_finished(&self) -> bool {
         self.passed_on
     }
 
     /// Moves bytes from `from` to `to` until neither can make progress. Returns the bytes moved.
-    fn pump(&mut self, from: &TcpStream, to: &TcpStream) -> io::Result<u64> {
+    pub(super) fn pump(&mut self, from: &TcpStream, to: &TcpStream) -> io::Result<u64> {
         let mut moved = 0;
         loop {
             let mut progress = false;
@@ -98,13 +94,13 @@ impl Pipe {
 }
 
 /// Whether a listener bound to `listen` takes connections made to `address`.
-fn accepts(listen: SocketAddr, address: SocketAddr) -> bool {
+pub(super) fn accepts(listen: SocketAddr, address: SocketAddr) -> bool {
     // A wildcard listener is taken as reaching every address (an IPv6 one may take IPv4 too).
     listen.port() == address.port() && (listen.ip() == address.ip() || listen.ip().is_unspecified())
 }
 
 /// Would-block, or an outbound leg still connecting: try again on the next event.
-fn is_not_yet(error: &io::Error) -> bool {
+pub(super) fn is_not_yet(error: &io::Error) -> bool {
     matches!(
         error.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted | io::ErrorKind::NotConnected
@@ -112,21 +108,21 @@ fn is_not_yet(error: &io::Error) -> bool {
 }
 
 #[derive(Debug)]
-struct Relay {
-    forwarder: String,
-    inbound: Token,
-    outbound: Token,
-    to_target: Pipe,
-    to_client: Pipe,
+pub(super) struct Relay {
+    pub(super) forwarder: String,
+    pub(super) inbound: Token,
+    pub(super) outbound: Token,
+    pub(super) to_target: Pipe,
+    pub(super) to_client: Pipe,
 }
 
 /// The lab's forwarders and their live relays.
 #[derive(Debug, Default)]
 pub struct Relays {
-    targets: HashMap<String, SocketAddr>,
-    live: HashMap<u64, Relay>,
-    by_token: HashMap<Token, u64>,
-    next_id: u64,
+    pub(super) targets: HashMap<String, SocketAddr>,
+    pub(super) live: HashMap<u64, Relay>,
+    pub(super) by_token: HashMap<Token, u64>,
+    pub(super) next_id: u64,
 }
 
 impl Relays {
@@ -148,7 +144,7 @@ impl Relays {
     }
 
     /// How many relays the forwarder `name` has open.
-    fn count_for(&self, name: &str) -> usize {
+    pub(super) fn count_for(&self, name: &str) -> usize {
         self.live
             .values()
             .filter(|relay| relay.forwarder == name)
@@ -158,182 +154,5 @@ impl Relays {
     #[must_use]
     pub fn is_relayed(&self, token: Token) -> bool {
         self.by_token.contains_key(&token)
-    }
-}
-
-impl Lab {
-    pub(super) fn forward(
-        &mut self,
-        name: &str,
-        listen: SocketAddr,
-        target: &Target,
-    ) -> Result<Step, LabError> {
-        let target = self.resolve(target)?;
-        self.allow(super::exposure::check_target("forward", target))?;
-        self.table.ensure_free(name)?;
-        // A port given explicitly is known before any syscall: refuse a loop before socket().
-        if listen.port() != 0 {
-            self.refuse_loop(name, listen, target)?;
-        }
-        let Some(token) = self.start_listener(name, Some(listen), None)? else {
-            return Ok(Step::Done);
-        };
-        // The port the kernel picked could be one another forwarder already targets.
-        let local = self.table.named(name)?.local;
-        if let Some(local) = local
-            && let Err(refusal) = self.refuse_loop(name, local, target)
-        {
-            self.close_token(token);
-            return Err(refusal);
-        }
-        let entry = self.table.named_mut(name)?;
-        entry.forwarder = Some(name.to_owned());
-        entry.auto_accept = true;
-        self.relays.targets.insert(name.to_owned(), target);
-        self.accept_pending(token);
-        Ok(Step::Done)
-    }
-
-    /// Refuses a forwarder listening on `listen` whose `target` leads back to it: the target
-    /// itself, or another forwarder whose own target (and so on) does.
-    fn refuse_loop(
-        &self,
-        name: &str,
-        listen: SocketAddr,
-        target: SocketAddr,
-    ) -> Result<(), LabError> {
-        let mut hop = target;
-        let mut via: Vec<String> = Vec::new();
-        loop {
-            if accepts(listen, hop) {
-                return Err(LabError::ForwardLoop {
-                    name: name.to_owned(),
-                    target,
-                    via,
-                });
-            }
-            // The lab forwarder listening where this hop leads, if any, and where it relays to.
-            let next = self.relays.targets.iter().find_map(|(forwarder, onward)| {
-                let local = self.table.named(forwarder).ok()?.local?;
-                accepts(local, hop).then(|| (forwarder.clone(), *onward))
-            });
-            match next {
-                // A loop among older forwarders (not through this one) cannot exist: each was
-                // checked when it was made. The guard only keeps this walk finite.
-                Some((forwarder, onward)) if !via.contains(&forwarder) => {
-                    via.push(forwarder);
-                    hop = onward;
-                }
-                _ => return Ok(()),
-            }
-        }
-    }
-
-    /// A forwarder accepted `inbound`: connect its other leg and start relaying.
-    pub(super) fn open_relay(&mut self, forwarder: &str, inbound: Token) {
-        let Some(target) = self.relays.targets.get(forwarder).copied() else {
-            return;
-        };
-        if self.relays.count_for(forwarder) >= RELAYS_PER_FORWARDER {
-            self.refuse_relay(forwarder, inbound, target);
-            return;
-        }
-        let Some(entry) = self.table.get_mut(inbound) else {
-            return;
-        };
-        entry.forwarder = Some(forwarder.to_owned());
-        let in_name = entry.name().to_owned();
-        let out_name = in_name.replacen("-in", "-out", 1);
-        let out_name = if self.table.contains_name(&out_name) {
-            format!("{in_name}-out")
-        } else {
-            out_name
-        };
-        match self.client_to(&out_name, target) {
-            Ok(Some(outbound)) => {
-                if let Some(entry) = self.table.get_mut(outbound) {
-                    entry.forwarder = Some(forwarder.to_owned());
-                }
-                let id = self.relays.next_id;
-                self.relays.next_id += 1;
-                self.relays.live.insert(
-                    id,
-                    Relay {
-                        forwarder: forwarder.to_owned(),
-                        inbound,
-                        outbound,
-                        to_target: Pipe::new(),
-                        to_client: Pipe::new(),
-                    },
-                );
-                self.relays.by_token.insert(inbound, id);
-                self.relays.by_token.insert(outbound, id);
-                self.pump_relay(inbound);
-            }
-            // No leg to relay to: the client must not wait forever.
-            Ok(None) | Err(_) => self.close_token(inbound),
-        }
-    }
-
-    /// The forwarder is at its relay limit: `inbound` is closed at once, and the trace and the
-    /// lab's errors say why.
-    fn refuse_relay(&mut self, forwarder: &str, inbound: Token, target: SocketAddr) {
-        let in_name = self
-            .table
-            .get(inbound)
-            .map_or_else(String::new, |entry| entry.name().to_owned());
-        self.trace.record_refusal(
-            Some(&in_name),
-            format!("relay({in_name}, {target})"),
-            &format!("relay limit: {forwarder} relays at most {RELAYS_PER_FORWARDER} connections"),
-        );
-        self.note_error(
-            format!("forward {forwarder}"),
-            &LabError::RelayLimit {
-                forwarder: forwarder.to_owned(),
-                limit: RELAYS_PER_FORWARDER,
-                closed: in_name,
-            },
-        );
-        self.close_token(inbound);
-    }
-
-    /// Moves what can be moved on the relay `token` belongs to; closes both legs when both
-    /// directions are finished or either fails.
-    pub(super) fn pump_relay(&mut self, token: Token) {
-        let Some(&id) = self.relays.by_token.get(&token) else {
-            return;
-        };
-        let Some(relay) = self.relays.live.get_mut(&id) else {
-            return;
-        };
-        let (Some(inbound), Some(outbound)) = (
-            self.table.get(relay.inbound),
-            self.table.get(relay.outbound),
-        ) else {
-            return;
-        };
-        let (Handle::Stream(client), Handle::Stream(server)) = (&inbound.handle, &outbound.handle)
-        else {
-            return;
-        };
-        let forward = relay.to_target.pump(client, server);
-        let backward = relay.to_client.pump(server, client);
-        let (inbound_token, outbound_token) = (relay.inbound, relay.outbound);
-        let finished = relay.to_target.is_finished() && relay.to_client.is_finished();
-        let failed = forward.is_err() || backward.is_err();
-        let to_target = forward.unwrap_or(0);
-        let to_client = backward.unwrap_or(0);
-        if let Some(entry) = self.table.get_mut(inbound_token) {
-            entry.bytes_received += to_target;
-            entry.bytes_sent += to_client;
-        }
-        if let Some(entry) = self.table.get_mut(outbound_token) {
-            entry.bytes_sent += to_target;
-            entry.bytes_received += to_client;
-        }
-        if finished || failed {
-            self.close_token(inbound_token);
-        }
     }
 }

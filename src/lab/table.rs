@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use mio::Token;
 
-use super::LabError;
 use super::entry::Entry;
+use super::error::LabError;
 
 #[derive(Debug, Default)]
 pub struct SocketTable {

@@ -10,10 +10,12 @@ use mio::net::{TcpListener, TcpStream, UdpSocket};
 use mio::{Interest, Token};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
+use super::config::Step;
+use super::engine::Lab;
 use super::entry::{Entry, Handle};
+use super::error::LabError;
 use super::exposure::{self, Exposure};
 use super::trace::{addr, family};
-use super::{Lab, LabError, Step};
 use crate::command::{ShutdownHow, SockOpt, Target};
 use crate::escape::{STRACE_LIMIT, strace_bytes};
 use crate::kernel;

@@ -1,0 +1,299 @@
+//! The snapshot: what the kernel says about every socket, descriptor and queue of the lab.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+
+use super::engine::Lab;
+use super::entry::{Entry, Handle};
+use crate::kernel::fd_table::{self, FdLink};
+use crate::kernel::sock_diag::DiagSocket;
+use crate::kernel::{netstat, sys};
+use crate::model::{
+    Counters, FdEntry, KernelOnly, ListenerInfo, PortUse, Proto, Role, Snapshot, SocketInfo,
+    TcpCounters, TcpState, Waiting,
+};
+
+/// The kernel's view of one owned socket.
+struct Probed {
+    state: TcpState,
+    unacked: u32,
+    sacked: u32,
+    counters: Option<TcpCounters>,
+}
+
+fn probe_entry(entry: &Entry) -> Probed {
+    let unknown = Probed {
+        state: TcpState::Unknown(0),
+        unacked: 0,
+        sacked: 0,
+        counters: None,
+    };
+    match (&entry.handle, entry.proto) {
+        (Handle::Udp(_), _) => Probed {
+            state: if entry.remote.is_some() {
+                TcpState::Established
+            } else {
+                TcpState::Unconnected
+            },
+            ..unknown
+        },
+        (_, Some(Proto::Tcp)) => match sys::tcp_info(entry.handle.fd()) {
+            Ok(info) => Probed {
+                state: TcpState::from_kernel(info.state),
+                unacked: info.unacked,
+                sacked: info.sacked,
+                counters: Some(TcpCounters {
+                    segs_out: info.segs_out,
+                    segs_in: info.segs_in,
+                    retransmits: info.total_retrans,
+                    rtt_us: info.rtt_us,
+                }),
+            },
+            Err(_) => unknown,
+        },
+        _ => unknown,
+    }
+}
+
+/// Whether a connection's local address belongs to the listener at `listener`.
+fn belongs_to(listener: SocketAddr, local: SocketAddr) -> bool {
+    listener.port() == local.port()
+        && (listener.ip().is_unspecified() || listener.ip() == local.ip())
+}
+
+impl Lab {
+    /// Reads every socket's state from the kernel and extends the state histories.
+    pub fn observe(&mut self) {
+        let at_ms = self.elapsed_ms();
+        for entry in self.table.values_mut() {
+            if entry.is_socket() {
+                let state = probe_entry(entry).state;
+                entry.observe_state(state, at_ms);
+            }
+        }
+        self.sync_capture();
+    }
+
+    /// Everything the kernel says about the lab right now.
+    pub fn snapshot(&mut self) -> Snapshot {
+        let at_ms = self.elapsed_ms();
+        let mut probe_errors = Vec::new();
+        if self.table.values().any(|entry| entry.v6) {
+            self.prober.seen_v6 = true;
+        }
+        // The lab's own sockets are described by fstat; readlink only for the rest.
+        let sockets: HashMap<RawFd, &Entry> = self
+            .table
+            .values()
+            .filter(|entry| entry.is_socket())
+            .map(|entry| (entry.handle.raw_fd(), entry))
+            .collect();
+        let links = fd_table::read_own_with(|fd| {
+            let entry = sockets.get(&fd)?;
+            fd_table::socket_link(entry.handle.fd()).ok()
+        })
+        .unwrap_or_else(|error| {
+            probe_errors.push(format!("/proc/self/fd: {error}"));
+            Vec::new()
+        });
+        let inode_by_fd: HashMap<RawFd, u64> = links
+            .iter()
+            .filter_map(|link| link.socket_inode.map(|inode| (link.fd, inode)))
+            .collect();
+
+        let has_tcp = !self.prober.closed.is_empty()
+            || self
+                .table
+                .values()
+                .any(|entry| entry.proto == Some(Proto::Tcp));
+        let has_udp = self
+            .table
+            .values()
+            .any(|entry| entry.proto == Some(Proto::Udp));
+        let dumps = self.prober.dumps(has_tcp, has_udp, &mut probe_errors);
+        let (tcp, udp) = (dumps.tcp.clone(), dumps.udp.clone());
+        let (sockets, listeners) = self.owned_sockets(at_ms, &inode_by_fd, &tcp, &udp);
+
+        let kernel_only = self.kernel_only(&tcp);
+        let fds = self.fd_entries(&links);
+        let (overflows, drops) = netstat::read_listen_counters().unwrap_or_else(|error| {
+            probe_errors.push(format!("/proc/net/netstat: {error}"));
+            self.prober.counters_at_start
+        });
+        let mut ports = self.prober.ports.clone();
+        ports.in_use = sockets
+            .iter()
+            .filter_map(|socket| {
+                socket.local.map(|local| PortUse {
+                    port: local.port(),
+                    proto: socket.proto,
+                    name: socket.name.clone(),
+                })
+            })
+            .filter(|port| port.port != 0)
+            .collect();
+        self.sync_capture();
+        let (segments, capture) = self.capture.export(self.config.lang);
+        Snapshot {
+            fds,
+            sockets,
+            listeners,
+            kernel_only,
+            ports,
+            counters: Counters {
+                listen_overflows: overflows,
+                listen_drops: drops,
+                listen_overflows_at_start: self.prober.counters_at_start.0,
+                listen_drops_at_start: self.prober.counters_at_start.1,
+            },
+            trace: self.trace.entries(),
+            trace_dropped: self.trace.dropped(),
+            errors: self.errors.clone(),
+            probe_errors,
+            at_ms,
+            segments,
+            capture,
+        }
+    }
+
+    /// Every owned socket with its kernel state, and the listeners with their queues.
+    fn owned_sockets(
+        &mut self,
+        at_ms: u64,
+        inode_by_fd: &HashMap<RawFd, u64>,
+        tcp: &[DiagSocket],
+        udp: &[DiagSocket],
+    ) -> (Vec<SocketInfo>, Vec<ListenerInfo>) {
+        let diag_by_inode: HashMap<u64, &DiagSocket> = tcp
+            .iter()
+            .chain(udp.iter())
+            .filter(|socket| socket.inode != 0)
+            .map(|socket| (socket.inode, socket))
+            .collect();
+
+        let mut sockets = Vec::new();
+        let mut listeners = Vec::new();
+        for entry in self.table.values_mut() {
+            if !entry.is_socket() {
+                continue;
+            }
+            let probed = probe_entry(entry);
+            entry.observe_state(probed.state, at_ms);
+            let fd = entry.handle.raw_fd();
+            let inode = inode_by_fd.get(&fd).copied().unwrap_or(0);
+            let (recv_q, send_q) = if entry.role == Role::Listener {
+                (probed.unacked, probed.sacked)
+            } else if let Some(diag) = diag_by_inode.get(&inode) {
+                (diag.recv_q, diag.send_q)
+            } else {
+                sys::queued_bytes(entry.handle.fd()).unwrap_or_default()
+            };
+            if entry.role == Role::Listener {
+                listeners.push(listener_info(entry, &probed, tcp));
+            }
+            sockets.push(SocketInfo {
+                name: entry.name().to_owned(),
+                fd,
+                proto: entry.proto.unwrap_or(Proto::Tcp),
+                role: entry.role,
+                local: entry.local,
+                remote: entry.remote,
+                state: probed.state,
+                recv_q,
+                send_q,
+                bytes_sent: entry.bytes_sent,
+                bytes_received: entry.bytes_received,
+                inode,
+                age_ms: entry.created.elapsed().as_millis() as u64,
+                history: entry.history.clone(),
+                forwarder: entry.forwarder.clone(),
+                tcp: probed.counters,
+            });
+        }
+
+        (sockets, listeners)
+    }
+
+    /// Closed 4-tuples the kernel still holds; forgets those it no longer has.
+    fn kernel_only(&mut self, tcp: &[DiagSocket]) -> Vec<KernelOnly> {
+        let mut found = Vec::new();
+        self.prober.closed.retain(|closed| {
+            let held = tcp.iter().find(|socket| {
+                socket.inode == 0 && socket.local == closed.local && socket.remote == closed.remote
+            });
+            if let Some(socket) = held {
+                found.push(KernelOnly {
+                    local: socket.local,
+                    remote: socket.remote,
+                    state: socket.state,
+                    was: Some(closed.name.clone()),
+                    timer_ms: socket.timer_ms,
+                });
+            }
+            held.is_some()
+        });
+        found
+    }
+
+    fn fd_entries(&self, links: &[FdLink]) -> Vec<FdEntry> {
+        let name_by_fd: HashMap<RawFd, &str> = self
+            .table
+            .values()
+            .map(|entry| (entry.handle.raw_fd(), entry.name()))
+            .collect();
+        links
+            .iter()
+            .map(|link| {
+                let name = name_by_fd
+                    .get(&link.fd)
+                    .map(|name| (*name).to_owned())
+                    .or_else(|| self.prober.own_fd_name(link.fd).map(str::to_owned))
+                    .or_else(|| (self.capture.raw_fd() == Some(link.fd)).then(|| "capture".into()));
+                FdEntry {
+                    fd: link.fd,
+                    kind: link.kind,
+                    target: link.target.clone(),
+                    name,
+                }
+            })
+            .collect()
+    }
+}
+
+fn listener_info(entry: &Entry, probed: &Probed, tcp: &[DiagSocket]) -> ListenerInfo {
+    let mut waiting = Vec::new();
+    let mut half_open = Vec::new();
+    if let Some(local) = entry.local {
+        for socket in tcp {
+            if socket.inode != 0 || !belongs_to(local, socket.local) {
+                continue;
+            }
+            match socket.state {
+                // Completed handshakes nobody has accepted yet (a peer may already have closed).
+                TcpState::Established | TcpState::CloseWait => waiting.push(Waiting {
+                    peer: socket.remote,
+                    state: socket.state,
+                }),
+                TcpState::SynRecv | TcpState::NewSynRecv => half_open.push(Waiting {
+                    peer: socket.remote,
+                    state: socket.state,
+                }),
+                _ => {}
+            }
+        }
+    }
+    waiting.sort_by_key(|waiting| waiting.peer);
+    half_open.sort_by_key(|waiting| waiting.peer);
+    ListenerInfo {
+        name: entry.name().to_owned(),
+        local: entry.local,
+        backlog: probed.sacked,
+        backlog_requested: entry.backlog_requested,
+        accept_queue: probed.unacked,
+        syn_queue: half_open.len() as u32,
+        waiting,
+        half_open,
+        auto_accept: entry.auto_accept,
+    }
+}
