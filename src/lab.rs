@@ -269,6 +269,18 @@ impl Lab {
         }
     }
 
+    /// The capture's packet socket, for a runtime that owns the `mio::Poll` to register (readable);
+    /// `None` when there is no capture (see the snapshot's `capture.reason`).
+    #[must_use]
+    pub fn capture_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.capture.raw_fd()
+    }
+
+    /// Reads the segments the kernel has queued for the capture (when its descriptor is readable).
+    pub fn drain_capture(&mut self) {
+        self.capture.drain();
+    }
+
     /// Tells the capture the lab's sockets: their names label the segments, their ports (on the
     /// host network) are what the kernel-side filter lets through.
     fn sync_capture(&mut self) {
