@@ -107,8 +107,10 @@ impl Lab {
         prober.find_waker(&before_waker);
         let capture = LabCapture::open();
         if let Some(fd) = capture.raw_fd() {
-            poll.registry()
-                .register(&mut SourceFd(&fd), CAPTURE_TOKEN, Interest::READABLE)?;
+            // Not fatal: unregistered, the capture is still read before every snapshot.
+            let _ = poll
+                .registry()
+                .register(&mut SourceFd(&fd), CAPTURE_TOKEN, Interest::READABLE);
         }
         Ok(Self {
             poll,
