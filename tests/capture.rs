@@ -302,3 +302,38 @@ fn ipv6_tcp_and_udp_datagrams_are_captured() {
         (&Value::from("v2"), &Value::from("v1"))
     );
 }
+
+/// In the private network the overflow counters are the lab's own: the backlog lecture's
+/// `ListenOverflows` delta equals the SYNs the ladder shows the listener never answered (each
+/// connection's SYNs, retransmissions included, less its SYN-ACKs).
+#[test]
+fn backlog_lecture_overflows_equal_the_unanswered_syns_in_the_ladder() {
+    let output = sockscope(
+        is_root(),
+        &[
+            "snapshot", "--demo", "backlog", "--net", "private", "--format", "json",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let counters = &json["counters"];
+    let overflows = counters["listen_overflows"].as_u64().unwrap()
+        - counters["listen_overflows_at_start"].as_u64().unwrap();
+    let segments = json["segments"].as_array().unwrap();
+    let count = |flags: &str| segments.iter().filter(|s| s["flags"] == flags).count() as u64;
+    let unanswered = count("SYN") - count("SYN-ACK");
+    assert!(
+        overflows >= 2,
+        "the lecture overflows the queue: {counters}"
+    );
+    assert_eq!(overflows, unanswered, "{counters}");
+    assert!(
+        segments
+            .iter()
+            .any(|s| s["flags"] == "SYN" && s["retransmission"] == true)
+    );
+}

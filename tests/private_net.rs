@@ -5,8 +5,9 @@
 //! the same time never see each other's labs. Background labs are `snapshot`s with a bounded
 //! `--wait`; a guard kills them if a test fails early.
 
+use std::io::Write;
 use std::net::SocketAddr;
-use std::os::unix::fs::chown;
+use std::os::unix::fs::{MetadataExt, chown};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -352,4 +353,94 @@ reader.join()
     assert_eq!(segments[0]["flags"], "SYN", "the handshake stays visible");
     assert_eq!(segments[16]["dropped_before"].as_u64().unwrap(), dropped);
     assert!(capture["kernel_drops"].is_u64());
+}
+
+/// Runs sockscope as nobody inside a user namespace whose `user.max_user_namespaces` is 0: a kernel
+/// that refuses new user namespaces, made for real (root maps uid 0 and 65534 into a new user
+/// namespace, whose root lowers the limit for everything nested in it).
+fn in_a_kernel_without_user_namespaces(args: &[&str]) -> Option<Output> {
+    let quoted: Vec<String> = args.iter().map(|arg| format!("'{arg}'")).collect();
+    let inner = format!(
+        "echo 0 > /proc/sys/user/max_user_namespaces && exec setpriv --reuid=65534 \
+         --regid=65534 --clear-groups {} {}",
+        env!("CARGO_BIN_EXE_sockscope"),
+        quoted.join(" ")
+    );
+    // The outer shell waits for its id maps; the inner one starts with root's capabilities there.
+    let script = format!("read go; exec sh -c \"{inner}\"");
+    let mut child = Command::new("unshare")
+        .args(["-U", "sh", "-c", &script])
+        .env("LANG", "C")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
+    let pid = child.id();
+    let ours = std::fs::metadata("/proc/self/ns/user").ok()?;
+    wait_until("the new user namespace", || {
+        std::fs::metadata(format!("/proc/{pid}/ns/user")).is_ok_and(|ns| ns.ino() != ours.ino())
+    });
+    for map in ["uid_map", "gid_map"] {
+        // One write: the kernel takes a map only once.
+        std::fs::write(format!("/proc/{pid}/{map}"), "0 0 1\n65534 65534 1\n").ok()?;
+    }
+    child.stdin.take()?.write_all(b"go\n").ok()?;
+    child.wait_with_output().ok()
+}
+
+#[test]
+fn a_kernel_that_refuses_user_namespaces_gets_the_reason_and_the_remedy() {
+    if !is_root() {
+        eprintln!("NOTE: making a restricted user namespace needs root; skipped");
+        return;
+    }
+    let Some(private) = in_a_kernel_without_user_namespaces(&[
+        "snapshot",
+        "--net",
+        "private",
+        "--run",
+        "server s 127.0.0.1:0 1",
+        "--format",
+        "json",
+    ]) else {
+        eprintln!("NOTE: unshare(1) cannot make a user namespace here; skipped");
+        return;
+    };
+    assert_eq!(private.status.code(), Some(1), "{private:?}");
+    let message = String::from_utf8_lossy(&private.stderr);
+    assert!(
+        message.contains("--net private is not available"),
+        "{message}"
+    );
+    assert!(
+        message.contains("user.max_user_namespaces = 0"),
+        "{message}"
+    );
+    assert!(
+        message.contains("sudo sysctl user.max_user_namespaces="),
+        "{message}"
+    );
+    assert!(private.stdout.is_empty(), "nothing half-done");
+
+    let host = in_a_kernel_without_user_namespaces(&[
+        "snapshot",
+        "--run",
+        "server s 127.0.0.1:0 1",
+        "--format",
+        "json",
+    ])
+    .expect("runs");
+    assert!(
+        host.status.success(),
+        "{}",
+        String::from_utf8_lossy(&host.stderr)
+    );
+    let json: Value = serde_json::from_slice(&host.stdout).expect("JSON");
+    let remedy = json["capture"]["remedy"].as_str().unwrap();
+    assert!(
+        remedy.contains("--net private will not work here either"),
+        "{remedy}"
+    );
+    assert!(remedy.contains("user.max_user_namespaces = 0"), "{remedy}");
 }
