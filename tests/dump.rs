@@ -176,12 +176,17 @@ impl Holder {
         }
     }
 
+    /// A connection is ours by its 4-tuple; a socket without a peer by its bound address. (A
+    /// listener's address alone is not enough: an earlier test's TIME_WAIT may hold the same
+    /// local port, which SO_REUSEADDR lets the kernel hand out again.)
     fn involves(&self, row: &Row) -> bool {
-        self.bound.contains(&row.local)
-            || row.remote.is_some_and(|remote| {
+        match row.remote {
+            Some(remote) => {
                 self.tuples.contains(&(row.local, remote))
                     || self.tuples.contains(&(remote, row.local))
-            })
+            }
+            None => self.bound.contains(&row.local),
+        }
     }
 }
 
