@@ -36,7 +36,7 @@ idle() {
   stop "$socket"
 }
 
-idle "--run 'server s 127.0.0.1:0 2; clients c 4 s; socket u udp; bind u 127.0.0.1:0'" "idle lab, 10 sockets" 3
+idle "--run 'server s 127.0.0.1:0 8; clients c 4 s; auto-accept s on; socket u udp; bind u 127.0.0.1:0'" "idle lab, 10 sockets" 5
 idle "demo backlog --autoplay 1" "lecture (backlog) left on its last step" 10
 
 dir=$(mktemp -d)

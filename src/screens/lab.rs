@@ -27,6 +27,12 @@ const PROBE_BUDGET: u32 = 20;
 const IDLE_REDRAW: Duration = Duration::from_secs(1);
 /// After socket activity, probe again at most this often (about a frame).
 const ACTIVITY_PROBE: Duration = Duration::from_millis(33);
+/// Probes in a row that found nothing new before the lab counts as idle...
+const QUIET_PROBES: u32 = 20;
+/// ...and is then probed only this often, until a command or a socket event wakes it: what
+/// changes without either (a TIME_WAIT running out, a SYN_RECV from outside) shows within a
+/// second, as the ages do.
+const IDLE_PROBE: Duration = Duration::from_secs(1);
 
 /// How the dashboard is started.
 pub struct Options {
@@ -57,6 +63,8 @@ pub struct LabScreen {
     dirty: bool,
     /// A socket had activity since the last probe: probe again soon.
     activity: bool,
+    /// Probes in a row whose facts were all unchanged.
+    quiet_probes: u32,
     panic_at: Option<Instant>,
     /// The terminal's area, for mapping clicks to panels.
     screen: Rect,
@@ -81,6 +89,7 @@ impl LabScreen {
             last_probe: None,
             dirty: true,
             activity: false,
+            quiet_probes: 0,
             panic_at: options
                 .panic_after
                 .and_then(|after| Instant::now().checked_add(after)),
@@ -119,6 +128,7 @@ impl LabScreen {
                     });
                     self.activity |= pumped?;
                     self.next_probe = now;
+                    self.quiet_probes = 0;
                     self.report(&outcome, &located.source);
                     if let Ok(Step::Wait(duration)) = outcome {
                         self.queue.wait(now, duration, located.command.to_line());
@@ -277,14 +287,22 @@ impl LabScreen {
         if now >= self.next_probe || activity_due {
             let snapshot = self.lab.snapshot();
             let cost = now.elapsed();
-            if self.app.apply(snapshot) {
-                self.dirty = true;
-            }
+            let changed = self.app.apply(snapshot);
+            self.dirty |= changed;
+            self.quiet_probes = if changed || self.activity {
+                0
+            } else {
+                self.quiet_probes.saturating_add(1)
+            };
             self.activity = false;
             self.last_probe = Some(now);
             // A lab of thousands of sockets makes each probe expensive: space them so probing
             // takes at most 1/PROBE_BUDGET of the time, whatever --refresh asks.
-            self.next_probe = now + self.refresh.max(cost * PROBE_BUDGET);
+            let mut every = self.refresh.max(cost * PROBE_BUDGET);
+            if self.quiet_probes >= QUIET_PROBES {
+                every = every.max(IDLE_PROBE);
+            }
+            self.next_probe = now + every;
         }
         let now_ms = self.lab.elapsed_ms();
         if self
