@@ -30,7 +30,7 @@ const ACTIVITY_PROBE: Duration = Duration::from_millis(33);
 /// Probes in a row that found nothing new before the lab counts as idle...
 const QUIET_PROBES: u32 = 20;
 /// ...and is then probed only this often, until a command or a socket event wakes it: what
-/// changes without either (a TIME_WAIT running out, a SYN_RECV from outside) shows within a
+/// changes without either (a `TIME_WAIT` running out, a `SYN_RECV` from outside) shows within a
 /// second, as the ages do.
 const IDLE_PROBE: Duration = Duration::from_secs(1);
 
