@@ -177,8 +177,8 @@ impl Holder {
     }
 
     /// A connection is ours by its 4-tuple; a socket without a peer by its bound address. (A
-    /// listener's address alone is not enough: an earlier test's TIME_WAIT may hold the same
-    /// local port, which SO_REUSEADDR lets the kernel hand out again.)
+    /// listener's address alone is not enough: an earlier test's `TIME_WAIT` may hold the same
+    /// local port, which `SO_REUSEADDR` lets the kernel hand out again.)
     fn involves(&self, row: &Row) -> bool {
         match row.remote {
             Some(remote) => {
