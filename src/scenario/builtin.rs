@@ -34,10 +34,7 @@ const BUILTINS: &[(&str, &str)] = &[
         "four-way-close",
         include_str!("../../assets/scenarios/four-way-close.toml"),
     ),
-    (
-        "reset",
-        include_str!("../../assets/scenarios/reset.toml"),
-    ),
+    ("reset", include_str!("../../assets/scenarios/reset.toml")),
     (
         "half-close",
         include_str!("../../assets/scenarios/half-close.toml"),

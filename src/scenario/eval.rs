@@ -356,7 +356,9 @@ fn step_into(value: &Value, field: &str) -> Value {
             } else if field == "retransmission" {
                 let count = items
                     .iter()
-                    .filter(|item| item.get("retransmission").and_then(Value::as_bool) == Some(true))
+                    .filter(|item| {
+                        item.get("retransmission").and_then(Value::as_bool) == Some(true)
+                    })
                     .count();
                 Value::from(count)
             } else {
@@ -561,7 +563,11 @@ mod tests {
         let segments: Vec<Value> = rows
             .iter()
             .map(|&(from, bits, seq, ack, len, retransmission)| {
-                let (to, from_name, to_name) = if from == c { (s, "c", "a") } else { (c, "a", "c") };
+                let (to, from_name, to_name) = if from == c {
+                    (s, "c", "a")
+                } else {
+                    (c, "a", "c")
+                };
                 serde_json::json!({
                     "conn": "c", "proto": "tcp", "from": from, "to": to,
                     "from_name": from_name, "to_name": to_name,
@@ -650,7 +656,11 @@ mod tests {
         }
         // Other checks, and the capture's own fields, read as ever.
         for ok in ["srv.accept_queue == 3", "capture.active == false"] {
-            assert_eq!(Expectation::parse(ok).unwrap().evaluate(&json), Ok(()), "{ok}");
+            assert_eq!(
+                Expectation::parse(ok).unwrap().evaluate(&json),
+                Ok(()),
+                "{ok}"
+            );
         }
     }
 

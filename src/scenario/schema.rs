@@ -106,7 +106,10 @@ const CAPTURE: Shape = Shape::Record(&[
     ("kernel_drops", Shape::Scalar),
     ("ring_drops", Shape::Scalar),
     ("connections_evicted", Shape::Scalar),
-    ("connections", Shape::List(&CAPTURED_CONNECTION, Select::None)),
+    (
+        "connections",
+        Shape::List(&CAPTURED_CONNECTION, Select::None),
+    ),
 ]);
 
 /// A lab name: its descriptor, socket and listener entries merged, plus `errno` and `result`.

@@ -285,7 +285,10 @@ fn read_handshake(
         break segment;
     };
     if answer.from == syn.from {
-        return ("bad", Some("the opener sent again before any answer".to_owned()));
+        return (
+            "bad",
+            Some("the opener sent again before any answer".to_owned()),
+        );
     }
     if answer.bits & flags::RST != 0 {
         return if answer.ack == next(syn.seq) || answer.bits & flags::ACK == 0 {
@@ -356,7 +359,11 @@ mod tests {
     const S: &str = "127.0.0.1:5555";
 
     fn seg(from: &str, bits: u8, seq: u32, ack: u32, retransmission: bool) -> Value {
-        let (to, from_name, to_name) = if from == C { (S, "c", "s") } else { (C, "s", "c") };
+        let (to, from_name, to_name) = if from == C {
+            (S, "c", "s")
+        } else {
+            (C, "s", "c")
+        };
         json!({
             "conn": "c", "proto": "tcp", "from": from, "to": to,
             "from_name": from_name, "to_name": to_name,
