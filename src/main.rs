@@ -149,7 +149,7 @@ fn dispatch(cli: Cli, scenario: Option<Scenario>) -> Result<ExitCode> {
             lang_of(args.lang),
         )),
         Some(CommandLine::Snapshot(args)) => match scenario {
-            Some(scenario) => snapshot_demo(&args, scenario),
+            Some(scenario) => snapshot_demo(&args, &scenario),
             None => snapshot(&args),
         },
         Some(CommandLine::Lab(args)) => Ok(lab(&args)),
@@ -216,7 +216,7 @@ fn write_snapshot(
 }
 
 /// `snapshot --demo`: plays a scenario up to a step, writes the snapshot, reports failed checks.
-fn snapshot_demo(args: &SnapshotArgs, scenario: Scenario) -> Result<ExitCode> {
+fn snapshot_demo(args: &SnapshotArgs, scenario: &Scenario) -> Result<ExitCode> {
     let lang = lang_of(args.lang);
     let count = scenario.steps.len();
     let step = args.step.unwrap_or(count);
@@ -231,7 +231,7 @@ fn snapshot_demo(args: &SnapshotArgs, scenario: Scenario) -> Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_BAD_INPUT));
     }
     let config = lab_config(lang, args.bind, args.allow_external);
-    let played = scenario::play_to(&scenario, step - 1, config)?;
+    let played = scenario::play_to(scenario, step - 1, config)?;
     let view = played.lecture.view(lang);
     let focus = played.lecture.focus().map(str::to_owned);
     let written = write_snapshot(args, &played.snapshot, lang, Some(&(view, focus)));

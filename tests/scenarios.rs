@@ -622,7 +622,7 @@ fn the_new_lectures_play_to_their_last_step_in_en_and_ko() {
     }
 }
 
-/// Issue 10, "Done when": in the private network, the backlog lecture's ListenOverflows delta
+/// Issue 10, "Done when": in the private network, the backlog lecture's `ListenOverflows` delta
 /// equals the SYNs the ladder shows dropped (sent, and never answered by a SYN-ACK).
 #[test]
 fn backlog_listen_overflows_equal_the_dropped_syns_on_the_ladder() {

@@ -372,7 +372,7 @@ mod tests {
         })
     }
 
-    fn snapshot(segments: Vec<Value>) -> Value {
+    fn snapshot(segments: &[Value]) -> Value {
         json!({ "segments": segments, "capture": { "active": true } })
     }
 
@@ -395,7 +395,7 @@ mod tests {
 
     #[test]
     fn the_handshake_words() {
-        let ok = snapshot(vec![
+        let ok = snapshot(&[
             seg(C, SYN, 100, 0, false),
             seg(C, SYN, 100, 0, true),
             seg(S, SYN_ACK, 900, 101, false),
@@ -431,11 +431,11 @@ mod tests {
             (Vec::new(), "none"),
         ];
         for (segments, word) in cases {
-            let shake = handshake(&snapshot(segments), "c");
+            let shake = handshake(&snapshot(&segments), "c");
             assert_eq!(shake.word, word, "{}", shake.shown);
         }
         // Sequence numbers wrap: the SYN at 2^32 - 1 is acknowledged with 0.
-        let wrapped = snapshot(vec![
+        let wrapped = snapshot(&[
             seg(C, SYN, u32::MAX, 0, false),
             seg(S, SYN_ACK, u32::MAX, 0, false),
             seg(C, ACK, 0, 0, false),
@@ -445,7 +445,7 @@ mod tests {
 
     #[test]
     fn states_follow_the_ladder() {
-        let json = snapshot(vec![
+        let json = snapshot(&[
             seg(C, SYN, 100, 0, false),
             seg(S, SYN_ACK, 900, 101, false),
             seg(C, ACK, 101, 901, false),
@@ -466,7 +466,7 @@ mod tests {
     fn no_capture_reads_the_reason() {
         let off = json!({ "capture": { "active": false, "reason": "needs root" } });
         assert_eq!(no_capture(&off).as_deref(), Some("needs root"));
-        assert_eq!(no_capture(&snapshot(Vec::new())), None);
+        assert_eq!(no_capture(&snapshot(&[])), None);
         assert_eq!(no_capture(&json!({})), None);
     }
 }
