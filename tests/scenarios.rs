@@ -11,7 +11,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use sockscope::lab::{HeadlessLab, LabConfig};
 use sockscope::scenario::{
-    self, BUILTIN_NAMES, Player, ScenarioError, ScenarioErrorKind, play_to, run_step,
+    self, BUILTIN_NAMES, CheckFailure, Player, Scenario, ScenarioError, ScenarioErrorKind, play_to,
+    run_step,
 };
 use sockscope::text::Lang;
 
@@ -112,12 +113,8 @@ fn every_builtin_holds_step_by_step_and_on_replay() {
         let mut player = Player::new(scenario.clone(), LabConfig::default());
         while player.forward().expect("event loop runs") {
             let outcome = player.played().expect("a step was played");
-            assert!(
-                outcome.failures.is_empty(),
-                "{} (en): {:#?}",
-                scenario.name,
-                outcome.failures
-            );
+            let failures = real_failures(scenario, &outcome.failures);
+            assert!(failures.is_empty(), "{} (en): {failures:#?}", scenario.name);
         }
         assert_eq!(player.current(), Some(scenario.steps.len() - 1));
         drop(player);
@@ -128,13 +125,33 @@ fn every_builtin_holds_step_by_step_and_on_replay() {
             ..LabConfig::default()
         };
         let replayed = play_to(scenario, scenario.steps.len() - 1, config).expect("replay runs");
+        let failures = real_failures(scenario, &replayed.failures);
+        assert!(failures.is_empty(), "{} (ko): {failures:#?}", scenario.name);
+    }
+}
+
+/// The failures that are not "no capture". This process plays on the host network, where only
+/// root captures: as an ordinary user a lecture that says `capture = true` cannot check its
+/// segments here (the tests below play those lectures in the private network, as any user).
+fn real_failures(scenario: &Scenario, failures: &[CheckFailure]) -> Vec<CheckFailure> {
+    let (uncaptured, real): (Vec<_>, Vec<_>) = failures
+        .iter()
+        .cloned()
+        .partition(|failure| failure.no_capture.is_some());
+    if !uncaptured.is_empty() {
         assert!(
-            replayed.failures.is_empty(),
-            "{} (ko): {:#?}",
+            scenario.capture,
+            "{} checks segments without saying capture = true",
+            scenario.name
+        );
+        assert!(!is_root(), "root captures on the host: {uncaptured:#?}");
+        eprintln!(
+            "NOTE: {}: {} checks of segments skipped (no capture as an ordinary user on the host)",
             scenario.name,
-            replayed.failures
+            uncaptured.len()
         );
     }
+    real
 }
 
 #[test]
