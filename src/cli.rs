@@ -173,9 +173,10 @@ pub struct SnapshotArgs {
     /// With --demo: play up to this step (1-based; default: the last).
     #[arg(long, value_name = "N", requires = "demo")]
     pub step: Option<usize>,
-    /// The lab's network: the machine's loopback, or a private one of its own.
-    #[arg(long, value_enum, default_value_t = NetArg::Host)]
-    pub net: NetArg,
+    /// The lab's network: the machine's loopback, or a private one of its own (default: host; for
+    /// a --demo scenario that says `capture = true`, private).
+    #[arg(long, value_enum)]
+    pub net: Option<NetArg>,
     /// With --run: how long the event loop runs after the commands, before the kernel is asked
     /// (at most 24h).
     #[arg(long, value_name = "DUR", default_value = "100ms", value_parser = parse_wait)]
@@ -219,9 +220,10 @@ pub struct DemoArgs {
     /// Go to the next step by itself every SECS seconds.
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub autoplay: Option<u64>,
-    /// The lab's network: the machine's loopback, or a private one of its own.
-    #[arg(long, value_enum, default_value_t = NetArg::Host)]
-    pub net: NetArg,
+    /// The lab's network: the machine's loopback, or a private one of its own (default: host; for
+    /// a scenario that says `capture = true`, private).
+    #[arg(long, value_enum)]
+    pub net: Option<NetArg>,
     /// Allow what is refused by default: wildcard or non-loopback addresses, the kernel's
     /// autobind to 0.0.0.0 (listen/sendto on an unbound socket), targets off loopback.
     #[arg(long)]

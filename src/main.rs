@@ -17,7 +17,7 @@ use sockscope::report::{
     self, EXIT_BAD_INPUT, EXIT_CHECKS_FAILED, EXIT_IO_ERROR, OutputError, write_output,
 };
 use sockscope::runtime::terminal::{StartError, run_in_terminal};
-use sockscope::scenario::Lecture;
+use sockscope::scenario::{Lecture, Scenario};
 use sockscope::screens::{self, LabScreen, WatchScreen};
 use sockscope::text::Lang;
 use sockscope::{escape, export, scenario, script, system, text};
@@ -55,12 +55,37 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    // Namespaces first: no thread may exist yet (`--net private`).
-    let _network = match sockscope::net::enter_for(&cli) {
+    let scenario = match scenario_to_play(&cli) {
+        Ok(scenario) => scenario,
+        Err(code) => return code,
+    };
+    // Namespaces first: no thread may exist yet (`--net private`, or a scenario's `capture`).
+    let wants_capture = scenario.as_ref().is_some_and(|scenario| scenario.capture);
+    let _network = match sockscope::net::enter_for(&cli, wants_capture) {
         Ok(network) => network,
         Err(code) => return code,
     };
-    finish(dispatch(cli))
+    finish(dispatch(cli, scenario))
+}
+
+/// The scenario `demo NAME` or `snapshot --demo` will play, loaded before the network is chosen
+/// (one that checks segments asks for the private network), and only once. A malformed one ends
+/// the run here, with nothing started.
+fn scenario_to_play(cli: &Cli) -> Result<Option<Scenario>, ExitCode> {
+    let (name, lang) = match &cli.command {
+        Some(CommandLine::Snapshot(args)) => (args.demo.as_deref(), args.lang),
+        Some(CommandLine::Demo(args)) if !args.print => {
+            (args.scenario.as_deref(), args.screen.lang)
+        }
+        _ => return Ok(None),
+    };
+    let Some(name) = name else {
+        return Ok(None);
+    };
+    scenario::load(name).map(Some).map_err(|error| {
+        report::say(&error.localized(lang_of(lang)));
+        ExitCode::from(EXIT_BAD_INPUT)
+    })
 }
 
 /// The report a panic prints (there should be none): coloured only on a terminal.
@@ -116,16 +141,19 @@ fn output_failed(error: &OutputError, lang: Lang) -> ExitCode {
     ExitCode::from(EXIT_IO_ERROR)
 }
 
-fn dispatch(cli: Cli) -> Result<ExitCode> {
+fn dispatch(cli: Cli, scenario: Option<Scenario>) -> Result<ExitCode> {
     match cli.command {
         Some(CommandLine::Exec(args)) => Ok(sockscope::net::exec::run(
             args.lab,
             &args.command,
             lang_of(args.lang),
         )),
-        Some(CommandLine::Snapshot(args)) => snapshot(&args),
+        Some(CommandLine::Snapshot(args)) => match scenario {
+            Some(scenario) => snapshot_demo(&args, &scenario),
+            None => snapshot(&args),
+        },
         Some(CommandLine::Lab(args)) => Ok(lab(&args)),
-        Some(CommandLine::Demo(args)) => Ok(demo(&args)),
+        Some(CommandLine::Demo(args)) => Ok(demo(&args, scenario)),
         Some(CommandLine::Dump(args)) => dump(&args),
         Some(CommandLine::Watch(args)) => Ok(watch(&args)),
         None => Ok(lab(&cli.lab)),
@@ -133,9 +161,6 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
 }
 
 fn snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
-    if let Some(demo) = &args.demo {
-        return snapshot_demo(args, demo);
-    }
     let lang = lang_of(args.lang);
     let parsed = match parse_or_report(args.run.as_deref().unwrap_or_default(), lang) {
         Ok(parsed) => parsed,
@@ -191,15 +216,8 @@ fn write_snapshot(
 }
 
 /// `snapshot --demo`: plays a scenario up to a step, writes the snapshot, reports failed checks.
-fn snapshot_demo(args: &SnapshotArgs, demo: &str) -> Result<ExitCode> {
+fn snapshot_demo(args: &SnapshotArgs, scenario: &Scenario) -> Result<ExitCode> {
     let lang = lang_of(args.lang);
-    let scenario = match scenario::load(demo) {
-        Ok(scenario) => scenario,
-        Err(error) => {
-            report::say(&error.localized(lang));
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
-    };
     let count = scenario.steps.len();
     let step = args.step.unwrap_or(count);
     if step == 0 || step > count {
@@ -213,7 +231,7 @@ fn snapshot_demo(args: &SnapshotArgs, demo: &str) -> Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_BAD_INPUT));
     }
     let config = lab_config(lang, args.bind, args.allow_external);
-    let played = scenario::play_to(&scenario, step - 1, config)?;
+    let played = scenario::play_to(scenario, step - 1, config)?;
     let view = played.lecture.view(lang);
     let focus = played.lecture.focus().map(str::to_owned);
     let written = write_snapshot(args, &played.snapshot, lang, Some(&(view, focus)));
@@ -231,7 +249,7 @@ fn snapshot_demo(args: &SnapshotArgs, demo: &str) -> Result<ExitCode> {
 }
 
 /// `demo --list`, `demo NAME --print`, or the dashboard presenting a scenario.
-fn demo(args: &DemoArgs) -> ExitCode {
+fn demo(args: &DemoArgs, preloaded: Option<Scenario>) -> ExitCode {
     let lang = lang_of(args.screen.lang);
     let Some(name) = &args.scenario else {
         let listed = scenario::list(&scenario::builtins(), lang);
@@ -240,7 +258,7 @@ fn demo(args: &DemoArgs) -> ExitCode {
             Err(error) => output_failed(&error, lang),
         };
     };
-    let scenario = match scenario::load(name) {
+    let scenario = match preloaded.map_or_else(|| scenario::load(name), Ok) {
         Ok(scenario) => scenario,
         Err(error) => {
             report::say(&error.localized(lang));

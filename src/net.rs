@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 
 use crate::cli::{Cli, CommandLine, LangArg, NetArg};
 use crate::model::Network;
-use crate::text::Lang;
+use crate::text::{self, Lang};
 
 /// Exit status when `--net private` cannot be had.
 const EXIT_NO_PRIVATE_NETWORK: u8 = 1;
@@ -40,18 +40,24 @@ fn set_network(network: Network) {
 }
 
 /// For `main`, before anything else (no thread may exist yet): enters the private network when the
-/// subcommand asks for `--net private`. The returned value must live until the program ends (it
-/// holds the file `sockscope exec` finds the lab by). On failure the message is printed and the
-/// exit status returned.
-pub fn enter_for(cli: &Cli) -> Result<Option<private::PrivateNetwork>, ExitCode> {
+/// subcommand asks for `--net private`, or when it plays a scenario that needs the capture
+/// (`scenario_wants_capture`) and no `--net` was given. The returned value must live until the
+/// program ends (it holds the file `sockscope exec` finds the lab by). On failure of an explicit
+/// `--net private` the message is printed and the exit status returned; a private network the
+/// scenario only wished for falls back to the host network, with a note.
+pub fn enter_for(
+    cli: &Cli,
+    scenario_wants_capture: bool,
+) -> Result<Option<private::PrivateNetwork>, ExitCode> {
     let (net, lang) = match &cli.command {
-        None => (cli.lab.net, cli.lab.screen.lang),
-        Some(CommandLine::Lab(args)) => (args.net, args.screen.lang),
+        None => (Some(cli.lab.net), cli.lab.screen.lang),
+        Some(CommandLine::Lab(args)) => (Some(args.net), args.screen.lang),
         Some(CommandLine::Demo(args)) => (args.net, args.screen.lang),
         Some(CommandLine::Snapshot(args)) => (args.net, args.lang),
         Some(_) => return Ok(None),
     };
-    if net == NetArg::Host {
+    let wished = net.is_none() && scenario_wants_capture;
+    if net.unwrap_or(NetArg::Host) == NetArg::Host && !wished {
         return Ok(None);
     }
     let lang = match lang {
@@ -59,8 +65,28 @@ pub fn enter_for(cli: &Cli) -> Result<Option<private::PrivateNetwork>, ExitCode>
         Some(LangArg::Ko) => Lang::Ko,
         None => Lang::from_env(),
     };
-    private::enter().map(Some).map_err(|error| {
-        eprintln!("sockscope: {}", error.message(lang));
-        ExitCode::from(EXIT_NO_PRIVATE_NETWORK)
-    })
+    let fall_back = |why: String| {
+        crate::report::say(&text::format(
+            lang,
+            "lecture_segments.private_unavailable",
+            &[("why", &why)],
+        ));
+        Ok(None)
+    };
+    // A wish is not tried where it is known to fail: a failure after the unshare would leave the
+    // process in a namespace it cannot leave.
+    if wished && let Some(restriction) = private::userns_restriction() {
+        return fall_back(restriction.message(lang));
+    }
+    match private::enter() {
+        Ok(network) => Ok(Some(network)),
+        // Nothing was changed yet: the host network is still this process's.
+        Err(
+            error @ (private::EnterError::Threads(_) | private::EnterError::Failed("unshare", _)),
+        ) if wished => fall_back(error.message(lang)),
+        Err(error) => {
+            eprintln!("sockscope: {}", error.message(lang));
+            Err(ExitCode::from(EXIT_NO_PRIVATE_NETWORK))
+        }
+    }
 }

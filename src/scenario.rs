@@ -13,6 +13,8 @@
 //! focus = "srv"
 //! ```
 //!
+//! A scenario that checks segments says `capture = true` at the top ([`Scenario::capture`]).
+//!
 //! [`load`] reads a built-in (by name) or a file; [`run_step`] plays one step on a lab and checks
 //! it; [`play_to`] rebuilds a lab from scratch and replays steps `0..=N` (how a presenter steps
 //! back); [`Player`] keeps the lab alive between steps for a UI. The file format is documented for
@@ -27,6 +29,7 @@ mod file;
 mod lecture;
 mod player;
 mod schema;
+mod segments;
 
 use std::path::Path;
 use std::time::Duration;
@@ -88,6 +91,9 @@ pub struct Scenario {
     /// Where it came from: `assets/scenarios/NAME.toml` for a built-in, else the path as given.
     pub file: String,
     pub title: Localized,
+    /// `capture = true`: the lecture checks segments, so `demo` and `snapshot --demo` run it in
+    /// the private network unless `--net host` is given.
+    pub capture: bool,
     pub steps: Vec<ScenarioStep>,
 }
 

@@ -11,6 +11,10 @@ const BUILTINS: &[(&str, &str)] = &[
         include_str!("../../assets/scenarios/client-ephemeral.toml"),
     ),
     (
+        "three-way-handshake",
+        include_str!("../../assets/scenarios/three-way-handshake.toml"),
+    ),
+    (
         "established-before-accept",
         include_str!("../../assets/scenarios/established-before-accept.toml"),
     ),
@@ -30,6 +34,7 @@ const BUILTINS: &[(&str, &str)] = &[
         "four-way-close",
         include_str!("../../assets/scenarios/four-way-close.toml"),
     ),
+    ("reset", include_str!("../../assets/scenarios/reset.toml")),
     (
         "half-close",
         include_str!("../../assets/scenarios/half-close.toml"),
@@ -56,11 +61,13 @@ const BUILTINS: &[(&str, &str)] = &[
 pub const BUILTIN_NAMES: &[&str] = &[
     "server-life",
     "client-ephemeral",
+    "three-way-handshake",
     "established-before-accept",
     "backlog",
     "four-tuple",
     "fd-table",
     "four-way-close",
+    "reset",
     "half-close",
     "addr-in-use",
     "udp-vs-tcp",

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::expect::{Expectation, FieldPath, Op, Operand};
 use super::schema::{self, PSEUDO_NAMES};
+use super::segments;
 use crate::model::{Snapshot, TcpState};
 use crate::text::{self, Lang};
 
@@ -17,8 +18,11 @@ pub struct CheckFailure {
     pub step: usize,
     /// The expectation as written.
     pub expectation: String,
-    /// What the snapshot held instead (for a comparison with another field: both values).
+    /// What the snapshot held instead (for a comparison with another field: both values);
+    /// `no capture: REASON` for a check of segments when nothing was captured.
     pub seen: String,
+    /// Why there were no segments to check, when that is why the check failed.
+    pub no_capture: Option<String>,
 }
 
 impl CheckFailure {
@@ -26,6 +30,17 @@ impl CheckFailure {
     #[must_use]
     pub fn message(&self, lang: Lang) -> String {
         let step = (self.step + 1).to_string();
+        if let Some(reason) = &self.no_capture {
+            return text::format(
+                lang,
+                "lecture_segments.check_no_capture",
+                &[
+                    ("step", &step),
+                    ("reason", reason),
+                    ("expectation", &self.expectation),
+                ],
+            );
+        }
         text::format(
             lang,
             "scenario.check_failed",
@@ -58,13 +73,46 @@ pub fn check_all(
     expectations
         .iter()
         .filter_map(|expectation| {
-            expectation.evaluate(&json).err().map(|seen| CheckFailure {
+            let (seen, no_capture) = match expectation.outcome(&json) {
+                Outcome::Held => return None,
+                Outcome::Failed(seen) => (seen, None),
+                Outcome::NoCapture(reason) => (no_capture_seen(&reason), Some(reason)),
+            };
+            Some(CheckFailure {
                 step,
                 expectation: expectation.to_string(),
                 seen,
+                no_capture,
             })
         })
         .collect()
+}
+
+/// What a check of segments saw when nothing was captured.
+fn no_capture_seen(reason: &str) -> String {
+    format!("no capture: {reason}")
+}
+
+/// How one expectation came out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    Held,
+    /// What was seen instead.
+    Failed(String),
+    /// A check of segments, and the snapshot has none: why.
+    NoCapture(String),
+}
+
+/// Whether a path reads the capture (`c.segments...`, `c.states...`, `c.handshake`, `segments...`).
+fn reads_capture(path: &FieldPath) -> bool {
+    if path.name == "segments" {
+        return true;
+    }
+    !PSEUDO_NAMES.contains(&path.name.as_str())
+        && path
+            .fields
+            .first()
+            .is_some_and(|field| segments::CAPTURED_FIELDS.contains(&field.as_str()))
 }
 
 /// A value being compared. Whole numbers are widened to `i128`, so `FIELD + N` is exact for every
@@ -101,8 +149,29 @@ fn whole_number(value: &Value) -> Option<i128> {
 }
 
 impl Expectation {
-    /// Checks this expectation against a Snapshot JSON value; `Err` holds what was seen.
+    /// Checks this expectation against a Snapshot JSON value; `Err` holds what was seen (for a
+    /// check of segments without a capture: `no capture: REASON`, whatever the comparison).
     pub fn evaluate(&self, json: &Value) -> Result<(), String> {
+        match self.outcome(json) {
+            Outcome::Held => Ok(()),
+            Outcome::Failed(seen) => Err(seen),
+            Outcome::NoCapture(reason) => Err(no_capture_seen(&reason)),
+        }
+    }
+
+    fn outcome(&self, json: &Value) -> Outcome {
+        let on_capture = reads_capture(&self.subject)
+            || matches!(&self.value, Operand::Field { path, .. } if reads_capture(path));
+        if on_capture && let Some(reason) = segments::no_capture(json) {
+            return Outcome::NoCapture(reason);
+        }
+        match self.compare_in(json) {
+            Ok(()) => Outcome::Held,
+            Err(seen) => Outcome::Failed(seen),
+        }
+    }
+
+    fn compare_in(&self, json: &Value) -> Result<(), String> {
         let (left, left_shown) = read(json, &self.subject);
         let left = Compared::from_json(left);
         let (right, right_shown) = match &self.value {
@@ -176,6 +245,9 @@ fn compare(left: &Compared, op: Op, right: &Compared) -> bool {
 
 /// The value at `path` and how to show it (`null (no socket named 'x')` for an unknown name).
 fn read(json: &Value, path: &FieldPath) -> (Value, String) {
+    if let Some(read) = read_captured(json, path) {
+        return read;
+    }
     let Some(mut current) = root(json, &path.name) else {
         return (
             Value::Null,
@@ -187,6 +259,29 @@ fn read(json: &Value, path: &FieldPath) -> (Value, String) {
     }
     let shown = show(&current);
     (current, shown)
+}
+
+/// A lab name's fields from the capture: they exist for every name the ladder knows, open or
+/// closed (a closed socket's FIN exchange is still its own).
+fn read_captured(json: &Value, path: &FieldPath) -> Option<(Value, String)> {
+    if PSEUDO_NAMES.contains(&path.name.as_str()) {
+        return None;
+    }
+    let (first, rest) = path.fields.split_first()?;
+    let mut current = match first.as_str() {
+        "handshake" => {
+            let handshake = segments::handshake(json, &path.name);
+            return Some((Value::from(handshake.word), handshake.shown));
+        }
+        "segments" => Value::Array(segments::of_name(json, &path.name)),
+        "states" => Value::Array(segments::states(json, &path.name)),
+        _ => return None,
+    };
+    for field in rest {
+        current = step_into(&current, field);
+    }
+    let shown = show(&current);
+    Some((current, shown))
 }
 
 fn show(value: &Value) -> String {
@@ -246,8 +341,26 @@ fn step_into(value: &Value, field: &str) -> Value {
         Value::Array(items) => {
             if field == "count" {
                 Value::from(items.len())
+            } else if field == "last" {
+                items.last().cloned().unwrap_or(Value::Null)
             } else if let Ok(index) = field.parse::<usize>() {
                 items.get(index).cloned().unwrap_or(Value::Null)
+            } else if let Some(bits) = segments::flag_bits(field) {
+                let count = items
+                    .iter()
+                    .filter(|item| {
+                        item.get("flag_bits").and_then(Value::as_u64) == Some(u64::from(bits))
+                    })
+                    .count();
+                Value::from(count)
+            } else if field == "retransmission" {
+                let count = items
+                    .iter()
+                    .filter(|item| {
+                        item.get("retransmission").and_then(Value::as_bool) == Some(true)
+                    })
+                    .count();
+                Value::from(count)
             } else {
                 let wanted = TcpState::from_name(field)
                     .filter(|_| schema::is_state_word(field))
@@ -430,6 +543,124 @@ mod tests {
         ] {
             let expectation = Expectation::parse(text).unwrap();
             assert_eq!(expectation.evaluate(&json).is_ok(), holds, "{text}");
+        }
+    }
+
+    /// A connection's seven segments (open, 5 bytes, close by c), as the capture gives them.
+    fn captured(active: bool) -> Value {
+        let mut json = serde_json::to_value(sample()).unwrap();
+        let (c, s) = ("127.0.0.1:5001", "127.0.0.1:4000");
+        let rows: [(&str, u8, u64, u64, u64, bool); 8] = [
+            (c, 0x02, 100, 0, 0, false),
+            (c, 0x02, 100, 0, 0, true),
+            (s, 0x12, 900, 101, 0, false),
+            (c, 0x10, 101, 901, 0, false),
+            (c, 0x18, 101, 901, 5, false),
+            (s, 0x10, 901, 106, 0, false),
+            (c, 0x11, 106, 901, 0, false),
+            (s, 0x10, 901, 107, 0, false),
+        ];
+        let segments: Vec<Value> = rows
+            .iter()
+            .map(|&(from, bits, seq, ack, len, retransmission)| {
+                let (to, from_name, to_name) = if from == c {
+                    (s, "c", "a")
+                } else {
+                    (c, "a", "c")
+                };
+                serde_json::json!({
+                    "conn": "c", "proto": "tcp", "from": from, "to": to,
+                    "from_name": from_name, "to_name": to_name,
+                    "flags": crate::net::decode::flag_names(bits), "flag_bits": bits,
+                    "seq": seq, "ack": ack, "len": len, "retransmission": retransmission,
+                })
+            })
+            .collect();
+        json["segments"] = Value::Array(segments);
+        json["capture"]["active"] = Value::Bool(active);
+        json["capture"]["reason"] = if active {
+            Value::Null
+        } else {
+            Value::from("capturing needs root")
+        };
+        json
+    }
+
+    #[test]
+    fn reads_segments_states_and_the_handshake() {
+        let json = captured(true);
+        for ok in [
+            "c.segments.count == 8",
+            "c.segments.SYN == 2",
+            "c.segments.SYN_ACK == 1",
+            "c.segments.ACK_SYN == 1",
+            "c.segments.PSH_ACK == 1",
+            "c.segments.FIN_ACK == 1",
+            "c.segments.RST_ACK == 0",
+            "c.segments.retransmission == 1",
+            "c.segments.last.flags == ACK",
+            "c.segments.last.from_name == a",
+            "c.segments.6.flags == FIN-ACK",
+            "c.segments.6.flags == ACK_FIN",
+            "c.segments.2.ack == c.segments.0.seq + 1",
+            "c.segments.3.ack == c.segments.2.seq + 1",
+            "c.segments.4.len == 5",
+            "c.segments.0.from.port == 5001",
+            "a.segments.count == 8",
+            "ghost.segments.count == 0",
+            "segments.SYN == 2",
+            "c.handshake == ok",
+            "a.handshake == ok",
+            "ghost.handshake == none",
+            "c.states.0.state == SYN_SENT",
+            "c.states.1.state == ESTABLISHED",
+            "c.states.FIN_WAIT1 == 1",
+            "c.states.last.state == FIN_WAIT2",
+            "a.states.0.state == SYN_RECV",
+            "a.states.last.state == CLOSE_WAIT",
+            "a.states.last.segment == 6",
+            "kernel_only.last.state == TIME_WAIT",
+            "capture.active == true",
+        ] {
+            let expectation = Expectation::parse(ok).unwrap();
+            assert_eq!(expectation.evaluate(&json), Ok(()), "{ok}");
+        }
+        let fails = |text: &str| Expectation::parse(text).unwrap().evaluate(&json);
+        assert_eq!(fails("c.segments.count == 7"), Err("8".into()));
+        assert_eq!(
+            fails("ghost.handshake == ok"),
+            Err("none (no segments)".into())
+        );
+    }
+
+    /// Without a capture every check of segments fails, with the reason as what was seen, whatever
+    /// it compares: `!=` and `== 0` must not pass on segments nobody saw.
+    #[test]
+    fn checks_of_segments_without_a_capture_say_why() {
+        let json = captured(false);
+        for text in [
+            "c.segments.count == 8",
+            "c.segments.RST != 1",
+            "c.segments.count == 0",
+            "c.handshake == ok",
+            "c.states.count >= 0",
+            "segments.count == 8",
+            "srv.accept_queue == c.segments.count",
+        ] {
+            let expectation = Expectation::parse(text).unwrap();
+            assert_eq!(
+                expectation.evaluate(&json),
+                Err("no capture: capturing needs root".into()),
+                "{text}"
+            );
+        }
+        // Other checks, and the capture's own fields, read as ever.
+        for ok in ["srv.accept_queue == 3", "capture.active == false"] {
+            assert_eq!(
+                Expectation::parse(ok).unwrap().evaluate(&json),
+                Ok(()),
+                "{ok}"
+            );
         }
     }
 

@@ -8,11 +8,15 @@
 //! srv-a1.local.port == srv.local.port      # VALUE may be another field
 //! s.fd == a.fd + 1                          # ... plus or minus a whole number
 //! dup.local == null
+//! c.segments.SYN_ACK == 1                   # from the capture: segments, states, handshake
+//! c.segments.last.flags == FIN-ACK
+//! c.segments.1.ack == c.segments.0.seq + 1
+//! c.handshake == ok
 //! ```
 
 use std::fmt;
 
-use super::schema;
+use super::{schema, segments};
 use crate::model::TcpState;
 use crate::text::{self, Lang};
 
@@ -395,6 +399,9 @@ fn operand(
                     TcpState::from_name(word)
                         .map_or_else(|| word.to_owned(), |state| state.name().to_owned()),
                 )
+            } else if let Some(flags) = segments::canonical_flags(word) {
+                // Flags as the ladder spells them: `FIN_ACK` and `ACK-FIN` mean `FIN-ACK`.
+                Operand::Text(flags.to_owned())
             } else {
                 Operand::Text(word.to_owned())
             }
@@ -435,6 +442,35 @@ mod tests {
         for op in ["<", "<=", ">", ">="] {
             Expectation::parse(&format!("kernel_only.count {op} -2")).unwrap();
         }
+        let e = Expectation::parse("c.segments.last.flags == ACK_FIN").unwrap();
+        assert_eq!(e.value, Operand::Text("FIN-ACK".into()));
+        let e = Expectation::parse("c.segments.0.flags == SYN").unwrap();
+        assert_eq!(e.value, Operand::Text("SYN".into()));
+        let e = Expectation::parse("c.segments.SYN_ACK == 1").unwrap();
+        assert_eq!(e.subject.fields, ["segments", "SYN_ACK"]);
+        let e = Expectation::parse("c.segments.1.ack == c.segments.0.seq + 1").unwrap();
+        assert!(matches!(e.value, Operand::Field { offset: 1, .. }));
+        let e = Expectation::parse("c.handshake == ok").unwrap();
+        assert_eq!(e.value, Operand::Text("ok".into()));
+    }
+
+    /// Segment paths that do not fit point at the field that is wrong.
+    #[test]
+    fn segment_errors_point_at_the_problem() {
+        for (text, column) in [
+            ("c.segments.SYNACK == 1", 12),
+            ("c.segments.SYN-ACK == 1", 15),
+            ("c.segments == 3", 11),
+            ("c.segments.last.flag == SYN", 17),
+            ("c.handshake.ok == true", 13),
+            ("c.states.SYN == 1", 10),
+            ("c.segments.0.flags == c.segments.first.flags", 34),
+        ] {
+            let e = Expectation::parse(text).unwrap_err();
+            assert_eq!(e.column, column, "{text}: {e}");
+        }
+        let e = Expectation::parse("c.segments.SYNACK == 1").unwrap_err();
+        assert!(e.to_string().contains("SYN_ACK"), "{e}");
     }
 
     #[test]

@@ -37,6 +37,9 @@ struct RawStep {
 #[serde(deny_unknown_fields)]
 struct RawScenario {
     title: RawLocalized,
+    /// The lecture needs the segments: it runs in the private network unless told otherwise.
+    #[serde(default)]
+    capture: bool,
     #[serde(default)]
     step: Vec<RawStep>,
 }
@@ -220,6 +223,7 @@ pub(super) fn parse(name: &str, file: &str, source: &str) -> Result<Scenario, Sc
         name: name.to_owned(),
         file: file.to_owned(),
         title: raw.title.into(),
+        capture: raw.capture,
         steps,
     })
 }
@@ -316,6 +320,19 @@ mod tests {
         assert_eq!(step.wait, Some(std::time::Duration::from_millis(300)));
         assert_eq!((step.expect[0].line, step.expect[0].column), (6, 12));
         assert_eq!(step.focus.as_deref(), Some("srv"));
+    }
+
+    #[test]
+    fn capture_is_a_top_level_switch() {
+        let text = step("run = \"\"\n");
+        assert!(!parse("t", "t.toml", &text).unwrap().capture);
+        let wanted = format!("capture = true\n{text}");
+        assert!(parse("t", "t.toml", &wanted).unwrap().capture);
+        let e = error(&format!("capture = \"yes\"\n{text}"));
+        assert_eq!((e.line, e.column), (1, 11), "{e}");
+        // A segment expectation that does not fit is positioned like any other.
+        let e = error(&step("run = \"\"\nexpect = [\"c.segments.SYNACK == 1\"]\n"));
+        assert_eq!((e.line, e.column), (5, 23), "{e}");
     }
 
     #[test]

@@ -65,6 +65,7 @@ pub fn run_step(lab: &mut HeadlessLab, step: &ScenarioStep) -> Result<Snapshot, 
         name: String::new(),
         file: String::new(),
         title: super::Localized::default(),
+        capture: false,
         steps: vec![step.clone()],
     };
     let mut lecture = Lecture::new(scenario, None);

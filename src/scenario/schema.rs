@@ -9,8 +9,13 @@
 //! - on `counters`: `listen_overflows_delta`, `listen_drops_delta` (the value minus `_at_start`);
 //! - on a lab name: `errno` and `result`, of the last syscall the trace records for that name
 //!   (`errno` is `null` when the call succeeded; `result` is a number when the call returned one,
-//!   e.g. the bytes `recv` read, else the text, e.g. `-1 EAGAIN`).
+//!   e.g. the bytes `recv` read, else the text, e.g. `-1 EAGAIN`);
+//! - on a lab name, from the capture ([`super::segments`]): `segments` (the segments it sent or
+//!   received), `states` (the states its side entered by them) and `handshake` (a word);
+//! - on a list: `last` (its last element); on a list of segments, a flag word (`SYN_ACK`: how many
+//!   segments carry exactly those flags) or `retransmission` (how many are retransmissions).
 
+use super::segments;
 use crate::model::TcpState;
 
 /// The top-level keys of the Snapshot JSON an expectation can start from.
@@ -23,6 +28,8 @@ pub const PSEUDO_NAMES: &[&str] = &[
     "counters",
     "trace",
     "errors",
+    "segments",
+    "capture",
 ];
 
 /// The descriptor kinds `fds.KIND` counts.
@@ -34,6 +41,8 @@ pub(super) enum Select {
     None,
     State,
     Kind,
+    /// A flag word (`SYN_ACK`) or `retransmission`: on a list of segments.
+    Flags,
 }
 
 /// The shape of a JSON value, as far as paths are concerned.
@@ -47,6 +56,61 @@ pub(super) enum Shape {
 
 const WAITING: Shape = Shape::Record(&[("peer", Shape::Addr), ("state", Shape::Scalar)]);
 const STATE_CHANGE: Shape = Shape::Record(&[("state", Shape::Scalar), ("at_ms", Shape::Scalar)]);
+
+/// One captured segment (`segments` in the Snapshot JSON).
+const SEGMENT: Shape = Shape::Record(&[
+    ("conn", Shape::Scalar),
+    ("t_us", Shape::Scalar),
+    ("proto", Shape::Scalar),
+    ("from", Shape::Addr),
+    ("to", Shape::Addr),
+    ("from_name", Shape::Scalar),
+    ("to_name", Shape::Scalar),
+    ("flags", Shape::Scalar),
+    ("flag_bits", Shape::Scalar),
+    ("seq", Shape::Scalar),
+    ("ack", Shape::Scalar),
+    ("rel_seq", Shape::Scalar),
+    ("rel_ack", Shape::Scalar),
+    ("len", Shape::Scalar),
+    ("win", Shape::Scalar),
+    ("retransmission", Shape::Scalar),
+    ("preview", Shape::Scalar),
+    ("dropped_before", Shape::Scalar),
+]);
+
+/// A state a side entered, by the segment that caused it.
+const LADDER_STATE: Shape = Shape::Record(&[
+    ("state", Shape::Scalar),
+    ("segment", Shape::Scalar),
+    ("sent", Shape::Scalar),
+]);
+
+const CAPTURED_CONNECTION: Shape = Shape::Record(&[
+    ("conn", Shape::Scalar),
+    ("proto", Shape::Scalar),
+    ("a", Shape::Addr),
+    ("b", Shape::Addr),
+    ("a_name", Shape::Scalar),
+    ("b_name", Shape::Scalar),
+    ("segments", Shape::Scalar),
+    ("dropped", Shape::Scalar),
+]);
+
+const CAPTURE: Shape = Shape::Record(&[
+    ("network", Shape::Scalar),
+    ("active", Shape::Scalar),
+    ("reason", Shape::Scalar),
+    ("remedy", Shape::Scalar),
+    ("captured", Shape::Scalar),
+    ("kernel_drops", Shape::Scalar),
+    ("ring_drops", Shape::Scalar),
+    ("connections_evicted", Shape::Scalar),
+    (
+        "connections",
+        Shape::List(&CAPTURED_CONNECTION, Select::None),
+    ),
+]);
 
 /// A lab name: its descriptor, socket and listener entries merged, plus `errno` and `result`.
 const ENDPOINT: Shape = Shape::Record(&[
@@ -76,6 +140,13 @@ const ENDPOINT: Shape = Shape::Record(&[
     ("auto_accept", Shape::Scalar),
     ("errno", Shape::Scalar),
     ("result", Shape::Scalar),
+    ("segs_out", Shape::Scalar),
+    ("segs_in", Shape::Scalar),
+    ("retransmits", Shape::Scalar),
+    ("rtt_us", Shape::Scalar),
+    ("segments", Shape::List(&SEGMENT, Select::Flags)),
+    ("states", Shape::List(&LADDER_STATE, Select::State)),
+    ("handshake", Shape::Scalar),
 ]);
 
 const FD: Shape = Shape::Record(&[
@@ -140,6 +211,8 @@ pub(super) fn root(name: &str) -> Shape {
         "counters" => COUNTERS,
         "trace" => Shape::List(&TRACE_ENTRY, Select::None),
         "errors" => Shape::List(&LAB_MESSAGE, Select::None),
+        "segments" => Shape::List(&SEGMENT, Select::Flags),
+        "capture" => CAPTURE,
         _ => ENDPOINT,
     }
 }
@@ -150,12 +223,18 @@ pub(super) fn selects(select: Select, word: &str) -> bool {
         Select::None => false,
         Select::State => is_state_word(word),
         Select::Kind => FD_KINDS.contains(&word),
+        Select::Flags => is_flag_word(word) || word == "retransmission",
     }
 }
 
 /// A kernel state name (or `SYN-SENT`-style spelling of one).
 pub(super) fn is_state_word(word: &str) -> bool {
     word.chars().any(|c| c.is_ascii_uppercase()) && TcpState::from_name(word).is_some()
+}
+
+/// A flag word as a path writes it: flag names joined by `_` (`SYN_ACK`).
+pub(super) fn is_flag_word(word: &str) -> bool {
+    !word.contains('-') && segments::flag_bits(word).is_some()
 }
 
 /// Why a path does not fit the schema: which segment (0 = the first field after NAME) and what
@@ -180,7 +259,7 @@ pub(super) fn check(name: &str, fields: &[String]) -> Result<(), Misfit> {
             Shape::List(element, select) => {
                 if field == "count" {
                     Shape::Scalar
-                } else if field.bytes().all(|b| b.is_ascii_digit()) {
+                } else if field == "last" || field.bytes().all(|b| b.is_ascii_digit()) {
                     *element
                 } else if selects(select, field) {
                     Shape::Scalar
@@ -219,9 +298,12 @@ fn record_keys(record: &[(&str, Shape)]) -> String {
 
 fn list_expected(select: Select) -> String {
     match select {
-        Select::None => "count, N".to_owned(),
-        Select::State => "count, N, STATE (e.g. TIME_WAIT)".to_owned(),
-        Select::Kind => format!("count, N, {}", FD_KINDS.join(", ")),
+        Select::None => "count, N, last".to_owned(),
+        Select::State => "count, N, last, STATE (e.g. TIME_WAIT)".to_owned(),
+        Select::Kind => format!("count, N, last, {}", FD_KINDS.join(", ")),
+        Select::Flags => {
+            "count, N, last, retransmission, FLAGS (e.g. SYN, SYN_ACK, FIN_ACK, RST_ACK)".to_owned()
+        }
     }
 }
 
@@ -229,8 +311,8 @@ fn list_expected(select: Select) -> String {
 mod tests {
     use super::*;
     use crate::model::{
-        FdEntry, FdKind, KernelOnly, ListenerInfo, Proto, Role, Snapshot, SocketInfo, TcpState,
-        TraceEntry,
+        CaptureInfo, CapturedConnection, FdEntry, FdKind, KernelOnly, ListenerInfo, Proto, Role,
+        Segment, Snapshot, SocketInfo, TcpCounters, TcpState, TraceEntry,
     };
 
     fn keys(value: &serde_json::Value) -> Vec<String> {
@@ -246,11 +328,10 @@ mod tests {
         text.split('.').map(str::to_owned).collect()
     }
 
-    /// Every field the model serializes is one the schema knows, so the two cannot drift apart.
-    #[test]
-    fn schema_covers_the_snapshot_json() {
+    /// A snapshot with one entry in every list, so every field the model serializes appears.
+    fn full_snapshot() -> Snapshot {
         let addr = "127.0.0.1:1".parse().ok();
-        let snapshot = Snapshot {
+        Snapshot {
             fds: vec![FdEntry {
                 fd: 3,
                 kind: FdKind::Socket,
@@ -273,7 +354,7 @@ mod tests {
                 age_ms: 0,
                 history: Vec::new(),
                 forwarder: None,
-                tcp: None,
+                tcp: Some(TcpCounters::default()),
             }],
             listeners: vec![ListenerInfo {
                 name: "s".into(),
@@ -301,9 +382,47 @@ mod tests {
                 name: None,
                 at_ms: 0,
             }],
+            segments: vec![Segment {
+                conn: "s".into(),
+                t_us: 0,
+                proto: Proto::Tcp,
+                from: addr.unwrap(),
+                to: addr.unwrap(),
+                from_name: Some("s".into()),
+                to_name: None,
+                flags: "SYN",
+                flag_bits: 2,
+                seq: 0,
+                ack: 0,
+                rel_seq: 0,
+                rel_ack: 0,
+                len: 0,
+                win: 0,
+                retransmission: false,
+                preview: None,
+                dropped_before: 0,
+            }],
+            capture: CaptureInfo {
+                connections: vec![CapturedConnection {
+                    conn: "s".into(),
+                    proto: Proto::Tcp,
+                    a: addr.unwrap(),
+                    b: addr.unwrap(),
+                    a_name: None,
+                    b_name: None,
+                    segments: 1,
+                    dropped: 0,
+                }],
+                ..CaptureInfo::default()
+            },
             ..Snapshot::default()
-        };
-        let json = serde_json::to_value(&snapshot).unwrap();
+        }
+    }
+
+    /// Every field the model serializes is one the schema knows, so the two cannot drift apart.
+    #[test]
+    fn schema_covers_the_snapshot_json() {
+        let json = serde_json::to_value(full_snapshot()).unwrap();
         for key in keys(&json["sockets"][0])
             .into_iter()
             .chain(keys(&json["listeners"][0]))
@@ -316,13 +435,29 @@ mod tests {
             ("fds", &json["fds"][0]),
             ("kernel_only", &json["kernel_only"][0]),
             ("trace", &json["trace"][0]),
+            ("segments", &json["segments"][0]),
         ] {
             for key in keys(value) {
                 check(root, &["0".into(), key.clone()])
                     .unwrap_or_else(|misfit| panic!("{root} field {key}: {misfit:?}"));
             }
         }
-        for root in ["ports", "counters"] {
+        for key in keys(&json["segments"][0]) {
+            check("s", &["segments".into(), "last".into(), key.clone()])
+                .unwrap_or_else(|misfit| panic!("s.segments field {key}: {misfit:?}"));
+        }
+        for key in keys(&json["capture"]["connections"][0]) {
+            check("capture", &["connections".into(), "0".into(), key.clone()])
+                .unwrap_or_else(|misfit| panic!("capture.connections field {key}: {misfit:?}"));
+        }
+        for key in keys(&json) {
+            assert!(
+                PSEUDO_NAMES.contains(&key.as_str())
+                    || ["trace_dropped", "probe_errors", "at_ms"].contains(&key.as_str()),
+                "top-level key {key} is not a pseudo-name"
+            );
+        }
+        for root in ["ports", "counters", "capture"] {
             for key in keys(&json[root]) {
                 check(root, std::slice::from_ref(&key))
                     .or_else(|_| check(root, &[key.clone(), "count".into()]))
@@ -344,6 +479,21 @@ mod tests {
             "counters.listen_overflows_delta",
             "ports.ephemeral.0",
             "c1.errno",
+            "c1.segments.count",
+            "c1.segments.SYN",
+            "c1.segments.SYN_ACK",
+            "c1.segments.ACK_FIN",
+            "c1.segments.retransmission",
+            "c1.segments.last.flags",
+            "c1.segments.0.from.port",
+            "c1.states.last.state",
+            "c1.states.SYN_SENT",
+            "c1.handshake",
+            "c1.segs_out",
+            "segments.RST_ACK",
+            "capture.active",
+            "capture.connections.0.a.port",
+            "kernel_only.last.state",
         ] {
             let mut fields = path(ok);
             let name = fields.remove(0);
@@ -356,6 +506,13 @@ mod tests {
             ("kernel_only.socket", 0),
             ("fds.TIME_WAIT", 0),
             ("srv.local.host", 1),
+            ("c1.segments.SYN_SENT", 1),
+            ("c1.segments.syn", 1),
+            ("c1.segments", 1),
+            ("c1.segments.last.flag", 2),
+            ("c1.handshake.ok", 1),
+            ("kernel_only.SYN", 0),
+            ("c1.states.SYN_ACK", 1),
         ] {
             let mut fields = path(bad);
             let name = fields.remove(0);
