@@ -137,6 +137,9 @@ fn snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
         return snapshot_demo(args, demo);
     }
     let lang = lang_of(args.lang);
+    if let Some(program) = &args.trace {
+        return sockscope::trace::snapshot(args, program, lang);
+    }
     let parsed = match parse_or_report(args.run.as_deref().unwrap_or_default(), lang) {
         Ok(parsed) => parsed,
         Err(code) => return Ok(code),
