@@ -33,7 +33,8 @@ pub enum Ending {
     Signaled(i32),
 }
 
-/// A report from the tracer.
+/// A report from the tracer. Syscalls and waits are dropped (and counted) when the reader falls
+/// behind; events about processes never are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TraceEvent {
     /// A process (or thread) began to be traced: the program itself (`parent` None) or a child.

@@ -360,6 +360,21 @@ impl Loop {
         self.started.elapsed().as_millis() as u64
     }
 
+    /// Sends an event about a process (started, exec, ended): never dropped, so the reader always
+    /// knows which processes exist and how they ended; the tracer waits for room if it must
+    /// (only a fork storm fills the channel with these, and waiting slows the storm down).
+    fn emit_always(&mut self, event: TraceEvent) {
+        if self.dropped > 0 {
+            let count = std::mem::take(&mut self.dropped);
+            let _ = self.events.send(TraceEvent::Dropped { count });
+        }
+        let _ = self.events.send(event);
+        if let Some(waker) = &self.waker {
+            let _ = waker.wake();
+        }
+    }
+
+    /// Sends a syscall or a wait: dropped (and counted, then reported) when the channel is full.
     fn emit(&mut self, event: TraceEvent) {
         if self.dropped > 0 {
             match self.events.try_send(TraceEvent::Dropped {
@@ -398,7 +413,7 @@ impl Loop {
             },
         );
         let at_ms = self.at_ms();
-        self.emit(if recorded {
+        self.emit_always(if recorded {
             TraceEvent::Started {
                 pid,
                 parent,
@@ -425,7 +440,7 @@ impl Loop {
             // A resume that fails means the tracee died meanwhile (SIGKILL): its exit follows.
             let _ = self.handle(waited);
         }
-        self.emit(TraceEvent::Finished);
+        self.emit_always(TraceEvent::Finished);
     }
 
     fn handle(&mut self, waited: Waited) -> io::Result<()> {
@@ -443,7 +458,7 @@ impl Loop {
         if let Some(process) = self.processes.remove(&pid) {
             if process.recorded {
                 let at_ms = self.at_ms();
-                self.emit(TraceEvent::Ended { pid, how, at_ms });
+                self.emit_always(TraceEvent::Ended { pid, how, at_ms });
             }
         }
     }
@@ -502,7 +517,7 @@ impl Loop {
                 if let Some(process) = self.processes.get_mut(&pid) {
                     process.pending = None;
                     if process.recorded {
-                        self.emit(TraceEvent::Exec { pid, at_ms });
+                        self.emit_always(TraceEvent::Exec { pid, at_ms });
                     }
                 }
             }
