@@ -97,7 +97,7 @@ int main(void) {
 "#;
 
 /// Forks 10 children that each open and close a socket; exits with the number that failed.
-const FORKER: &str = r#"
+const FORKER: &str = r"
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -114,10 +114,10 @@ int main(void) {
     while (wait(&status) > 0) failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     return failed;
 }
-"#;
+";
 
 /// Opens and closes 1000 sockets as fast as it can.
-const FLOOD: &str = r#"
+const FLOOD: &str = r"
 #include <unistd.h>
 #include <sys/socket.h>
 int main(void) {
@@ -128,13 +128,14 @@ int main(void) {
     }
     return 0;
 }
-"#;
+";
 
 /// Compiles `source` once per test run with `cc`.
 fn compiled(name: &str, source: &str) -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     let dir = DIR.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("trace-{}", std::process::id()));
+        let dir =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("trace-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         dir
     });
@@ -159,10 +160,10 @@ fn compiled(name: &str, source: &str) -> PathBuf {
     binary
 }
 
-fn program(binary: &Path, args: &[&str]) -> Program {
-    let mut argv = vec![OsString::from(binary)];
-    argv.extend(args.iter().map(OsString::from));
-    Program::from_argv(argv).expect("the compiled program is found")
+fn program(binary: &Path, arguments: &[&str]) -> Program {
+    let mut line = vec![OsString::from(binary)];
+    line.extend(arguments.iter().map(OsString::from));
+    Program::from_argv(line).expect("the compiled program is found")
 }
 
 /// A port no one listens on now (the kernel's pick; released at once).
@@ -182,7 +183,11 @@ fn until(run: &mut TracedRun, done: impl Fn(&TracedRun) -> bool) {
 }
 
 fn calls<'a>(snapshot: &'a ProgramSnapshot, name: &str) -> Vec<&'a Syscall> {
-    snapshot.syscalls.iter().filter(|s| s.syscall == name).collect()
+    snapshot
+        .syscalls
+        .iter()
+        .filter(|s| s.syscall == name)
+        .collect()
 }
 
 #[test]
@@ -197,7 +202,11 @@ fn listen_shows_the_descriptor_the_program_really_got() {
         "--wait",
         "10ms",
     ]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let json: Value = serde_json::from_slice(&output.stdout).expect("JSON");
     let program = &json["program"];
     // The program's own printout: "fd=N port=P".
@@ -215,7 +224,11 @@ fn listen_shows_the_descriptor_the_program_really_got() {
     assert_eq!(listen["call"], format!("listen({fd}, 3)"));
     assert_eq!(listen["result"], "0");
     assert_eq!(listen["fd"], fd);
-    assert_eq!(syscalls[0]["result"], fd.to_string(), "socket() returned it");
+    assert_eq!(
+        syscalls[0]["result"],
+        fd.to_string(),
+        "socket() returned it"
+    );
     // The descriptor table from /proc/PID/fd has it as the listening socket.
     let fds = program["fds"].as_array().expect("fds");
     let entry = fds.iter().find(|e| e["fd"] == fd).expect("fd in the table");
@@ -231,14 +244,24 @@ fn listen_shows_the_descriptor_the_program_really_got() {
 fn clients_wait_in_the_programs_accept_queue_as_ss_shows() {
     let server = compiled("server", SERVER);
     let port = free_port();
-    let mut run = TracedRun::start(program(&server, &[&port.to_string()]), Limits::default(), None)
-        .expect("the server starts under trace");
-    assert!(run.settle(Duration::from_secs(10)), "the server reached accept()");
+    let mut run = TracedRun::start(
+        program(&server, &[&port.to_string()]),
+        Limits::default(),
+        None,
+    )
+    .expect("the server starts under trace");
+    assert!(
+        run.settle(Duration::from_secs(10)),
+        "the server reached accept()"
+    );
     let mut lab = HeadlessLab::new(LabConfig::default()).expect("lab");
     common::run(&mut lab, &format!("clients c 6 127.0.0.1:{port}"));
     // The server accepts c1 and then waits in read() on it: from then on its queue is still.
     until(&mut run, |run| {
-        run.log().processes.values().any(|p| p.waiting_in.as_deref() == Some("read"))
+        run.log()
+            .processes
+            .values()
+            .any(|p| p.waiting_in.as_deref() == Some("read"))
     });
     let mut diag = SockDiag::new().expect("sock_diag");
     let snapshot = run.snapshot(&mut diag);
@@ -290,7 +313,8 @@ fn clients_wait_in_the_programs_accept_queue_as_ss_shows() {
     // /proc/PID/fd agrees with the trace: listen() was called on the listener's descriptor.
     let listen = calls(&snapshot, "listen")[0];
     assert_eq!(listen.call, format!("listen({}, 3)", listener.fd));
-    let link = std::fs::read_link(format!("/proc/{}/fd/{}", run.pid(), listener.fd)).expect("readlink");
+    let link =
+        std::fs::read_link(format!("/proc/{}/fd/{}", run.pid(), listener.fd)).expect("readlink");
     let inode = snapshot
         .sockets
         .iter()
@@ -311,9 +335,24 @@ type Row = (String, Option<i64>, String);
 /// sockets (`-yy` shows `3<TCP:[...]>`).
 fn strace_rows(text: &str) -> Vec<Row> {
     const NETWORK: &[&str] = &[
-        "socket", "socketpair", "bind", "listen", "accept", "accept4", "connect", "getsockname",
-        "getpeername", "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg",
-        "shutdown", "setsockopt", "getsockopt",
+        "socket",
+        "socketpair",
+        "bind",
+        "listen",
+        "accept",
+        "accept4",
+        "connect",
+        "getsockname",
+        "getpeername",
+        "sendto",
+        "recvfrom",
+        "sendmsg",
+        "recvmsg",
+        "sendmmsg",
+        "recvmmsg",
+        "shutdown",
+        "setsockopt",
+        "getsockopt",
     ];
     let mut rows = Vec::new();
     for line in text.lines() {
@@ -327,7 +366,8 @@ fn strace_rows(text: &str) -> Vec<Row> {
         let on_socket = ["<TCP", "<UDP", "<UNIX", "<socket:"]
             .iter()
             .any(|kind| first_arg.contains(kind));
-        let wanted = NETWORK.contains(&name) || (["close", "read", "write"].contains(&name) && on_socket);
+        let wanted =
+            NETWORK.contains(&name) || (["close", "read", "write"].contains(&name) && on_socket);
         if !wanted {
             continue;
         }
@@ -342,7 +382,10 @@ fn strace_rows(text: &str) -> Vec<Row> {
         let result = line.rsplit_once(" = ").map_or("", |(_, r)| r);
         let mut words = result.split_whitespace();
         let value = words.next().unwrap_or("");
-        let value: String = value.chars().take_while(|c| *c == '-' || c.is_ascii_digit()).collect();
+        let value: String = value
+            .chars()
+            .take_while(|c| *c == '-' || c.is_ascii_digit())
+            .collect();
         let result = if value == "-1" {
             format!("-1 {}", words.next().unwrap_or(""))
         } else {
@@ -361,7 +404,15 @@ fn traced_socket_calls_equal_what_strace_reports() {
     std::fs::create_dir_all(&dir).unwrap();
     let prefix = dir.join("out");
     let status = Command::new("strace")
-        .args(["-f", "-ff", "-qq", "-yy", "-e", "trace=network,close,read,write", "-o"])
+        .args([
+            "-f",
+            "-ff",
+            "-qq",
+            "-yy",
+            "-e",
+            "trace=network,close,read,write",
+            "-o",
+        ])
         .arg(&prefix)
         .arg(&pair)
         .status()
@@ -377,7 +428,12 @@ fn traced_socket_calls_equal_what_strace_reports() {
     until(&mut run, |run| run.log().finished);
     let mut diag = SockDiag::new().expect("sock_diag");
     let snapshot = run.snapshot(&mut diag);
-    assert_eq!(snapshot.exit, Some(Ending::Exited(0)), "{}", snapshot.stderr);
+    assert_eq!(
+        snapshot.exit,
+        Some(Ending::Exited(0)),
+        "{}",
+        snapshot.stderr
+    );
     assert_eq!(snapshot.processes.len(), 2, "parent and the forked client");
     let mut by_pid: BTreeMap<i32, Vec<Row>> = BTreeMap::new();
     for call in &snapshot.syscalls {
@@ -392,7 +448,9 @@ fn traced_socket_calls_equal_what_strace_reports() {
     assert_eq!(ours, theirs);
     // Sanity: the comparison covered the interesting calls.
     let all: Vec<&str> = snapshot.syscalls.iter().map(|s| s.syscall).collect();
-    for name in ["socket", "bind", "listen", "accept", "connect", "read", "write", "shutdown", "close"] {
+    for name in [
+        "socket", "bind", "listen", "accept", "connect", "read", "write", "shutdown", "close",
+    ] {
         assert!(all.contains(&name), "{name} traced: {all:?}");
     }
     let read = snapshot
@@ -400,18 +458,23 @@ fn traced_socket_calls_equal_what_strace_reports() {
         .iter()
         .find(|s| s.syscall == "read" && s.result == "5")
         .expect("a read of 5 bytes");
-    assert!(read.call.contains("\"p"), "the data is shown: {}", read.call);
+    assert!(
+        read.call.contains("\"p"),
+        "the data is shown: {}",
+        read.call
+    );
 }
 
 #[test]
 fn a_program_that_does_not_exist_or_cannot_run_is_bad_input() {
-    let run = |line: &str| {
-        common::sockscope(&["snapshot", "--trace", line, "--format", "json"])
-    };
+    let run = |line: &str| common::sockscope(&["snapshot", "--trace", line, "--format", "json"]);
     let missing = run("no-such-program-sockscope-x --flag");
     assert_eq!(missing.status.code(), Some(2));
     let message = String::from_utf8_lossy(&missing.stderr);
-    assert!(message.contains("'no-such-program-sockscope-x' not found"), "{message}");
+    assert!(
+        message.contains("'no-such-program-sockscope-x' not found"),
+        "{message}"
+    );
     assert!(missing.stdout.is_empty());
 
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
@@ -424,11 +487,18 @@ fn a_program_that_does_not_exist_or_cannot_run_is_bad_input() {
     // Executable, but not a program the kernel can start: execve says ENOEXEC.
     let garbage = dir.join("trace-garbage");
     std::fs::write(&garbage, [0x7f, b'E', b'L', b'F', 0, 0, 0]).unwrap();
-    std::fs::set_permissions(&garbage, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        &garbage,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     let unrunnable = run(&garbage.display().to_string());
     assert_eq!(unrunnable.status.code(), Some(2));
     let message = String::from_utf8_lossy(&unrunnable.stderr);
-    assert!(message.contains("execve failed: Exec format error"), "{message}");
+    assert!(
+        message.contains("execve failed: Exec format error"),
+        "{message}"
+    );
 
     let unbalanced = run("sh 'open");
     assert_eq!(unbalanced.status.code(), Some(2));
@@ -461,7 +531,11 @@ fn processes_beyond_the_cap_are_followed_but_not_recorded() {
     assert_eq!(log.processes[&run.pid()].ended, Some(Ending::Exited(0)));
     assert_eq!(log.processes.len(), 4);
     assert_eq!(log.unrecorded_processes, 7);
-    let sockets = log.syscalls.iter().filter(|s| s.syscall == "socket").count();
+    let sockets = log
+        .syscalls
+        .iter()
+        .filter(|s| s.syscall == "socket")
+        .count();
     assert_eq!(sockets, 3, "only the recorded children's calls");
 }
 
@@ -485,8 +559,15 @@ fn a_flood_of_syscalls_is_bounded_and_counted() {
     assert!(log.events_dropped > 0, "the channel held 16 events");
     let seen = log.syscalls.len() as u64;
     // 2000 calls plus the start and end: each either kept or counted.
-    assert!(seen + log.events_dropped >= 2000, "{seen} kept, {} dropped", log.events_dropped);
-    assert!(seen <= 16 + 2, "no more than the channel held were kept: {seen}");
+    assert!(
+        seen + log.events_dropped >= 2000,
+        "{seen} kept, {} dropped",
+        log.events_dropped
+    );
+    assert!(
+        seen <= 16 + 2,
+        "no more than the channel held were kept: {seen}"
+    );
 }
 
 #[test]
@@ -500,7 +581,11 @@ fn an_ordinary_user_can_trace_its_own_child() {
         .args(["--format", "json", "--wait", "10ms"])
         .output()
         .expect("setpriv runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let json: Value = serde_json::from_slice(&output.stdout).expect("JSON");
     let listen = json["program"]["syscalls"]
         .as_array()

@@ -148,7 +148,11 @@ unsafe fn child(setup: &ChildSetup<'_>, program: &libc::sock_fprog) -> ! {
         {
             fail(ChildStep::Seccomp);
         }
-        libc::execve(setup.path.as_ptr(), setup.argv.as_ptr(), setup.envp.as_ptr());
+        libc::execve(
+            setup.path.as_ptr(),
+            setup.argv.as_ptr(),
+            setup.envp.as_ptr(),
+        );
         fail(ChildStep::Exec)
     }
 }
@@ -214,14 +218,28 @@ pub fn pointer_array(strings: &[CString]) -> Vec<*const libc::c_char> {
 /// included, which `nix::sys::signal::Signal` cannot name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Waited {
-    Exited { pid: i32, status: i32 },
-    Signaled { pid: i32, signal: i32 },
+    Exited {
+        pid: i32,
+        status: i32,
+    },
+    Signaled {
+        pid: i32,
+        signal: i32,
+    },
     /// A signal-delivery-stop or group-stop (`signal`), or the initial `SIGSTOP` of a new tracee.
-    Stopped { pid: i32, signal: i32 },
+    Stopped {
+        pid: i32,
+        signal: i32,
+    },
     /// A `PTRACE_EVENT_*` stop.
-    Event { pid: i32, event: i32 },
+    Event {
+        pid: i32,
+        event: i32,
+    },
     /// A syscall-entry or syscall-exit stop (`PTRACE_O_TRACESYSGOOD`).
-    SyscallStop { pid: i32 },
+    SyscallStop {
+        pid: i32,
+    },
 }
 
 /// Waits for the next change of any child or tracee of *this thread* (`__WALL | __WNOTHREAD`: the

@@ -154,13 +154,17 @@ fn fd_set(memory: &dyn Memory, address: u64, nfds: u64) -> String {
         return format!("{address:#x}");
     };
     let set: Vec<String> = (0..nfds)
-        .filter(|&fd| bytes.get(fd / 8).is_some_and(|byte| byte & (1 << (fd % 8)) != 0))
+        .filter(|&fd| {
+            bytes
+                .get(fd / 8)
+                .is_some_and(|byte| byte & (1 << (fd % 8)) != 0)
+        })
         .map(|fd| fd.to_string())
         .collect();
     format!("[{}]", set.join(" "))
 }
 
-/// `struct epoll_event` is packed on x86_64 (12 bytes), naturally aligned elsewhere (16).
+/// `struct epoll_event` is packed on `x86_64` (12 bytes), naturally aligned elsewhere (16).
 #[cfg(target_arch = "x86_64")]
 const EPOLL_EVENT_SIZE: usize = 12;
 #[cfg(not(target_arch = "x86_64"))]
@@ -185,7 +189,10 @@ fn epoll_events(memory: &dyn Memory, address: u64, count: u64) -> String {
     let Some(bytes) = memory.read(address, shown * EPOLL_EVENT_SIZE) else {
         return format!("{address:#x}");
     };
-    let mut items: Vec<String> = bytes.chunks_exact(EPOLL_EVENT_SIZE).map(epoll_event).collect();
+    let mut items: Vec<String> = bytes
+        .chunks_exact(EPOLL_EVENT_SIZE)
+        .map(epoll_event)
+        .collect();
     if count as usize > shown {
         items.push("...".to_owned());
     }
@@ -199,12 +206,17 @@ const IOVEC_SIZE: usize = 16;
 /// `{name=127.0.0.1:9, data="hello"}`: the address and the first bytes of the iovecs (`limit`:
 /// how many bytes the call moved, for a receive).
 fn msghdr(memory: &dyn Memory, address: u64, limit: Option<u64>) -> String {
-    let Some(header) = memory.read(address, MSGHDR_SIZE).filter(|h| h.len() == MSGHDR_SIZE) else {
+    let Some(header) = memory
+        .read(address, MSGHDR_SIZE)
+        .filter(|h| h.len() == MSGHDR_SIZE)
+    else {
         return format!("{address:#x}");
     };
     let word = |at: usize| u64::from_ne_bytes(header[at..at + 8].try_into().unwrap_or_default());
     let name = word(0);
-    let name_len = u64::from(u32::from_ne_bytes(header[8..12].try_into().unwrap_or_default()));
+    let name_len = u64::from(u32::from_ne_bytes(
+        header[8..12].try_into().unwrap_or_default(),
+    ));
     let iov = word(16);
     let iov_len = word(24).min(SHOWN_ELEMENTS as u64);
     let mut collected = Vec::new();
@@ -235,74 +247,88 @@ fn msghdr(memory: &dyn Memory, address: u64, limit: Option<u64>) -> String {
 /// The call as known at its start.
 #[must_use]
 pub fn entry(call: Call, args: [u64; 6], memory: &dyn Memory) -> Pending {
-    let a = args;
-    let fd = call.takes_fd().then(|| fd_of(a[0]));
-    let known = |text: String| Some(text);
-    let shown: Vec<Option<String>> = match call {
+    let fd = call.takes_fd().then(|| fd_of(args[0]));
+    Pending {
+        call,
+        args,
+        fd,
+        shown: network_at_entry(call, args, memory),
+    }
+}
+
+/// The arguments of the socket calls known at their start (`None`: filled in at the return).
+fn network_at_entry(call: Call, a: [u64; 6], memory: &dyn Memory) -> Vec<Option<String>> {
+    match call {
         Call::Socket | Call::Socketpair => {
             let domain = a[0] as i32;
             let mut shown = vec![
-                known(names::family(domain)),
-                known(names::socket_type(a[1])),
-                known(names::protocol(domain, a[2] as i32)),
+                Some(names::family(domain)),
+                Some(names::socket_type(a[1])),
+                Some(names::protocol(domain, a[2] as i32)),
             ];
             if call == Call::Socketpair {
                 shown.push(None);
             }
             shown
         }
-        Call::Bind | Call::Connect => vec![known(int(a[0])), known(address_at(memory, a[1], a[2]))],
-        Call::Listen => vec![known(int(a[0])), known(int(a[1]))],
-        Call::Accept | Call::Getsockname | Call::Getpeername => vec![known(int(a[0])), None],
-        Call::Accept4 => vec![known(int(a[0])), None, known(names::socket_flags(a[3]))],
+        Call::Bind | Call::Connect => vec![Some(int(a[0])), Some(address_at(memory, a[1], a[2]))],
+        Call::Accept | Call::Getsockname | Call::Getpeername => vec![Some(int(a[0])), None],
+        Call::Accept4 => vec![Some(int(a[0])), None, Some(names::socket_flags(a[3]))],
         Call::Sendto => vec![
-            known(int(a[0])),
-            known(data(memory, a[1], a[2])),
-            known(a[2].to_string()),
-            known(names::msg_flags(a[3])),
-            known(address_at(memory, a[4], a[5])),
+            Some(int(a[0])),
+            Some(data(memory, a[1], a[2])),
+            Some(a[2].to_string()),
+            Some(names::msg_flags(a[3])),
+            Some(address_at(memory, a[4], a[5])),
         ],
         Call::Recvfrom => vec![
-            known(int(a[0])),
+            Some(int(a[0])),
             None,
-            known(a[2].to_string()),
-            known(names::msg_flags(a[3])),
+            Some(a[2].to_string()),
+            Some(names::msg_flags(a[3])),
             None,
         ],
         Call::Sendmsg => vec![
-            known(int(a[0])),
-            known(msghdr(memory, a[1], None)),
-            known(names::msg_flags(a[2])),
+            Some(int(a[0])),
+            Some(msghdr(memory, a[1], None)),
+            Some(names::msg_flags(a[2])),
         ],
-        Call::Recvmsg => vec![known(int(a[0])), None, known(names::msg_flags(a[2]))],
+        Call::Recvmsg => vec![Some(int(a[0])), None, Some(names::msg_flags(a[2]))],
         Call::Sendmmsg | Call::Recvmmsg => vec![
-            known(int(a[0])),
-            known("{...}".to_owned()),
-            known(a[2].to_string()),
-            known(names::msg_flags(a[3])),
+            Some(int(a[0])),
+            Some("{...}".to_owned()),
+            Some(a[2].to_string()),
+            Some(names::msg_flags(a[3])),
         ],
-        Call::Read => vec![known(int(a[0])), None, known(a[2].to_string())],
+        _ => others_at_entry(call, a, memory),
+    }
+}
+
+/// The same for calls on any descriptor and the readiness calls.
+fn others_at_entry(call: Call, a: [u64; 6], memory: &dyn Memory) -> Vec<Option<String>> {
+    match call {
+        Call::Read => vec![Some(int(a[0])), None, Some(a[2].to_string())],
         Call::Write => vec![
-            known(int(a[0])),
-            known(data(memory, a[1], a[2])),
-            known(a[2].to_string()),
+            Some(int(a[0])),
+            Some(data(memory, a[1], a[2])),
+            Some(a[2].to_string()),
         ],
-        Call::Shutdown => vec![known(int(a[0])), known(names::shutdown_how(a[1]))],
-        Call::Close | Call::Dup => vec![known(int(a[0]))],
-        Call::Dup2 => vec![known(int(a[0])), known(int(a[1]))],
+        Call::Shutdown => vec![Some(int(a[0])), Some(names::shutdown_how(a[1]))],
+        Call::Close | Call::Dup | Call::EpollCreate => vec![Some(int(a[0]))],
+        Call::Dup2 | Call::Listen => vec![Some(int(a[0])), Some(int(a[1]))],
         Call::Dup3 => vec![
-            known(int(a[0])),
-            known(int(a[1])),
-            known(names::open_flags(a[2]).replace("O_RDONLY|", "")),
+            Some(int(a[0])),
+            Some(int(a[1])),
+            Some(names::open_flags(a[2]).replace("O_RDONLY|", "")),
         ],
         Call::Fcntl => {
             let command = a[1] as i32;
-            let mut shown = vec![known(int(a[0])), known(names::fcntl_command(command))];
+            let mut shown = vec![Some(int(a[0])), Some(names::fcntl_command(command))];
             match command {
-                libc::F_SETFL => shown.push(known(names::open_flags(a[2]))),
-                libc::F_SETFD => shown.push(known(names::fd_flags(a[2]))),
+                libc::F_SETFL => shown.push(Some(names::open_flags(a[2]))),
+                libc::F_SETFD => shown.push(Some(names::fd_flags(a[2]))),
                 libc::F_DUPFD | libc::F_DUPFD_CLOEXEC | libc::F_SETOWN => {
-                    shown.push(known(int(a[2])));
+                    shown.push(Some(int(a[2])));
                 }
                 _ => {}
             }
@@ -311,48 +337,47 @@ pub fn entry(call: Call, args: [u64; 6], memory: &dyn Memory) -> Pending {
         Call::Setsockopt => {
             let level = a[1] as i32;
             vec![
-                known(int(a[0])),
-                known(names::sockopt_level(level)),
-                known(names::sockopt_name(level, a[2] as i32)),
-                known(option_value(memory, a[3], a[4])),
+                Some(int(a[0])),
+                Some(names::sockopt_level(level)),
+                Some(names::sockopt_name(level, a[2] as i32)),
+                Some(option_value(memory, a[3], a[4])),
             ]
         }
         Call::Getsockopt => {
             let level = a[1] as i32;
             vec![
-                known(int(a[0])),
-                known(names::sockopt_level(level)),
-                known(names::sockopt_name(level, a[2] as i32)),
+                Some(int(a[0])),
+                Some(names::sockopt_level(level)),
+                Some(names::sockopt_name(level, a[2] as i32)),
                 None,
             ]
         }
         Call::Poll | Call::Ppoll => vec![
-            known(pollfds(memory, a[0], a[1], false)),
-            known(a[1].to_string()),
-            known(if call == Call::Poll {
+            Some(pollfds(memory, a[0], a[1], false)),
+            Some(a[1].to_string()),
+            Some(if call == Call::Poll {
                 int(a[2])
             } else {
                 timeout_pointer(a[2])
             }),
         ],
         Call::Select | Call::Pselect6 => vec![
-            known(int(a[0])),
-            known(fd_set(memory, a[1], a[0])),
-            known(fd_set(memory, a[2], a[0])),
-            known(fd_set(memory, a[3], a[0])),
-            known(timeout_pointer(a[4])),
+            Some(int(a[0])),
+            Some(fd_set(memory, a[1], a[0])),
+            Some(fd_set(memory, a[2], a[0])),
+            Some(fd_set(memory, a[3], a[0])),
+            Some(timeout_pointer(a[4])),
         ],
-        Call::EpollCreate => vec![known(int(a[0]))],
-        Call::EpollCreate1 => vec![known(if a[0] as i32 == libc::EPOLL_CLOEXEC {
+        Call::EpollCreate1 => vec![Some(if a[0] as i32 == libc::EPOLL_CLOEXEC {
             "EPOLL_CLOEXEC".to_owned()
         } else {
             int(a[0])
         })],
         Call::EpollCtl => vec![
-            known(int(a[0])),
-            known(names::epoll_op(a[1] as i32)),
-            known(int(a[2])),
-            known(if a[3] == 0 {
+            Some(int(a[0])),
+            Some(names::epoll_op(a[1] as i32)),
+            Some(int(a[2])),
+            Some(if a[3] == 0 {
                 "NULL".to_owned()
             } else {
                 memory
@@ -362,21 +387,16 @@ pub fn entry(call: Call, args: [u64; 6], memory: &dyn Memory) -> Pending {
             }),
         ],
         Call::EpollWait | Call::EpollPwait | Call::EpollPwait2 => vec![
-            known(int(a[0])),
+            Some(int(a[0])),
             None,
-            known(int(a[2])),
-            known(if call == Call::EpollPwait2 {
+            Some(int(a[2])),
+            Some(if call == Call::EpollPwait2 {
                 timeout_pointer(a[3])
             } else {
                 int(a[3])
             }),
         ],
-    };
-    Pending {
-        call,
-        args,
-        fd,
-        shown,
+        _ => Vec::new(),
     }
 }
 
@@ -388,20 +408,21 @@ fn expected(code: i32) -> bool {
 
 /// The call completed: `value` is what it returned (`-errno` when `is_error`).
 #[must_use]
-pub fn exit(pending: Pending, value: i64, is_error: bool, memory: &dyn Memory) -> Decoded {
+pub fn exit(pending: &Pending, value: i64, is_error: bool, memory: &dyn Memory) -> Decoded {
     let a = pending.args;
     let ok = !is_error;
     let count = if ok { value.max(0) as u64 } else { 0 };
     let filled = |index: usize| -> String {
         match (pending.call, index) {
-            (Call::Socketpair, 3) if ok => match (memory.read_u32(a[3]), memory.read_u32(a[3] + 4)) {
+            (Call::Socketpair, 3) if ok => match (memory.read_u32(a[3]), memory.read_u32(a[3] + 4))
+            {
                 (Some(first), Some(second)) => format!("[{}, {}]", first as i32, second as i32),
                 _ => format!("{:#x}", a[3]),
             },
             (Call::Accept | Call::Accept4 | Call::Getsockname | Call::Getpeername, 1) if ok => {
                 returned_address(memory, a[1], a[2])
             }
-            (Call::Recvfrom, 1) | (Call::Read, 1) if ok => data(memory, a[1], count),
+            (Call::Recvfrom | Call::Read, 1) if ok => data(memory, a[1], count),
             (Call::Recvfrom, 4) if ok => returned_address(memory, a[4], a[5]),
             (Call::Recvmsg, 1) if ok => msghdr(memory, a[1], Some(count)),
             (Call::Getsockopt, 3) if ok => match memory.read_u32(a[4]) {
@@ -479,14 +500,14 @@ mod tests {
         let bind = entry(Call::Bind, [3, 0x1000, 16, 0, 0, 0], &memory);
         // The program may reuse the buffer once the call returned: entry already has it.
         memory.insert(0x1000, v4(1));
-        let done = exit(bind, 0, false, &memory);
+        let done = exit(&bind, 0, false, &memory);
         assert_eq!(done.call_text("bind"), "bind(3, 127.0.0.1:8080)");
         assert_eq!(done.result, "0");
 
         let accept = entry(Call::Accept4, [3, 0x2000, 0x3000, 2048, 0, 0], &memory);
         memory.insert(0x2000, v4(5555));
         memory.insert(0x3000, 16u32.to_ne_bytes().to_vec());
-        let done = exit(accept, 4, false, &memory);
+        let done = exit(&accept, 4, false, &memory);
         assert_eq!(
             done.call_text("accept4"),
             "accept4(3, 127.0.0.1:5555, SOCK_NONBLOCK)"
@@ -498,12 +519,12 @@ mod tests {
     fn failures_name_their_errno_and_expected_ones_are_not_failures() {
         let memory = BTreeMap::new();
         let accept = entry(Call::Accept, [3, 0, 0, 0, 0, 0], &memory);
-        let done = exit(accept, -i64::from(libc::EAGAIN), true, &memory);
+        let done = exit(&accept, -i64::from(libc::EAGAIN), true, &memory);
         assert_eq!(done.call_text("accept"), "accept(3, NULL)");
         assert_eq!(done.result, "-1 EAGAIN");
         assert!(!done.failed);
         let listen = entry(Call::Listen, [7, 3, 0, 0, 0, 0], &memory);
-        let done = exit(listen, -i64::from(libc::EBADF), true, &memory);
+        let done = exit(&listen, -i64::from(libc::EBADF), true, &memory);
         assert_eq!((done.result.as_str(), done.failed), ("-1 EBADF", true));
     }
 
@@ -512,12 +533,12 @@ mod tests {
         let mut memory = BTreeMap::new();
         let read = entry(Call::Read, [4, 0x1000, 1024, 0, 0, 0], &memory);
         memory.insert(0x1000, b"hi\x1b[2J\n and more".to_vec());
-        let done = exit(read, 3, false, &memory);
+        let done = exit(&read, 3, false, &memory);
         assert_eq!(done.call_text("read"), "read(4, \"hi\\33\", 1024)");
         let long = vec![b'x'; 100];
         memory.insert(0x1000, long);
         let write = entry(Call::Write, [4, 0x1000, 100, 0, 0, 0], &memory);
-        let done = exit(write, 100, false, &memory);
+        let done = exit(&write, 100, false, &memory);
         assert_eq!(done.args[1], format!("\"{}\"...", "x".repeat(32)));
     }
 
@@ -526,16 +547,23 @@ mod tests {
         let memory = BTreeMap::new();
         let set = entry(
             Call::Fcntl,
-            [3, libc::F_SETFL as u64, (libc::O_RDWR | libc::O_NONBLOCK) as u64, 0, 0, 0],
+            [
+                3,
+                libc::F_SETFL as u64,
+                (libc::O_RDWR | libc::O_NONBLOCK) as u64,
+                0,
+                0,
+                0,
+            ],
             &memory,
         );
         assert_eq!(
-            exit(set, 0, false, &memory).call_text("fcntl"),
+            exit(&set, 0, false, &memory).call_text("fcntl"),
             "fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK)"
         );
         let get = entry(Call::Fcntl, [3, libc::F_GETFL as u64, 0, 0, 0, 0], &memory);
         assert_eq!(
-            exit(get, 0x802, false, &memory).result,
+            exit(&get, 0x802, false, &memory).result,
             "0x802 (flags O_RDWR|O_NONBLOCK)"
         );
     }

@@ -46,7 +46,10 @@ pub enum TraceEvent {
         at_ms: u64,
     },
     /// A process replaced its program (`execve` succeeded).
-    Exec { pid: i32, at_ms: u64 },
+    Exec {
+        pid: i32,
+        at_ms: u64,
+    },
     /// A process is waiting in a call that may wait for the network (`accept`, `poll`, ...).
     Waiting {
         pid: i32,
@@ -62,9 +65,13 @@ pub enum TraceEvent {
     },
     /// Events the tracer could not send because the channel was full (the reader fell behind),
     /// reported as soon as there is room again.
-    Dropped { count: u64 },
+    Dropped {
+        count: u64,
+    },
     /// A process beyond the cap: followed (its syscalls must be let through) but not recorded.
-    Unrecorded { pid: i32 },
+    Unrecorded {
+        pid: i32,
+    },
     /// The tracer is done: every traced process has ended, or it was told to stop.
     Finished,
 }

@@ -22,7 +22,7 @@ pub const NATIVE_ARCH: u32 = 0xC000_003E;
 #[cfg(target_arch = "aarch64")]
 pub const NATIVE_ARCH: u32 = 0xC000_00B7;
 
-/// `__X32_SYSCALL_BIT`: x32 syscalls on x86_64 have it set.
+/// `__X32_SYSCALL_BIT`: x32 syscalls on `x86_64` have it set.
 #[cfg(target_arch = "x86_64")]
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
@@ -141,7 +141,11 @@ mod tests {
             pc += 1;
             match instruction.code {
                 LD_W_ABS => {
-                    accumulator = if instruction.k == OFFSET_ARCH { arch } else { nr };
+                    accumulator = if instruction.k == OFFSET_ARCH {
+                        arch
+                    } else {
+                        nr
+                    };
                 }
                 JEQ_K | 0x35 => {
                     let taken = if instruction.code == JEQ_K {
@@ -149,7 +153,11 @@ mod tests {
                     } else {
                         accumulator >= instruction.k
                     };
-                    pc += usize::from(if taken { instruction.jt } else { instruction.jf });
+                    pc += usize::from(if taken {
+                        instruction.jt
+                    } else {
+                        instruction.jf
+                    });
                 }
                 RET_K => return instruction.k,
                 other => panic!("unexpected BPF code {other:#x}"),
@@ -181,7 +189,11 @@ mod tests {
         );
         #[cfg(target_arch = "x86_64")]
         assert_eq!(
-            run(&program, NATIVE_ARCH, X32_SYSCALL_BIT | libc::SYS_socket as u32),
+            run(
+                &program,
+                NATIVE_ARCH,
+                X32_SYSCALL_BIT | libc::SYS_socket as u32
+            ),
             libc::SECCOMP_RET_ALLOW
         );
     }

@@ -91,7 +91,11 @@ pub fn snapshot(args: &SnapshotArgs, line: &str, lang: Lang) -> Result<ExitCode>
             report::say(&text::format(
                 lang,
                 "trace.cannot_trace",
-                &[("name", &shown), ("step", "fork"), ("error", &error.to_string())],
+                &[
+                    ("name", &shown),
+                    ("step", "fork"),
+                    ("error", &error.to_string()),
+                ],
             ));
             return Ok(ExitCode::from(EXIT_IO_ERROR));
         }

@@ -334,7 +334,10 @@ mod tests {
         );
         assert_eq!(sockopt_name(libc::IPPROTO_TCP, 9999), "9999");
         assert_eq!(shutdown_how(libc::SHUT_WR as u64), "SHUT_WR");
-        assert_eq!(poll_events((libc::POLLIN | libc::POLLOUT) as u64), "POLLIN|POLLOUT");
+        assert_eq!(
+            poll_events((libc::POLLIN | libc::POLLOUT) as u64),
+            "POLLIN|POLLOUT"
+        );
     }
 
     #[test]

@@ -89,7 +89,8 @@ impl Program {
 }
 
 fn is_executable_file(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    std::fs::metadata(path)
+        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
 fn check(path: &Path, shown: &str) -> Result<(), ProgramError> {
@@ -123,17 +124,25 @@ mod tests {
     fn lines_split_like_a_shell_and_programs_are_found_on_path() {
         let program = Program::parse("sh -c 'echo hi there'").expect("sh is on PATH");
         assert!(program.path.is_absolute(), "{:?}", program.path);
-        assert_eq!(program.argv, ["sh", "-c", "echo hi there"].map(OsString::from));
+        assert_eq!(
+            program.argv,
+            ["sh", "-c", "echo hi there"].map(OsString::from)
+        );
         assert_eq!(Program::parse("sh 'open"), Err(ProgramError::Malformed));
         assert_eq!(Program::parse("  "), Err(ProgramError::Malformed));
         assert_eq!(
             Program::parse("no-such-program-here x"),
             Err(ProgramError::NotFound("no-such-program-here".into()))
         );
+        let plain = std::env::temp_dir().join(format!("sockscope-plain-{}", std::process::id()));
+        std::fs::write(&plain, "text\n").unwrap();
+        std::fs::set_permissions(&plain, PermissionsExt::from_mode(0o644)).unwrap();
+        let shown = plain.display().to_string();
         assert_eq!(
-            Program::parse("/etc/hostname"),
-            Err(ProgramError::NotExecutable("/etc/hostname".into()))
+            Program::parse(&shown),
+            Err(ProgramError::NotExecutable(shown.clone()))
         );
+        std::fs::remove_file(&plain).unwrap();
         assert_eq!(
             Program::parse("/"),
             Err(ProgramError::NotExecutable("/".into()))

@@ -67,15 +67,15 @@ impl TracedRun {
         limits: Limits,
         waker: Option<Arc<mio::Waker>>,
     ) -> Result<Self, StartError> {
-        let stdin = OwnedFd::from(File::open("/dev/null").map_err(StartError::Io)?);
+        let null = OwnedFd::from(File::open("/dev/null").map_err(StartError::Io)?);
         let (stdout, stdout_fd) = Captured::new().map_err(StartError::Io)?;
         let (stderr, stderr_fd) = Captured::new().map_err(StartError::Io)?;
-        let stdio = Stdio {
-            stdin,
+        let child_stdio = Stdio {
+            stdin: null,
             stdout: stdout_fd,
             stderr: stderr_fd,
         };
-        let tracer = Tracer::start(&program, stdio, limits, waker)?;
+        let tracer = Tracer::start(&program, child_stdio, limits, waker)?;
         let mut run = Self {
             program,
             tracer,

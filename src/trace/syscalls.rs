@@ -3,7 +3,7 @@
 //! Numbers come from `libc`'s `SYS_*` constants: the crate is already a dependency, is kept by the
 //! Rust project, and its per-architecture tables are generated from the kernel's headers. aarch64
 //! has no `poll`, `select`, `dup2`, `epoll_create` or `epoll_wait` (only their newer forms), so
-//! those entries exist on x86_64 alone.
+//! those entries exist on `x86_64` alone.
 
 /// A syscall of interest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -222,7 +222,12 @@ mod tests {
     #[test]
     fn every_number_maps_back_to_its_call_once() {
         for &(number, call) in TABLE {
-            assert_eq!(Call::from_number(number as u64), Some(call), "{}", call.name());
+            assert_eq!(
+                Call::from_number(number as u64),
+                Some(call),
+                "{}",
+                call.name()
+            );
         }
         let mut numbers: Vec<_> = TABLE.iter().map(|(n, _)| *n).collect();
         numbers.sort_unstable();

@@ -377,21 +377,18 @@ impl Loop {
     /// Sends a syscall or a wait: dropped (and counted, then reported) when the channel is full.
     fn emit(&mut self, event: TraceEvent) {
         if self.dropped > 0 {
-            match self.events.try_send(TraceEvent::Dropped {
+            let notice = TraceEvent::Dropped {
                 count: self.dropped,
-            }) {
-                Ok(()) => self.dropped = 0,
-                Err(_) => {
-                    self.dropped += 1;
-                    return;
-                }
+            };
+            if self.events.try_send(notice).is_err() {
+                self.dropped += 1;
+                return;
             }
+            self.dropped = 0;
         }
-        match self.events.try_send(event) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => self.dropped += 1,
-            // Nobody reads any more: keep the program running correctly, report nothing.
-            Err(TrySendError::Disconnected(_)) => {}
+        // Disconnected: nobody reads any more; the program keeps running correctly regardless.
+        if let Err(TrySendError::Full(_)) = self.events.try_send(event) {
+            self.dropped += 1;
         }
         if let Some(waker) = &self.waker {
             let _ = waker.wake();
@@ -432,11 +429,8 @@ impl Loop {
                     let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
                 }
             }
-            let waited = match wait_any() {
-                Ok(waited) => waited,
-                // ECHILD: nothing left to trace.
-                Err(_) => break,
-            };
+            // ECHILD: nothing left to trace.
+            let Ok(waited) = wait_any() else { break };
             // A resume that fails means the tracee died meanwhile (SIGKILL): its exit follows.
             let _ = self.handle(waited);
         }
@@ -455,11 +449,11 @@ impl Loop {
     }
 
     fn ended(&mut self, pid: i32, how: Ending) {
-        if let Some(process) = self.processes.remove(&pid) {
-            if process.recorded {
-                let at_ms = self.at_ms();
-                self.emit_always(TraceEvent::Ended { pid, how, at_ms });
-            }
+        if let Some(process) = self.processes.remove(&pid)
+            && process.recorded
+        {
+            let at_ms = self.at_ms();
+            self.emit_always(TraceEvent::Ended { pid, how, at_ms });
         }
     }
 
@@ -565,7 +559,8 @@ impl Loop {
                 if let Some(pending) = pending {
                     let name = pending.call.name();
                     let fd = pending.fd;
-                    let decoded = decode::exit(pending, value, is_error, &Tracee(Pid::from_raw(pid)));
+                    let decoded =
+                        decode::exit(&pending, value, is_error, &Tracee(Pid::from_raw(pid)));
                     let at_ms = self.at_ms();
                     self.emit(TraceEvent::Syscall(Syscall {
                         pid,
