@@ -341,6 +341,9 @@ struct Process {
     recorded: bool,
     /// Its initial `SIGSTOP` (every new tracee gets one) has not arrived yet.
     awaiting_stop: bool,
+    /// Reported (`Started` or `Unrecorded`): false only while its stop came before its parent's
+    /// fork event.
+    announced: bool,
 }
 
 struct Loop {
@@ -407,6 +410,7 @@ impl Loop {
                 pending: None,
                 recorded,
                 awaiting_stop: parent.is_some(),
+                announced: true,
             },
         );
         let at_ms = self.at_ms();
@@ -473,6 +477,7 @@ impl Loop {
                             pending: None,
                             recorded: false,
                             awaiting_stop: false,
+                            announced: false,
                         },
                     );
                     return resume(pid, Resume::Continue, 0);
@@ -493,17 +498,16 @@ impl Loop {
             libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
                 let child = ptrace::getevent(Pid::from_raw(pid)).map_err(io::Error::from)? as i32;
                 let thread = event == libc::PTRACE_EVENT_CLONE && is_thread(child);
-                match self.processes.get_mut(&child) {
-                    // Its stop came first (see `stopped`): now its parent is known.
-                    Some(known) if !known.recorded && self.recorded < self.limits.processes => {
-                        self.processes.remove(&child);
-                        self.add(child, Some(pid), thread);
-                        if let Some(process) = self.processes.get_mut(&child) {
-                            process.awaiting_stop = false;
-                        }
+                // Its initial stop may have come first (see `stopped`): then it is known but not
+                // yet announced, and its stop is behind it.
+                let stopped_already = self.processes.get(&child).map(|p| p.announced);
+                if stopped_already != Some(true) {
+                    self.add(child, Some(pid), thread);
+                    if let (Some(false), Some(process)) =
+                        (stopped_already, self.processes.get_mut(&child))
+                    {
+                        process.awaiting_stop = false;
                     }
-                    Some(_) => {}
-                    None => self.add(child, Some(pid), thread),
                 }
             }
             libc::PTRACE_EVENT_EXEC => {
