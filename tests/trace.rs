@@ -596,3 +596,25 @@ fn an_ordinary_user_can_trace_its_own_child() {
         .expect("listen traced as nobody");
     assert_eq!(listen["result"], "0");
 }
+
+#[test]
+fn the_tracer_wakes_the_loop_that_reads_it() {
+    use mio::{Events, Poll, Token, Waker};
+    let server = compiled("server", SERVER);
+    let mut poll = Poll::new().expect("poll");
+    let waker = std::sync::Arc::new(Waker::new(poll.registry(), Token(7)).expect("waker"));
+    let mut run =
+        TracedRun::start(program(&server, &["0"]), Limits::default(), Some(waker)).expect("starts");
+    // No busy loop: the poll sleeps until the tracer has something, then the events are there.
+    let mut events = Events::with_capacity(4);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut listened = false;
+    while !listened && Instant::now() < deadline {
+        poll.poll(&mut events, Some(Duration::from_secs(10)))
+            .expect("poll waits");
+        assert!(events.iter().all(|event| event.token() == Token(7)));
+        run.pump();
+        listened = run.log().syscalls.iter().any(|s| s.syscall == "listen");
+    }
+    assert!(listened, "woken with the listen() in the channel");
+}
