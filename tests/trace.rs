@@ -618,3 +618,127 @@ fn the_tracer_wakes_the_loop_that_reads_it() {
     }
     assert!(listened, "woken with the listen() in the channel");
 }
+
+/// A forking server in Python: the parent accepts and closes its copy of the connection, the child
+/// closes the listener, echoes one message in upper case, then waits for the peer to close.
+const FORKING_SERVER: &str = r"
+import os, socket, sys
+s = socket.socket()
+s.bind(('127.0.0.1', int(sys.argv[1])))
+s.listen(5)
+while True:
+    c, _ = s.accept()
+    if os.fork() == 0:
+        s.close()
+        c.sendall(c.recv(64).upper())
+        c.recv(64)
+        os._exit(0)
+    c.close()
+";
+
+#[test]
+fn a_forking_server_shows_both_processes_and_the_childs_calls() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let script = dir.join(format!("forking-{}.py", std::process::id()));
+    std::fs::write(&script, FORKING_SERVER).unwrap();
+    let port = free_port();
+    let python = Program::from_argv(vec![
+        "python3".into(),
+        script.clone().into_os_string(),
+        port.to_string().into(),
+    ])
+    .expect("python3 is on PATH");
+    let mut run = TracedRun::start(python, Limits::default(), None).expect("starts");
+    assert!(
+        run.settle(Duration::from_secs(10)),
+        "the server reached accept()"
+    );
+    let mut lab = HeadlessLab::new(LabConfig::default()).expect("lab");
+    common::run(
+        &mut lab,
+        &format!("client c 127.0.0.1:{port}; send c hello"),
+    );
+    let leader = run.pid();
+    // The child has answered and waits for the next message; the parent waits in accept again.
+    until(&mut run, |run| {
+        let log = run.log();
+        let child_waits = log
+            .processes
+            .values()
+            .any(|p| p.parent == Some(leader) && p.waiting_in.as_deref() == Some("recvfrom"))
+            && log.syscalls.iter().any(|s| s.syscall == "sendto");
+        let parent_accepts = log.processes[&leader]
+            .waiting_in
+            .as_deref()
+            .is_some_and(|call| call.starts_with("accept"));
+        child_waits && parent_accepts
+    });
+    let mut diag = SockDiag::new().expect("sock_diag");
+    let snapshot = run.snapshot(&mut diag);
+    let child = snapshot
+        .processes
+        .iter()
+        .find(|p| p.parent == Some(leader) && !p.thread && p.ended.is_none())
+        .expect("the forked child")
+        .pid;
+    let accept = snapshot
+        .syscalls
+        .iter()
+        .find(|s| s.pid == leader && s.syscall.starts_with("accept") && !s.failed)
+        .expect("the parent accepted");
+    let connected: i32 = accept.result.parse().expect("a descriptor");
+    let listener_fd = snapshot.listeners[0].fd;
+    assert_eq!(snapshot.listeners[0].pid, leader);
+
+    // The parent closed its copy after the fork; the child closed the listener.
+    assert!(
+        snapshot
+            .syscalls
+            .iter()
+            .any(|s| s.pid == leader && s.call == format!("close({connected})") && s.result == "0"),
+        "{:#?}",
+        snapshot.syscalls
+    );
+    assert!(
+        snapshot
+            .syscalls
+            .iter()
+            .any(|s| s.pid == child && s.call == format!("close({listener_fd})"))
+    );
+    let fds_of = |pid: i32| -> Vec<i32> {
+        snapshot
+            .fds
+            .iter()
+            .filter(|f| f.pid == pid && f.kind == sockscope::model::FdKind::Socket)
+            .map(|f| f.fd)
+            .collect()
+    };
+    assert_eq!(fds_of(leader), [listener_fd]);
+    assert_eq!(fds_of(child), [connected]);
+    let socket = snapshot
+        .sockets
+        .iter()
+        .find(|s| s.pid == child)
+        .expect("the child's connection");
+    assert_eq!(socket.state, TcpState::Established);
+    assert_eq!(socket.role, sockscope::model::Role::Accepted);
+
+    // The child's recv and send of what the lab's client sent.
+    let of_child = |name: &str| {
+        calls(&snapshot, name)
+            .into_iter()
+            .find(|s| s.pid == child)
+            .unwrap_or_else(|| panic!("the child made {name}()"))
+    };
+    let recv = of_child("recvfrom");
+    assert_eq!(
+        recv.call,
+        format!("recvfrom({connected}, \"hello\", 64, 0, NULL)")
+    );
+    assert_eq!(recv.result, "5");
+    let send = of_child("sendto");
+    let answer = format!("sendto({connected}, \"HELLO\", 5");
+    assert!(send.call.starts_with(&answer), "{}", send.call);
+    run.end(Duration::from_secs(1));
+    std::fs::remove_file(&script).unwrap();
+}
