@@ -742,3 +742,41 @@ fn a_forking_server_shows_both_processes_and_the_childs_calls() {
     run.end(Duration::from_secs(1));
     std::fs::remove_file(&script).unwrap();
 }
+
+/// Ignores SIGTERM, then waits in accept() forever.
+const STUBBORN: &str = r"
+#include <signal.h>
+#include <sys/socket.h>
+int main(void) {
+    signal(SIGTERM, SIG_IGN);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    listen(fd, 1);
+    accept(fd, 0, 0);
+    return 0;
+}
+";
+
+#[test]
+fn ending_sends_sigterm_then_sigkill_after_the_grace_period() {
+    let server = compiled("server", SERVER);
+    let mut polite = TracedRun::start(program(&server, &["0"]), Limits::default(), None).unwrap();
+    assert!(polite.settle(Duration::from_secs(10)));
+    let pid = polite.pid();
+    polite.end(Duration::from_secs(10));
+    assert_eq!(
+        polite.log().processes[&pid].ended,
+        Some(Ending::Signaled(libc::SIGTERM))
+    );
+    assert!(!Path::new(&format!("/proc/{pid}")).exists(), "reaped");
+
+    let stubborn = compiled("stubborn", STUBBORN);
+    let mut run = TracedRun::start(program(&stubborn, &[]), Limits::default(), None).unwrap();
+    assert!(run.settle(Duration::from_secs(10)));
+    let pid = run.pid();
+    run.end(Duration::from_millis(200));
+    assert_eq!(
+        run.log().processes[&pid].ended,
+        Some(Ending::Signaled(libc::SIGKILL))
+    );
+    assert!(!Path::new(&format!("/proc/{pid}")).exists(), "reaped");
+}
