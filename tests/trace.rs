@@ -743,7 +743,7 @@ fn a_forking_server_shows_both_processes_and_the_childs_calls() {
     std::fs::remove_file(&script).unwrap();
 }
 
-/// Ignores SIGTERM, then waits in accept() forever.
+/// Ignores SIGTERM, then waits in `accept()` forever.
 const STUBBORN: &str = r"
 #include <signal.h>
 #include <sys/socket.h>
