@@ -162,14 +162,18 @@ fn parse_size(text: &str) -> Result<Size, String> {
 }
 
 #[derive(Debug, Clone, Args)]
-#[command(group(ArgGroup::new("source").required(true).args(["run", "demo"])))]
+#[command(group(ArgGroup::new("source").required(true).multiple(true).args(["run", "demo", "trace"])))]
 pub struct SnapshotArgs {
     /// Lab commands to run (the same language as the `:` prompt).
     #[arg(long, value_name = "CMDS")]
     pub run: Option<String>,
     /// A scenario (built-in name or TOML file) to play instead of --run; its checks apply.
-    #[arg(long, value_name = "NAME|FILE")]
+    #[arg(long, value_name = "NAME|FILE", conflicts_with_all = ["run", "trace"])]
     pub demo: Option<String>,
+    /// A program to start under trace, with its arguments as one shell-quoted line; --run's
+    /// commands run once it waits for the network (JSON only).
+    #[arg(long, value_name = "'PROG ARGS'")]
+    pub trace: Option<String>,
     /// With --demo: play up to this step (1-based; default: the last).
     #[arg(long, value_name = "N", requires = "demo")]
     pub step: Option<usize>,

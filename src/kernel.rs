@@ -6,7 +6,9 @@
 //! - [`packet`] — the `AF_PACKET` socket the capture reads segments from.
 //! - [`namespace`] — `unshare` and bringing `lo` up in a new network namespace.
 //!
-//! These three are the only modules with `unsafe` code.
+//! - [`ptrace`] — `fork` + `PTRACE_TRACEME` + seccomp for `sockscope trace`, `waitpid`, syscall stops.
+//!
+//! These four are the only modules with `unsafe` code.
 //! - [`sock_diag`] — `NETLINK_SOCK_DIAG` dumps of every TCP/UDP socket, including those no
 //!   descriptor points at.
 //! - [`fd_table`] — `/proc/<pid>/fd`.
@@ -19,6 +21,7 @@ pub mod namespace;
 pub mod netstat;
 pub mod owners;
 pub mod packet;
+pub mod ptrace;
 pub mod sock_diag;
 pub mod sys;
 pub mod sysctl;

@@ -18,5 +18,6 @@ pub mod settings;
 pub mod system;
 pub mod term;
 pub mod text;
+pub mod trace;
 pub mod ui;
 pub mod watch;

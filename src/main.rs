@@ -162,6 +162,9 @@ fn dispatch(cli: Cli, scenario: Option<Scenario>) -> Result<ExitCode> {
 
 fn snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
     let lang = lang_of(args.lang);
+    if let Some(program) = &args.trace {
+        return sockscope::trace::snapshot(args, program, lang);
+    }
     let parsed = match parse_or_report(args.run.as_deref().unwrap_or_default(), lang) {
         Ok(parsed) => parsed,
         Err(code) => return Ok(code),

@@ -1,0 +1,29 @@
+//! A traced program: the learner's own program under ptrace with a seccomp filter, its syscalls
+//! decoded like strace, its descriptor table from `/proc/PID/fd` and its sockets from `sock_diag`
+//! (issue 12). The layers below any screen:
+//!
+//! - [`program`] — the program line, split and found on `PATH` (bad names said before anything runs);
+//! - [`syscalls`] and [`filter`] — the syscalls of interest, their numbers, the BPF filter;
+//! - [`tracer`] — the tracer thread (`crate::kernel::ptrace` holds its `unsafe`), sending
+//!   [`event::TraceEvent`]s over a bounded channel and a `mio::Waker`;
+//! - [`decode`], [`names`], [`sockaddr`], [`memory`] — strace-style decoding;
+//! - [`log`], [`output`], [`view`], [`session`] — what a screen or snapshot holds;
+//! - [`headless`] — `snapshot --trace`.
+
+pub mod decode;
+pub mod event;
+pub mod filter;
+pub mod headless;
+pub mod log;
+pub mod memory;
+pub mod names;
+pub mod output;
+pub mod program;
+pub mod session;
+pub mod sockaddr;
+pub mod syscalls;
+pub mod tracer;
+pub mod view;
+
+pub use self::headless::snapshot;
+pub use self::session::{ProgramSnapshot, TracedRun};

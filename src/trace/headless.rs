@@ -1,0 +1,145 @@
+//! `sockscope snapshot --trace 'PROG ARGS' [--run CMDS] [--wait DUR] --format json`: the lab and a
+//! traced program side by side, with no terminal.
+//!
+//! Order: the program starts first and runs until it waits for the network (its first `accept`,
+//! `poll`, `recv`...: a server is listening by then) or ends, at most [`SETTLE_LIMIT`]; then the
+//! lab's commands run (so `clients c 6 127.0.0.1:PORT` finds the program's listener), the loop
+//! runs for `--wait`, and both are read at the same instant. The program is then ended.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use color_eyre::eyre::{Result, WrapErr};
+use serde::Serialize;
+
+use super::event::Ending;
+use super::program::Program;
+use super::session::{GRACE, ProgramSnapshot, TracedRun};
+use super::tracer::{Limits, StartError};
+use crate::cli::{Format, SnapshotArgs};
+use crate::command::parse_script;
+use crate::kernel::ptrace::ChildStep;
+use crate::kernel::sock_diag::SockDiag;
+use crate::lab::{HeadlessLab, LabConfig};
+use crate::model::Snapshot;
+use crate::report::{self, EXIT_BAD_INPUT, EXIT_IO_ERROR, write_output};
+use crate::script;
+use crate::text::{self, Lang};
+
+/// The longest the program may take to reach its first wait before the lab's commands run anyway.
+pub const SETTLE_LIMIT: Duration = Duration::from_secs(5);
+
+/// The snapshot JSON: the lab's fields as `snapshot --run` writes them, and `program`.
+#[derive(Serialize)]
+struct Combined<'a> {
+    #[serde(flatten)]
+    lab: &'a Snapshot,
+    program: &'a ProgramSnapshot,
+}
+
+fn bad_input(message: &str) -> ExitCode {
+    report::say(message);
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+/// Runs `snapshot --trace LINE`.
+pub fn snapshot(args: &SnapshotArgs, line: &str, lang: Lang) -> Result<ExitCode> {
+    if args.format != Format::Json {
+        return Ok(bad_input(text::get(lang, "trace.json_only")));
+    }
+    let parsed = match parse_script(args.run.as_deref().unwrap_or_default()) {
+        Ok(parsed) => parsed,
+        Err(error) => return Ok(bad_input(&error.localized(lang))),
+    };
+    let program = match Program::parse(line) {
+        Ok(program) => program,
+        Err(error) => {
+            let (key, name) = error.key_and_name();
+            return Ok(bad_input(&text::format(lang, key, &[("name", name)])));
+        }
+    };
+    let defaults = LabConfig::default();
+    let config = LabConfig {
+        lang,
+        default_bind: args.bind.unwrap_or(defaults.default_bind),
+        allow_external: args.allow_external,
+        ..defaults
+    };
+    let mut lab = HeadlessLab::new(config).wrap_err("starting the lab's event loop")?;
+    let mut diag = SockDiag::new().wrap_err("opening a NETLINK_SOCK_DIAG socket")?;
+    let shown = program.shown();
+    let mut run = match TracedRun::start(program, Limits::default(), None) {
+        Ok(run) => run,
+        Err(StartError::Child { step, error }) => {
+            let key = if step == ChildStep::Exec {
+                "trace.cannot_exec"
+            } else {
+                "trace.cannot_trace"
+            };
+            let message = text::format(
+                lang,
+                key,
+                &[
+                    ("name", &shown),
+                    ("step", step.name()),
+                    ("error", &error.to_string()),
+                ],
+            );
+            return Ok(bad_input(&message));
+        }
+        Err(StartError::Io(error)) => {
+            report::say(&text::format(
+                lang,
+                "trace.cannot_trace",
+                &[
+                    ("name", &shown),
+                    ("step", "fork"),
+                    ("error", &error.to_string()),
+                ],
+            ));
+            return Ok(ExitCode::from(EXIT_IO_ERROR));
+        }
+    };
+    run.settle(SETTLE_LIMIT);
+    script::run(&mut lab, &parsed)?;
+    let deadline = Instant::now() + args.wait;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        lab.run_for(left.min(script::PROBE_EVERY), script::PROBE_EVERY)?;
+        run.pump();
+    }
+    lab.invalidate_kernel_view();
+    let lab_snapshot = lab.snapshot();
+    let program_snapshot = run.snapshot(&mut diag);
+    run.end(GRACE);
+    if let Some(ending) = program_snapshot.exit {
+        let message = match ending {
+            Ending::Exited(status) => text::format(
+                lang,
+                "trace.exited",
+                &[("name", &shown), ("status", &status.to_string())],
+            ),
+            Ending::Signaled(signal) => text::format(
+                lang,
+                "trace.killed",
+                &[("name", &shown), ("signal", &signal.to_string())],
+            ),
+        };
+        report::say(&message);
+    }
+    let combined = Combined {
+        lab: &lab_snapshot,
+        program: &program_snapshot,
+    };
+    let mut json = serde_json::to_string_pretty(&combined).expect("the snapshot serializes");
+    json.push('\n');
+    let json = crate::escape::json_controls(json);
+    if let Err(error) = write_output(args.output.as_deref(), json.as_bytes()) {
+        report::say(&error.message(lang));
+        return Ok(ExitCode::from(EXIT_IO_ERROR));
+    }
+    Ok(ExitCode::SUCCESS)
+}
