@@ -37,6 +37,7 @@ fn normal(key: &KeyEvent, lecture: bool) -> Option<Action> {
         KeyCode::Left if lecture => Action::StepBack,
         KeyCode::Char('r') if lecture => Action::Restart,
         KeyCode::Char('L') => Action::ToggleLayout,
+        KeyCode::Char('d') => Action::ToggleLadder,
         KeyCode::Up | KeyCode::Char('k') => Action::Up,
         KeyCode::Down | KeyCode::Char('j') => Action::Down,
         KeyCode::BackTab | KeyCode::Left | KeyCode::Char('h') => Action::PrevPanel,
