@@ -40,6 +40,23 @@ pub enum LayoutMode {
     Presenter,
 }
 
+/// Where the ladder is on a terminal too small for it beside the other panels (`d` switches).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LadderPlace {
+    /// In place of other panels while it has the focus.
+    #[default]
+    WhenFocused,
+    /// In place of other panels all the time.
+    Pinned,
+}
+
+/// Lists that keep their newest row selected until the user moves in them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Follows {
+    trace: bool,
+    ladder: bool,
+}
+
 /// A one-line message for the status bar.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
@@ -69,15 +86,11 @@ pub struct App {
     pub theme: ThemeName,
     pub focus: Panel,
     selection: [usize; Panel::ALL.len()],
-    /// The trace follows the newest entry until the user moves in it.
-    trace_follows: bool,
-    /// The same for the ladder: the newest segment, until the user moves in it.
-    ladder_follows: bool,
+    /// The trace and the ladder follow their newest row until the user moves in them.
+    follows: Follows,
     /// The panel the ladder takes its connection from while the ladder itself has the focus.
     ladder_source: Panel,
-    /// Keep the ladder on screen on terminals too small for it beside the other panels (`d`);
-    /// otherwise it shows there only while it has the focus.
-    pub ladder_pinned: bool,
+    pub ladder_place: LadderPlace,
     pub mode: Mode,
     pub prompt: Prompt,
     /// The display is frozen (`p`): new snapshots are not applied; the lab keeps running.
@@ -105,10 +118,12 @@ impl App {
             theme,
             focus: Panel::Listeners,
             selection: [0; Panel::ALL.len()],
-            trace_follows: true,
-            ladder_follows: true,
+            follows: Follows {
+                trace: true,
+                ladder: true,
+            },
             ladder_source: Panel::Listeners,
-            ladder_pinned: false,
+            ladder_place: LadderPlace::WhenFocused,
             mode: Mode::Normal,
             prompt: Prompt::default(),
             frozen: false,
@@ -186,8 +201,8 @@ impl App {
             return 0;
         }
         let follows = match panel {
-            Panel::Trace => self.trace_follows,
-            Panel::Ladder => self.ladder_follows,
+            Panel::Trace => self.follows.trace,
+            Panel::Ladder => self.follows.ladder,
             _ => false,
         };
         if follows {
@@ -198,8 +213,8 @@ impl App {
 
     pub fn select(&mut self, panel: Panel, index: usize) {
         match panel {
-            Panel::Trace => self.trace_follows = index + 1 >= self.rows(panel),
-            Panel::Ladder => self.ladder_follows = index + 1 >= self.rows(panel),
+            Panel::Trace => self.follows.trace = index + 1 >= self.rows(panel),
+            Panel::Ladder => self.follows.ladder = index + 1 >= self.rows(panel),
             _ => {}
         }
         self.selection[panel.index()] = index;
@@ -283,12 +298,11 @@ impl App {
             Action::StepBack => return vec![Effect::StepBack],
             Action::Restart => return vec![Effect::Restart],
             Action::ToggleLadder => {
-                self.ladder_pinned = !self.ladder_pinned;
-                let key = if self.ladder_pinned {
-                    "ladder.pinned"
-                } else {
-                    "ladder.unpinned"
+                let (place, key) = match self.ladder_place {
+                    LadderPlace::WhenFocused => (LadderPlace::Pinned, "ladder.pinned"),
+                    LadderPlace::Pinned => (LadderPlace::WhenFocused, "ladder.unpinned"),
                 };
+                self.ladder_place = place;
                 self.set_status(self.t(key), false);
             }
             Action::ToggleLayout => {

@@ -132,6 +132,7 @@ mod tests {
             Some(Action::Quick(QuickVerb::Accept))
         );
         assert_eq!(normal(KeyCode::Char(':')), Some(Action::OpenPrompt));
+        assert_eq!(normal(KeyCode::Char('d')), Some(Action::ToggleLadder));
         assert_eq!(normal(KeyCode::Esc), Some(Action::CloseOverlay));
         assert_eq!(normal(KeyCode::Right), Some(Action::NextPanel));
         assert_eq!(normal(KeyCode::Char('z')), None);

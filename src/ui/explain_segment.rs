@@ -59,25 +59,43 @@ pub fn segment(app: &App, segment: &Segment) -> Vec<Para> {
         .preview
         .as_deref()
         .map_or_else(|| app.t("ladder.explain.no_payload").to_owned(), visible);
-    let mut heading = format!("{from} -> {to}: {}", flags_label(segment));
-    if segment.proto == Proto::Tcp {
-        heading.push_str(&format!(" seq={} ack={}", segment.rel_seq, segment.rel_ack));
-    }
-    heading.push_str(&format!(
-        " len={}{} +{}",
-        segment.len,
-        if segment.proto == Proto::Tcp {
-            format!(" win={}", segment.win)
-        } else {
-            String::new()
-        },
+    let numbers = match segment.proto {
+        Proto::Tcp => format!(
+            " seq={} ack={} len={} win={}",
+            segment.rel_seq, segment.rel_ack, segment.len, segment.win
+        ),
+        Proto::Udp => format!(" len={}", segment.len),
+    };
+    let heading = format!(
+        "{from} -> {to}: {}{numbers} +{}",
+        flags_label(segment),
         since(segment.t_us.saturating_sub(first))
-    ));
+    );
     let mut paras = vec![Para::Heading(heading)];
     let next = segment
         .rel_seq
         .wrapping_add(segment.len)
         .wrapping_add(u32::from(segment.has_flag(flags::FIN)));
+    // The state changes first: short, and what a small pane must not lose.
+    for transition in &caused {
+        let how = if transition.sent {
+            app.t("ladder.explain.by_sending")
+        } else {
+            app.t("ladder.explain.by_receiving")
+        };
+        paras.push(Para::Text(text::format(
+            lang,
+            "ladder.explain.entered",
+            &[
+                (
+                    "side",
+                    &who(ladder.lifeline(transition.side), transition.side),
+                ),
+                ("state", transition.state.name()),
+                ("how", how),
+            ],
+        )));
+    }
     paras.push(Para::Text(text::format(
         lang,
         kind(segment, &caused),
@@ -98,25 +116,6 @@ pub fn segment(app: &App, segment: &Segment) -> Vec<Para> {
         paras.push(Para::Text(
             app.t("ladder.explain.retransmission").to_owned(),
         ));
-    }
-    for transition in &caused {
-        let how = if transition.sent {
-            app.t("ladder.explain.by_sending")
-        } else {
-            app.t("ladder.explain.by_receiving")
-        };
-        paras.push(Para::Text(text::format(
-            lang,
-            "ladder.explain.entered",
-            &[
-                (
-                    "side",
-                    &who(ladder.lifeline(transition.side), transition.side),
-                ),
-                ("state", transition.state.name()),
-                ("how", how),
-            ],
-        )));
     }
     paras.extend(commands(app, &ladder, segment.proto));
     paras
@@ -176,10 +175,10 @@ pub fn gap(app: &App, count: u64) -> Vec<Para> {
                 ("tail", &TAIL_KEEP.to_string()),
                 (
                     "conn",
-                    &ladder
-                        .connection
-                        .map(|connection| visible(&connection.conn))
-                        .unwrap_or_else(|| lifeline_label(ladder.left)),
+                    &ladder.connection.map_or_else(
+                        || lifeline_label(ladder.left),
+                        |connection| visible(&connection.conn),
+                    ),
                 ),
             ],
         )),

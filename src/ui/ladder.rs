@@ -56,7 +56,8 @@ impl Geometry {
             (0, 0)
         };
         let left = if time > 0 { time + 1 } else { 0 } + if state > 0 { state + 1 } else { 0 };
-        let room = width.saturating_sub(left + 2 + MIN_ARROW);
+        // Both lifelines and the space before the right-hand states.
+        let room = width.saturating_sub(left + 3 + MIN_ARROW);
         let right_block = state.min(room);
         let right = width.saturating_sub(right_block + 2).max(left + 1);
         Self {
@@ -74,7 +75,7 @@ impl Geometry {
     }
 }
 
-/// Time since the connection's first segment: `52us`, `12.345ms`, `1.204s`.
+/// Time since the connection's first segment: `52us`, `12.345ms`, `1.204s`, then `3m04s`.
 #[must_use]
 pub fn since(us: u64) -> String {
     if us < 1000 {
@@ -84,7 +85,7 @@ pub fn since(us: u64) -> String {
     } else if us < 100_000_000 {
         format!("{}.{:03}s", us / 1_000_000, us / 1000 % 1000)
     } else {
-        format!("{}s", us / 1_000_000)
+        draw::duration(us / 1000)
     }
 }
 
@@ -429,8 +430,17 @@ mod tests {
         assert_eq!(since(12_345), "12.345ms");
         assert_eq!(since(999_999), "999.999ms");
         assert_eq!(since(1_204_000), "1.204s");
-        assert_eq!(since(250_000_000), "250s");
-        for us in [0, 999, 1000, 999_999, 1_000_000, 99_999_999, u64::MAX] {
+        assert_eq!(since(250_000_000), "4m10s");
+        // Up to a lab that ran for 40 days.
+        for us in [
+            0,
+            999,
+            1000,
+            999_999,
+            1_000_000,
+            99_999_999,
+            40 * 86_400_000_000,
+        ] {
             assert!(since(us).len() <= TIME_WIDTH, "{us}: {}", since(us));
         }
     }

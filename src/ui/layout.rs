@@ -4,7 +4,7 @@
 use ratatui::layout::Rect;
 
 use super::{connections, fds, ladder, listeners, ports, trace};
-use crate::app::{App, LayoutMode, Panel};
+use crate::app::{App, LadderPlace, LayoutMode, Panel};
 
 /// Below this size only the "terminal too small" message is drawn.
 pub const MIN_WIDTH: u16 = 60;
@@ -95,7 +95,7 @@ fn ladder_column(body: Rect) -> Option<(Rect, Rect)> {
 
 /// Whether the ladder replaces other panels on a screen too narrow for its own column.
 fn ladder_instead(app: &App) -> bool {
-    app.focus == Panel::Ladder || app.ladder_pinned
+    app.focus == Panel::Ladder || app.ladder_place == LadderPlace::Pinned
 }
 
 fn full(app: &App, body: Rect, status: Rect) -> Areas {
@@ -163,7 +163,13 @@ fn full_panels(app: &App, body: Rect, status: Rect, ladder: bool) -> Areas {
     } else {
         body.width / 2
     };
-    let (trace, explain) = columns(bottom_row, trace_width);
+    let (trace, explain) = if ladder && app.focus == Panel::Ladder && !lecture {
+        // Reading segments: the explanation of the selected one gets the whole row.
+        (None, bottom_row)
+    } else {
+        let (trace, explain) = columns(bottom_row, trace_width);
+        (Some(trace), explain)
+    };
     let (explain, narration) = if narration_row {
         (Some(explain), Some(narration))
     } else if lecture {
@@ -177,7 +183,7 @@ fn full_panels(app: &App, body: Rect, status: Rect, ladder: bool) -> Areas {
         connections: Some(connections),
         ladder: ladder_rows,
         ports,
-        trace: Some(trace),
+        trace,
         explain,
         narration,
         status,
