@@ -6,7 +6,7 @@ use super::ladder::{flags_label, lifeline_label, since};
 use super::para::{Para, in_lab_network};
 use crate::app::{App, Ladder, Lifeline};
 use crate::escape::visible;
-use crate::model::{Proto, Segment, TcpState};
+use crate::model::{Network, Proto, Segment, TcpState};
 use crate::net::decode::flags;
 use crate::net::flows::{HEAD_KEEP, TAIL_KEEP};
 use crate::net::ladder::Transition;
@@ -127,6 +127,10 @@ fn commands(app: &App, ladder: &Ladder<'_>, proto: Proto) -> Vec<Para> {
     let (Some(left), Some(right)) = (ladder.left.addr, ladder.right.addr) else {
         return Vec::new();
     };
+    let tcpdump_note = match app.snapshot.capture.network {
+        Network::Host => app.t("ladder.explain.tcpdump_note"),
+        Network::Private => app.t("ladder.explain.tcpdump_note_private"),
+    };
     let mut paras = Vec::new();
     match proto {
         Proto::Tcp => {
@@ -134,7 +138,7 @@ fn commands(app: &App, ladder: &Ladder<'_>, proto: Proto) -> Vec<Para> {
                 app,
                 format!("tcpdump -i lo -n 'tcp port {}'", right.port()),
             ));
-            paras.push(Para::Note(app.t("ladder.explain.tcpdump_note").to_owned()));
+            paras.push(Para::Note(tcpdump_note.to_owned()));
             paras.push(in_lab_network(
                 app,
                 format!(
@@ -150,7 +154,7 @@ fn commands(app: &App, ladder: &Ladder<'_>, proto: Proto) -> Vec<Para> {
                 app,
                 format!("tcpdump -i lo -n 'udp port {}'", right.port()),
             ));
-            paras.push(Para::Note(app.t("ladder.explain.tcpdump_note").to_owned()));
+            paras.push(Para::Note(tcpdump_note.to_owned()));
         }
     }
     paras
