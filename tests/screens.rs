@@ -376,14 +376,19 @@ fn a_real_handshake_shows_syn_syn_ack_ack_on_the_ladder_in_order() {
     press(&mut runtime, &mut screen, key(KeyCode::Tab));
     press(&mut runtime, &mut screen, key(KeyCode::Tab));
     assert_eq!(screen.app().focus, sockscope::app::Panel::Ladder);
-    let text = turn_until(&mut runtime, &mut screen, |text| text.contains("segments c1"));
+    let text = turn_until(&mut runtime, &mut screen, |text| {
+        text.contains("segments c1")
+    });
     let ladder = panel(&text, "segments c1 (3)");
     let rows = rows_of(
         &ladder,
         &[" SYN seq=0 ", " SYN-ACK seq=0 ack=1 ", " ACK seq=1 ack=1 "],
     );
     assert!(rows[0] < rows[1] && rows[1] < rows[2], "{ladder}");
-    assert!(ladder.contains("SYN_SENT") && ladder.contains("SYN_RECV"), "{ladder}");
+    assert!(
+        ladder.contains("SYN_SENT") && ladder.contains("SYN_RECV"),
+        "{ladder}"
+    );
     // The kernel's own count agrees with the ladder: c1 sent two segments and received one.
     let app = screen.app();
     let c1 = app.snapshot.socket("c1").expect("c1");
@@ -406,7 +411,10 @@ fn a_real_handshake_shows_syn_syn_ack_ack_on_the_ladder_in_order() {
         (sent, received)
     );
     // The explanation pane explains the selected (newest) segment, the handshake's last ACK.
-    assert!(text.contains("third segment of the three-way handshake"), "{text}");
+    assert!(
+        text.contains("third segment of the three-way handshake"),
+        "{text}"
+    );
 }
 
 /// The box whose title starts with `title` (`┌ title ...┐` down to its `└...┘`), cut out of

@@ -15,7 +15,12 @@ const BINARY: &str = env!("CARGO_BIN_EXE_sockscope");
 const SCRIPT: &str = "server s 127.0.0.1:0 2; client c1 s";
 const WAIT: Duration = Duration::from_secs(15);
 const NOBODY: u32 = 65534;
-const AS_NOBODY: [&str; 4] = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
+const AS_NOBODY: [&str; 4] = [
+    "setpriv",
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+];
 
 fn is_root() -> bool {
     rustix::process::geteuid().is_root()
@@ -27,10 +32,8 @@ struct RuntimeDir(PathBuf);
 
 impl RuntimeDir {
     fn new(test: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "sockscope-ladder-{}-{test}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("sockscope-ladder-{}-{test}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("runtime dir");
         if is_root() {
