@@ -196,7 +196,13 @@ impl App {
     /// The selected row of `panel`, kept within its rows.
     #[must_use]
     pub fn selected_index(&self, panel: Panel) -> usize {
-        let rows = self.rows(panel);
+        self.selected_within(panel, self.rows(panel))
+    }
+
+    /// The selected row of `panel` when it has `rows` rows (for a caller that has counted them,
+    /// like the ladder, which is built from the whole capture).
+    #[must_use]
+    pub fn selected_within(&self, panel: Panel, rows: usize) -> usize {
         if rows == 0 {
             return 0;
         }

@@ -11,7 +11,7 @@ use super::explain_segment;
 pub use super::para::Para;
 use super::para::in_lab_network;
 use super::theme::Theme;
-use crate::app::{App, Item};
+use crate::app::{App, Item, Panel};
 use crate::escape::visible;
 use crate::model::PortBand;
 use crate::model::{
@@ -74,8 +74,8 @@ pub fn explain(app: &App, item: Option<Item<'_>>) -> Vec<Para> {
         Item::PortBand(band) => band_paras(app, band),
         Item::Port(used) => port(app, used),
         Item::Trace(entry) => trace(app, entry),
-        Item::Segment(segment) => explain_segment::segment(app, segment),
-        Item::SegmentGap(count) => explain_segment::gap(app, count),
+        Item::Segment(segment) => explain_segment::segment(app, &app.ladder(), segment),
+        Item::SegmentGap(count) => explain_segment::gap(app, &app.ladder(), count),
     }
 }
 
@@ -454,7 +454,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     if inner.is_empty() {
         return;
     }
-    let paras = explain(app, app.selected_item());
+    let paras = if app.focus == Panel::Ladder {
+        // Built once here: the ladder filters the whole capture.
+        let ladder = app.ladder();
+        let selected = app.selected_within(Panel::Ladder, ladder.rows.len());
+        match ladder.item(selected) {
+            Some(Item::Segment(segment)) => explain_segment::segment(app, &ladder, segment),
+            Some(Item::SegmentGap(count)) => explain_segment::gap(app, &ladder, count),
+            other => explain(app, other),
+        }
+    } else {
+        explain(app, app.selected_item())
+    };
     let buf = frame.buffer_mut();
     for (offset, line) in lines(&theme, &paras, usize::from(inner.width))
         .iter()

@@ -43,11 +43,10 @@ fn who(side: Option<Lifeline<'_>>, addr: std::net::SocketAddr) -> String {
         .map_or_else(|| addr.to_string(), visible)
 }
 
-/// The explanation of `segment`, one of the ladder's.
+/// The explanation of `segment`, one of `ladder`'s (the ladder the app shows).
 #[must_use]
-pub fn segment(app: &App, segment: &Segment) -> Vec<Para> {
+pub fn segment(app: &App, ladder: &Ladder<'_>, segment: &Segment) -> Vec<Para> {
     let lang = app.lang;
-    let ladder = app.ladder();
     let index = ladder.index_of(segment);
     let caused: Vec<&Transition> = index
         .map(|index| ladder.transitions_at(index).collect())
@@ -117,7 +116,7 @@ pub fn segment(app: &App, segment: &Segment) -> Vec<Para> {
             app.t("ladder.explain.retransmission").to_owned(),
         ));
     }
-    paras.extend(commands(app, &ladder, segment.proto));
+    paras.extend(commands(app, ladder, segment.proto));
     paras
 }
 
@@ -162,8 +161,7 @@ fn commands(app: &App, ladder: &Ladder<'_>, proto: Proto) -> Vec<Para> {
 
 /// The explanation of a gap line: what the ring let go, and why.
 #[must_use]
-pub fn gap(app: &App, count: u64) -> Vec<Para> {
-    let ladder = app.ladder();
+pub fn gap(app: &App, ladder: &Ladder<'_>, count: u64) -> Vec<Para> {
     let mut paras = vec![
         Para::Heading(text::format(
             app.lang,
@@ -189,7 +187,7 @@ pub fn gap(app: &App, count: u64) -> Vec<Para> {
     ];
     paras.extend(commands(
         app,
-        &ladder,
+        ladder,
         ladder.connection.map_or(Proto::Tcp, |c| c.proto),
     ));
     paras

@@ -389,7 +389,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         inner.y,
         &header_line(&theme, geo, width, &ladder),
     );
-    let selected = app.selected_index(Panel::Ladder);
+    let selected = app.selected_within(Panel::Ladder, ladder.rows.len());
     let visible_rows = usize::from(list.height);
     let offset = scroll_offset(selected, visible_rows);
     for slot in 0..visible_rows {
