@@ -1462,3 +1462,40 @@ fn the_ladder_draws_only_ascii_and_box_drawing_besides_wide_text() {
         }
     }
 }
+
+#[test]
+fn the_ladder_follows_the_selection_a_lecture_s_focus_and_holds_still_while_read() {
+    let mut app = app(Lang::En);
+    let conn = |app: &App| {
+        app.ladder()
+            .connection
+            .map(|connection| connection.conn.to_string())
+    };
+    // Nothing in particular selected (the listener srv): its newest connection, c4's.
+    assert_eq!(conn(&app).as_deref(), Some("c4"));
+    // A scenario's `focus = "c1"`.
+    app.focus_name("c1");
+    assert_eq!(conn(&app).as_deref(), Some("c1"));
+    // A name the capture never saw: the ladder says so instead of showing another connection.
+    app.focus_name("c2");
+    let ladder = app.ladder();
+    assert!(ladder.connection.is_none() && ladder.rows.is_empty());
+    assert_eq!(ladder.subject, Some("c2"));
+    assert!(
+        screen(&app, 200, 60).contains("No segments captured for c2 yet."),
+        "{}",
+        screen(&app, 200, 60)
+    );
+    // While the user reads c1's ladder, a new connection does not pull the ladder away.
+    app.focus_name("c1");
+    app.update(Action::NextPanel);
+    assert_eq!(app.focus, Panel::Ladder);
+    let mut snapshot = app.snapshot.clone();
+    let mut late = snapshot.socket("c3").unwrap().clone();
+    late.name = "c7".to_owned();
+    late.fd = 15;
+    snapshot.sockets.push(late);
+    snapshot.at_ms += 1;
+    app.apply(snapshot);
+    assert_eq!(conn(&app).as_deref(), Some("c1"));
+}
