@@ -1,5 +1,6 @@
 //! How long one frame of the dashboard takes: a 200x60 screen with 1,000 connections (plus their
-//! descriptors, ports and trace) rendered into a ratatui `TestBackend`.
+//! descriptors, ports and trace) rendered into a ratatui `TestBackend`; and the same with the
+//! capture full (256 connections of 512 segments, its bound) and the ladder focused on one of them.
 
 use std::hint::black_box;
 use std::net::SocketAddr;
@@ -10,9 +11,10 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use sockscope::app::{App, Panel};
 use sockscope::model::{
-    FdEntry, FdKind, KernelOnly, ListenerInfo, PortUse, Proto, Role, Snapshot, SocketInfo,
-    StateChange, TcpState, TraceEntry, Waiting,
+    CaptureInfo, CapturedConnection, FdEntry, FdKind, KernelOnly, ListenerInfo, Network, PortUse,
+    Proto, Role, Segment, Snapshot, SocketInfo, StateChange, TcpState, TraceEntry, Waiting,
 };
+use sockscope::net::decode::{flag_names, flags};
 use sockscope::settings::ThemeName;
 use sockscope::text::Lang;
 use sockscope::ui;
@@ -176,5 +178,105 @@ fn render(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, render);
+/// Captured connections and segments per connection when the capture is full (`net::flows`).
+const CAPTURED: u16 = 256;
+const PER_CONNECTION: u32 = 512;
+
+/// The capture at its bound: the clients `s2`, `s4`, ... each with a handshake and data, segments
+/// of all connections interleaved as the capture records them.
+fn full_capture(snapshot: &mut Snapshot) {
+    let server = addr(5555);
+    let mut connections = Vec::new();
+    for k in 1..=CAPTURED {
+        let client = addr(40_000 + 2 * k);
+        connections.push(CapturedConnection {
+            conn: format!("s{}", 2 * k).into(),
+            proto: Proto::Tcp,
+            a: client,
+            b: server,
+            a_name: Some(format!("s{}", 2 * k).into()),
+            b_name: Some(format!("s{}", 2 * k + 1).into()),
+            segments: u64::from(PER_CONNECTION),
+            dropped: 0,
+        });
+    }
+    let mut segments = Vec::with_capacity(connections.len() * PER_CONNECTION as usize);
+    for position in 0..PER_CONNECTION {
+        for connection in &connections {
+            let from_client = position % 2 == 0;
+            let bits = match position {
+                0 => flags::SYN,
+                1 => flags::SYN | flags::ACK,
+                2 => flags::ACK,
+                _ if from_client => flags::PSH | flags::ACK,
+                _ => flags::ACK,
+            };
+            let (from, to) = if from_client {
+                (connection.a, connection.b)
+            } else {
+                (connection.b, connection.a)
+            };
+            let len = if bits & flags::PSH != 0 { 1_000 } else { 0 };
+            segments.push(Segment {
+                conn: connection.conn.clone(),
+                t_us: u64::from(position) * 100,
+                proto: Proto::Tcp,
+                from,
+                to,
+                from_name: None,
+                to_name: None,
+                flags: flag_names(bits),
+                flag_bits: bits,
+                seq: position * 1_000,
+                ack: position * 1_000,
+                rel_seq: position * 500,
+                rel_ack: position * 500,
+                len,
+                win: 512,
+                retransmission: false,
+                preview: (len > 0).then(|| "\"0123456789abcdef0123456789abcdef\"".into()),
+                dropped_before: 0,
+            });
+        }
+    }
+    snapshot.segments = segments;
+    snapshot.capture = CaptureInfo {
+        network: Network::Private,
+        active: true,
+        captured: u64::from(CAPTURED) * u64::from(PER_CONNECTION),
+        connections,
+        ..CaptureInfo::default()
+    };
+}
+
+fn render_ladder(c: &mut Criterion) {
+    let mut app = App::new(Lang::En, ThemeName::Default);
+    app.pid = 4242;
+    let mut snapshot = snapshot();
+    full_capture(&mut snapshot);
+    app.apply(snapshot);
+    app.now_ms = 100_500;
+    app.focus = Panel::Connections;
+    // Row 499 is s500, a client with a captured connection.
+    app.select(Panel::Connections, 499);
+    app.focus = Panel::Ladder;
+    app.select(Panel::Ladder, 200);
+    assert_eq!(app.ladder().segments.len(), PER_CONNECTION as usize);
+    let mut terminal = Terminal::new(TestBackend::new(200, 60)).expect("test backend");
+    c.bench_function(
+        "render 200x60, ladder focused, full capture (131k segments)",
+        |b| {
+            b.iter(|| {
+                terminal
+                    .draw(|frame| ui::render(frame, black_box(&app)))
+                    .expect("draw");
+            });
+        },
+    );
+    c.bench_function("build the ladder of one connection, full capture", |b| {
+        b.iter(|| black_box(&app).ladder().rows.len());
+    });
+}
+
+criterion_group!(benches, render, render_ladder);
 criterion_main!(benches);

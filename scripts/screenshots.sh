@@ -31,3 +31,10 @@ shot lecture --size 100x30 --lang en --demo four-way-close --step 3
 shot lecture-presenter-ko --size 100x30 --lang ko --presenter --demo backlog --step 3
 shot high-contrast --size 100x30 --lang en --theme high-contrast \
   --run 'server srv 127.0.0.1:0 2; clients c 4 srv; accept srv as a1' --wait 200ms
+# The ladder (issue 10): every segment of c1's life, captured in a private network of sockscope's
+# own (no root needed); wide enough for the ladder's own column.
+shot ladder --size 200x50 --lang en --net private \
+  --run 'server srv 127.0.0.1:0 2; client c1 srv; wait 50ms; accept srv as a1; send c1 "hello\n"; wait 50ms; recv a1; send a1 "HTTP/1.0 200 OK\r\n"; wait 50ms; recv c1; close c1; wait 50ms; close a1' \
+  --wait 100ms
+shot ladder-ko --size 160x45 --lang ko --net private \
+  --run 'server srv 127.0.0.1:0 1; clients c 3 srv' --wait 1200ms

@@ -6,6 +6,7 @@ mod action;
 mod changes;
 mod item;
 pub mod keymap;
+mod ladder;
 mod lecture;
 mod panel;
 mod prompt;
@@ -14,6 +15,7 @@ mod selection;
 pub use self::action::{Action, PromptEdit, QuickVerb};
 pub use self::changes::{ChangeKey, Changes, HIGHLIGHT_MS};
 pub use self::item::Item;
+pub use self::ladder::{Ladder, LadderRow, Lifeline};
 pub use self::lecture::{LectureView, WaitView};
 pub use self::panel::Panel;
 pub use self::prompt::Prompt;
@@ -36,6 +38,23 @@ pub enum LayoutMode {
     #[default]
     Full,
     Presenter,
+}
+
+/// Where the ladder is on a terminal too small for it beside the other panels (`d` switches).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LadderPlace {
+    /// In place of other panels while it has the focus.
+    #[default]
+    WhenFocused,
+    /// In place of other panels all the time.
+    Pinned,
+}
+
+/// Lists that keep their newest row selected until the user moves in them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Follows {
+    trace: bool,
+    ladder: bool,
 }
 
 /// A one-line message for the status bar.
@@ -66,9 +85,12 @@ pub struct App {
     pub lang: Lang,
     pub theme: ThemeName,
     pub focus: Panel,
-    selection: [usize; 5],
-    /// The trace follows the newest entry until the user moves in it.
-    trace_follows: bool,
+    selection: [usize; Panel::ALL.len()],
+    /// The trace and the ladder follow their newest row until the user moves in them.
+    follows: Follows,
+    /// The panel the ladder takes its connection from while the ladder itself has the focus.
+    ladder_source: Panel,
+    pub ladder_place: LadderPlace,
     pub mode: Mode,
     pub prompt: Prompt,
     /// The display is frozen (`p`): new snapshots are not applied; the lab keeps running.
@@ -95,8 +117,13 @@ impl App {
             lang,
             theme,
             focus: Panel::Listeners,
-            selection: [0; 5],
-            trace_follows: true,
+            selection: [0; Panel::ALL.len()],
+            follows: Follows {
+                trace: true,
+                ladder: true,
+            },
+            ladder_source: Panel::Listeners,
+            ladder_place: LadderPlace::WhenFocused,
             mode: Mode::Normal,
             prompt: Prompt::default(),
             frozen: false,
@@ -141,11 +168,13 @@ impl App {
         if first {
             return true;
         }
-        // Panels the user is not in follow what just appeared, so the audience sees it.
-        if let Some(index) = new_fd.filter(|_| self.focus != Panel::Fds) {
+        // Panels the user is not in follow what just appeared, so the audience sees it (but not the
+        // panel the ladder follows while the user reads the ladder).
+        let in_use = self.ladder_source();
+        if let Some(index) = new_fd.filter(|_| in_use != Panel::Fds) {
             self.select(Panel::Fds, index);
         }
-        if let Some(index) = new_connection.filter(|_| self.focus != Panel::Connections) {
+        if let Some(index) = new_connection.filter(|_| in_use != Panel::Connections) {
             self.select(Panel::Connections, index);
         }
         true
@@ -167,19 +196,32 @@ impl App {
     /// The selected row of `panel`, kept within its rows.
     #[must_use]
     pub fn selected_index(&self, panel: Panel) -> usize {
-        let rows = self.rows(panel);
+        self.selected_within(panel, self.rows(panel))
+    }
+
+    /// The selected row of `panel` when it has `rows` rows (for a caller that has counted them,
+    /// like the ladder, which is built from the whole capture).
+    #[must_use]
+    pub fn selected_within(&self, panel: Panel, rows: usize) -> usize {
         if rows == 0 {
             return 0;
         }
-        if panel == Panel::Trace && self.trace_follows {
+        let follows = match panel {
+            Panel::Trace => self.follows.trace,
+            Panel::Ladder => self.follows.ladder,
+            _ => false,
+        };
+        if follows {
             return rows - 1;
         }
         self.selection[panel.index()].min(rows - 1)
     }
 
     pub fn select(&mut self, panel: Panel, index: usize) {
-        if panel == Panel::Trace {
-            self.trace_follows = index + 1 >= self.rows(panel);
+        match panel {
+            Panel::Trace => self.follows.trace = index + 1 >= self.rows(panel),
+            Panel::Ladder => self.follows.ladder = index + 1 >= self.rows(panel),
+            _ => {}
         }
         self.selection[panel.index()] = index;
     }
@@ -202,7 +244,15 @@ impl App {
         } else {
             (index + count - 1) % count
         };
-        self.focus = Panel::ALL[next];
+        self.focus_panel(Panel::ALL[next]);
+    }
+
+    /// Moves the focus to `panel`, remembering which panel the ladder follows.
+    fn focus_panel(&mut self, panel: Panel) {
+        if self.focus != Panel::Ladder {
+            self.ladder_source = self.focus;
+        }
+        self.focus = panel;
     }
 
     /// Handles one action; returns what the runtime must do.
@@ -253,6 +303,14 @@ impl App {
             Action::StepForward => return vec![Effect::StepForward],
             Action::StepBack => return vec![Effect::StepBack],
             Action::Restart => return vec![Effect::Restart],
+            Action::ToggleLadder => {
+                let (place, key) = match self.ladder_place {
+                    LadderPlace::WhenFocused => (LadderPlace::Pinned, "ladder.pinned"),
+                    LadderPlace::Pinned => (LadderPlace::WhenFocused, "ladder.unpinned"),
+                };
+                self.ladder_place = place;
+                self.set_status(self.t(key), false);
+            }
             Action::ToggleLayout => {
                 self.layout = match self.layout {
                     LayoutMode::Full => LayoutMode::Presenter,
@@ -304,7 +362,7 @@ impl App {
         if !self.mouse || self.mode != Mode::Normal {
             return;
         }
-        self.focus = panel;
+        self.focus_panel(panel);
         if let Some(index) = index {
             self.select(panel, index);
         }
@@ -438,7 +496,7 @@ impl App {
                     .is_some_and(|item| item.name() == Some(name))
             });
             if let Some(index) = found {
-                self.focus = panel;
+                self.focus_panel(panel);
                 self.select(panel, index);
                 return;
             }

@@ -6,11 +6,14 @@
 pub mod connections;
 pub mod draw;
 pub mod explain;
+pub mod explain_segment;
 pub mod fds;
 pub mod help;
+pub mod ladder;
 pub mod layout;
 pub mod listeners;
 pub mod narration;
+pub mod para;
 pub mod ports;
 pub mod scroll;
 pub mod status;
@@ -64,6 +67,7 @@ pub fn render_panel(frame: &mut Frame, area: Rect, app: &App, panel: Panel) {
         Panel::Fds => fds::render(frame, area, app),
         Panel::Listeners => listeners::render(frame, area, app),
         Panel::Connections => connections::render(frame, area, app),
+        Panel::Ladder => ladder::render(frame, area, app),
         Panel::Ports => ports::render(frame, area, app),
         Panel::Trace => trace::render(frame, area, app),
     }

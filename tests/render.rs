@@ -9,11 +9,13 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
-use sockscope::app::{App, LayoutMode, LectureView, Mode, Panel};
+use sockscope::app::{Action, App, Item, LayoutMode, LectureView, Mode, Panel};
 use sockscope::model::{
-    Counters, FdEntry, FdKind, KernelOnly, LabMessage, ListenerInfo, PortUse, Ports, Proto, Role,
-    Snapshot, SocketInfo, StateChange, TcpState, TraceEntry, Waiting,
+    CaptureInfo, CapturedConnection, Counters, FdEntry, FdKind, KernelOnly, LabMessage,
+    ListenerInfo, Network, PortUse, Ports, Proto, Role, Segment, Snapshot, SocketInfo, StateChange,
+    TcpState, TraceEntry, Waiting,
 };
+use sockscope::net::decode::{flag_names, flags};
 use sockscope::settings::ThemeName;
 use sockscope::text::Lang;
 use sockscope::ui;
@@ -111,7 +113,8 @@ fn sockets() -> Vec<SocketInfo> {
             Some(5555),
             Established,
             &[SynSent, Established],
-            (0, 0),
+            // c1 sent "hello\n" (its segments are in the capture).
+            (if index == 1 { 6 } else { 0 }, 0),
         ));
     }
     for index in 4..=6 {
@@ -265,8 +268,275 @@ fn fixture() -> Snapshot {
         trace_dropped: 0,
         probe_errors: Vec::new(),
         at_ms: AT_MS,
-        ..Snapshot::default()
+        segments: fixture_segments(),
+        capture: capture_info(&fixture_segments()),
     }
+}
+
+/// One captured segment of the fixture, before names and flag strings are filled in.
+#[derive(Clone, Copy, Default)]
+struct Seg {
+    t_us: u64,
+    from: u16,
+    to: u16,
+    bits: u8,
+    rel_seq: u32,
+    rel_ack: u32,
+    len: u32,
+    win: u16,
+    preview: Option<&'static str>,
+    retransmission: bool,
+    dropped_before: u64,
+}
+
+/// The lab name of a fixture port.
+fn port_name(port: u16) -> Option<&'static str> {
+    Some(match port {
+        5555 => "srv",
+        40_000 => "c0",
+        40_001 => "c1",
+        40_004 => "c4",
+        9999 => "u1",
+        _ => return None,
+    })
+}
+
+/// Initial sequence numbers: made up, but fixed, per sending port.
+fn isn(port: u16) -> u32 {
+    u32::from(port).wrapping_mul(2_654_435_761)
+}
+
+fn segment(conn: &str, seg: Seg) -> Segment {
+    let tcp = seg.bits != 0;
+    Segment {
+        conn: conn.into(),
+        t_us: seg.t_us,
+        proto: if tcp { Proto::Tcp } else { Proto::Udp },
+        from: addr(seg.from),
+        to: addr(seg.to),
+        from_name: port_name(seg.from).map(Into::into),
+        to_name: port_name(seg.to).map(Into::into),
+        flags: if tcp { flag_names(seg.bits) } else { "" },
+        flag_bits: seg.bits,
+        seq: if tcp {
+            isn(seg.from).wrapping_add(seg.rel_seq)
+        } else {
+            0
+        },
+        ack: if seg.bits & flags::ACK != 0 {
+            isn(seg.to).wrapping_add(seg.rel_ack)
+        } else {
+            0
+        },
+        rel_seq: seg.rel_seq,
+        rel_ack: seg.rel_ack,
+        len: seg.len,
+        win: seg.win,
+        retransmission: seg.retransmission,
+        preview: seg.preview.map(Into::into),
+        dropped_before: seg.dropped_before,
+    }
+}
+
+/// What the capture saw of the fixture's lab: c1's handshake and its "hello\n", c4's SYN sent
+/// three times (the full accept queue dropped it), and a datagram to u1.
+fn fixture_segments() -> Vec<Segment> {
+    use flags::{ACK, PSH, SYN};
+    let c1 = |seg: Seg| segment("c1", seg);
+    let c4 = |seg: Seg| segment("c4", seg);
+    let (client, server) = (40_001, 5555);
+    vec![
+        c1(Seg {
+            t_us: 0,
+            from: client,
+            to: server,
+            bits: SYN,
+            win: 65_495,
+            ..Seg::default()
+        }),
+        c1(Seg {
+            t_us: 12,
+            from: server,
+            to: client,
+            bits: SYN | ACK,
+            rel_ack: 1,
+            win: 65_483,
+            ..Seg::default()
+        }),
+        c1(Seg {
+            t_us: 25,
+            from: client,
+            to: server,
+            bits: ACK,
+            rel_seq: 1,
+            rel_ack: 1,
+            win: 512,
+            ..Seg::default()
+        }),
+        c4(Seg {
+            t_us: 900,
+            from: 40_004,
+            to: server,
+            bits: SYN,
+            win: 65_495,
+            ..Seg::default()
+        }),
+        c1(Seg {
+            t_us: 100_250,
+            from: client,
+            to: server,
+            bits: PSH | ACK,
+            rel_seq: 1,
+            rel_ack: 1,
+            len: 6,
+            win: 512,
+            preview: Some("\"hello\\n\""),
+            ..Seg::default()
+        }),
+        c1(Seg {
+            t_us: 100_270,
+            from: server,
+            to: client,
+            bits: ACK,
+            rel_seq: 1,
+            rel_ack: 7,
+            win: 512,
+            ..Seg::default()
+        }),
+        segment(
+            "127.0.0.1:9998-127.0.0.1:9999",
+            Seg {
+                t_us: 150_000,
+                from: 9998,
+                to: 9999,
+                len: 4,
+                preview: Some("\"ping\""),
+                ..Seg::default()
+            },
+        ),
+        c4(Seg {
+            t_us: 1_020_900,
+            from: 40_004,
+            to: server,
+            bits: SYN,
+            win: 65_495,
+            retransmission: true,
+            ..Seg::default()
+        }),
+        c4(Seg {
+            t_us: 3_100_900,
+            from: 40_004,
+            to: server,
+            bits: SYN,
+            win: 65_495,
+            retransmission: true,
+            ..Seg::default()
+        }),
+    ]
+}
+
+/// The capture's summary of `segments`: one connection per 4-tuple, in order of first segment.
+fn capture_info(segments: &[Segment]) -> CaptureInfo {
+    let mut connections: Vec<CapturedConnection> = Vec::new();
+    for segment in segments {
+        let known = connections.iter_mut().find(|connection| {
+            (connection.a, connection.b) == (segment.from, segment.to)
+                || (connection.a, connection.b) == (segment.to, segment.from)
+        });
+        match known {
+            Some(connection) => {
+                connection.segments += 1;
+                connection.dropped += segment.dropped_before;
+            }
+            None => connections.push(CapturedConnection {
+                conn: segment.conn.clone(),
+                proto: segment.proto,
+                a: segment.from,
+                b: segment.to,
+                a_name: segment.from_name.clone(),
+                b_name: segment.to_name.clone(),
+                segments: 1,
+                dropped: segment.dropped_before,
+            }),
+        }
+    }
+    CaptureInfo {
+        network: Network::Host,
+        active: true,
+        reason: None,
+        remedy: None,
+        captured: segments.len() as u64,
+        kernel_drops: 0,
+        ring_drops: connections
+            .iter()
+            .map(|connection| connection.dropped)
+            .sum(),
+        connections_evicted: 0,
+        connections,
+    }
+}
+
+/// (time, sent by the client, flags, rel seq, rel ack, length, preview, retransmission, gap)
+type ClosingRow = (
+    u64,
+    bool,
+    u8,
+    u32,
+    u32,
+    u32,
+    Option<&'static str>,
+    bool,
+    u64,
+);
+
+/// A connection's whole life, for the ladder alone: the handshake, a request and a large answer,
+/// segments the ring let go, a close whose FIN had to be sent twice, and the other side's close.
+fn closing_segments() -> Vec<Segment> {
+    use flags::{ACK, FIN, PSH, SYN};
+    const C: bool = true;
+    const S: bool = false;
+    let answer = "\"HTTP/1.0 200 OK\\r\\n\\x1b]0;pwned\\x07\"";
+    let rows: [ClosingRow; 11] = [
+        (0, C, SYN, 0, 0, 0, None, false, 0),
+        (11, S, SYN | ACK, 0, 1, 0, None, false, 0),
+        (23, C, ACK, 1, 1, 0, None, false, 0),
+        (5_000, C, PSH | ACK, 1, 1, 6, Some("\"GET /\\n\""), false, 0),
+        (5_400, S, PSH | ACK, 1, 7, 65_483, Some(answer), false, 0),
+        (80_000, C, ACK, 7, 1_000_001, 0, None, false, 37),
+        (90_000, C, FIN | ACK, 7, 1_000_001, 0, None, false, 0),
+        (300_000, C, FIN | ACK, 7, 1_000_001, 0, None, true, 0),
+        (300_040, S, ACK, 1_000_001, 8, 0, None, false, 0),
+        (310_000, S, FIN | ACK, 1_000_001, 8, 0, None, false, 0),
+        (310_030, C, ACK, 8, 1_000_002, 0, None, false, 0),
+    ];
+    rows.into_iter()
+        .map(
+            |(t_us, client, bits, rel_seq, rel_ack, len, preview, retransmission, gap)| {
+                let (from, to) = if client {
+                    (40_000, 5555)
+                } else {
+                    (5555, 40_000)
+                };
+                let win = if bits & SYN != 0 { 65_495 } else { 512 };
+                segment(
+                    "c0",
+                    Seg {
+                        t_us,
+                        from,
+                        to,
+                        bits,
+                        rel_seq,
+                        rel_ack,
+                        len,
+                        win,
+                        preview,
+                        retransmission,
+                        dropped_before: gap,
+                    },
+                )
+            },
+        )
+        .collect()
 }
 
 /// An app showing the fixture: everything seen long ago, except `c6` (fd 11), which just changed.
@@ -484,8 +754,13 @@ fn a_resize_storm_never_panics_and_fills_every_frame() {
 
 #[test]
 fn korean_rows_keep_the_borders_aligned() {
-    for (width, height) in [(80, 24), (120, 40), (60, 18)] {
-        let buffer = draw(&app(Lang::Ko), width, height);
+    let sizes = [(80, 24), (120, 40), (60, 18), (200, 60), (150, 40)];
+    for ((width, height), app) in sizes
+        .into_iter()
+        .map(|size| (size, app(Lang::Ko)))
+        .chain(sizes.into_iter().map(|size| (size, ladder_app(Lang::Ko))))
+    {
+        let buffer = draw(&app, width, height);
         for y in 0..height {
             // Every row covers exactly the screen width, wide characters counted twice.
             let mut columns = 0;
@@ -695,7 +970,8 @@ fn every_panel_survives_any_rect() {
     app.mode = Mode::Prompt;
     app.prompt.start("send c1 안녕");
     let mut terminal = Terminal::new(TestBackend::new(40, 12)).unwrap();
-    let panels: [fn(&mut ratatui::Frame, Rect, &App); 9] = [
+    let panels: [fn(&mut ratatui::Frame, Rect, &App); 10] = [
+        ui::ladder::render,
         ui::fds::render,
         ui::listeners::render,
         ui::connections::render,
@@ -723,4 +999,503 @@ fn every_panel_survives_any_rect() {
             }
         }
     }
+}
+
+// --- The ladder (issue 10) ---
+
+/// The fixture with the ladder focused, following c1 (selected in the connections panel).
+fn ladder_app(lang: Lang) -> App {
+    let mut app = app(lang);
+    app.update(Action::Select {
+        panel: Panel::Connections,
+        index: Some(0),
+    });
+    app.update(Action::NextPanel);
+    assert_eq!(
+        app.focus,
+        Panel::Ladder,
+        "the ladder comes after the connections"
+    );
+    app
+}
+
+/// The fixture's lab with `segments` captured instead, the ladder focused on the connection of
+/// the connections panel's row `row`.
+fn ladder_app_with(lang: Lang, segments: Vec<Segment>, row: usize) -> App {
+    let mut app = app(lang);
+    let mut snapshot = app.snapshot.clone();
+    snapshot.capture = capture_info(&segments);
+    snapshot.segments = segments;
+    app.apply(snapshot);
+    app.update(Action::Select {
+        panel: Panel::Connections,
+        index: Some(row),
+    });
+    app.update(Action::NextPanel);
+    app
+}
+
+/// The rows of the box titled `title` (without its borders), as text.
+fn panel_rows(app: &App, width: u16, height: u16, title: &str) -> Vec<String> {
+    let area = Rect::new(0, 0, width, height);
+    let rect = ui::layout::areas(app, area)
+        .unwrap()
+        .panel(Panel::Ladder)
+        .unwrap_or_else(|| panic!("no ladder at {width}x{height}"));
+    let text = screen(app, width, height);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[usize::from(rect.y)].contains(title),
+        "title {title}:\n{text}"
+    );
+    (rect.y + 1..rect.bottom() - 1)
+        .map(|y| {
+            let buffer = draw(app, width, height);
+            let mut row = String::new();
+            let mut skip = 0;
+            for x in rect.x + 1..rect.right() - 1 {
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                let symbol = buffer[(x, y)].symbol();
+                skip = symbol.width().saturating_sub(1);
+                row.push_str(symbol);
+            }
+            row.trim_end().to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn the_ladder_at_80x24_and_200x60() {
+    for lang in [Lang::En, Lang::Ko] {
+        let code = lang_name(lang);
+        let mut app = ladder_app(lang);
+        app.update(Action::First);
+        app.update(Action::Down);
+        insta::assert_snapshot!(format!("ladder_{code}_80x24"), screen(&app, 80, 24));
+        // Wide enough for a column of its own: the ladder is there whatever has the focus, and
+        // follows the selected connection.
+        let mut app = sockscope_app_with_c1_selected(lang);
+        app.now_ms = NOW_MS;
+        insta::assert_snapshot!(format!("ladder_{code}_200x60"), screen(&app, 200, 60));
+    }
+}
+
+fn sockscope_app_with_c1_selected(lang: Lang) -> App {
+    let mut app = app(lang);
+    app.update(Action::Select {
+        panel: Panel::Connections,
+        index: Some(0),
+    });
+    app
+}
+
+#[test]
+fn a_handshake_reads_syn_syn_ack_ack_in_order_with_the_states_on_the_lifelines() {
+    let app = ladder_app(Lang::En);
+    let rows = panel_rows(&app, 80, 24, "segments c1 (5)");
+    let header = &rows[0];
+    assert!(
+        header.contains("c1 127.0.0.1:40001") && header.contains("srv 127.0.0.1:5555"),
+        "{header}"
+    );
+    let find = |needle: &str| {
+        rows.iter()
+            .position(|row| row.contains(needle))
+            .unwrap_or_else(|| panic!("no row with {needle:?}:\n{}", rows.join("\n")))
+    };
+    let syn = find(" SYN seq=0 len=0 win=65495 ");
+    let syn_ack = find(" SYN-ACK seq=0 ack=1 len=0 win=65483 ");
+    let ack = find(" ACK seq=1 ack=1 len=0 win=512 ");
+    let data = find(r#" PSH-ACK seq=1 ack=1 len=6 "hello\n" "#);
+    assert!(syn < syn_ack && syn_ack < ack && ack < data, "{rows:#?}");
+    // Arrows point the way the segment went: the SYN from the client's lifeline to the server's,
+    // the SYN-ACK back; the sender's lifeline shows where the arrow starts.
+    let (syn_row, syn_ack_row, ack_row) = (&rows[syn], &rows[syn_ack], &rows[ack]);
+    assert!(
+        syn_row.contains("├─") && syn_row.contains("─>│"),
+        "{syn_row}"
+    );
+    assert!(
+        syn_ack_row.contains("│<─") && syn_ack_row.contains("─┤"),
+        "{syn_ack_row}"
+    );
+    // The state each side entered, on its own lifeline, on the row of the segment that caused it.
+    let left_of = |row: &str| row.split(['├', '│']).next().unwrap_or_default().to_owned();
+    let right_of = |row: &str| row.rsplit(['┤', '│']).next().unwrap_or_default().to_owned();
+    assert!(left_of(syn_row).trim().ends_with("SYN_SENT"), "{syn_row}");
+    assert!(left_of(syn_row).trim().starts_with("0us"), "{syn_row}");
+    assert!(
+        left_of(syn_ack_row).trim() == "12us ESTABLISHED",
+        "{syn_ack_row}"
+    );
+    assert_eq!(right_of(syn_ack_row).trim(), "SYN_RECV", "{syn_ack_row}");
+    assert_eq!(right_of(ack_row).trim(), "ESTABLISHED", "{ack_row}");
+    assert!(left_of(&rows[data]).trim().starts_with("100.250ms"));
+}
+
+#[test]
+fn retransmissions_drops_and_the_close_are_on_the_ladder_and_nothing_raw_reaches_it() {
+    for lang in [Lang::En, Lang::Ko] {
+        let code = lang_name(lang);
+        // Row 8 of the connections panel: c0's 4-tuple, which the kernel keeps in TIME_WAIT.
+        let app = ladder_app_with(lang, closing_segments(), 8);
+        let mut terminal = Terminal::new(TestBackend::new(80, 16)).unwrap();
+        terminal
+            .draw(|frame| ui::ladder::render(frame, Rect::new(0, 0, 80, 16), &app))
+            .unwrap();
+        let text = text_of(terminal.backend().buffer());
+        insta::assert_snapshot!(format!("panel_ladder_close_{code}"), text);
+        let gap = if lang == Lang::En {
+            "... 37 segments dropped"
+        } else {
+            "... 세그먼트 37개 생략됨"
+        };
+        assert!(text.contains(gap), "{text}");
+        let retx = if lang == Lang::En {
+            "RETX"
+        } else {
+            "재전송"
+        };
+        let retransmitted = text
+            .lines()
+            .find(|line| line.contains(retx))
+            .unwrap_or_else(|| panic!("no retransmission:\n{text}"));
+        assert!(
+            retransmitted.contains("FIN-ACK") && retransmitted.contains("--"),
+            "a retransmitted arrow is drawn dashed: {retransmitted}"
+        );
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text}"
+        );
+        let last = |needle: &str| text.lines().rfind(|line| line.contains(needle)).unwrap();
+        // The client closed first: it ends in TIME_WAIT on the server's FIN; the server in CLOSE.
+        assert!(last("TIME_WAIT").contains("FIN-ACK seq=1000001"), "{text}");
+        assert!(
+            last("CLOSE ").contains("ACK seq=8 ack=1000002")
+                || last("│ CLOSE").contains("ack=1000002"),
+            "{text}"
+        );
+        assert!(
+            text.contains("CLOSE_WAIT") && text.contains("LAST_ACK"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_udp_socket_shows_its_datagrams_without_states() {
+    // Row 7 of the connections panel: u1.
+    let app = ladder_app_with(Lang::En, fixture_segments(), 7);
+    let rows = panel_rows(&app, 80, 24, "segments 127.0.0.1:9998-127.0.0.1:9999 (1)");
+    assert!(rows[0].contains("127.0.0.1:9998") && rows[0].contains("u1 127.0.0.1:9999"));
+    assert!(rows[1].contains(r#" UDP len=4 "ping" "#), "{rows:#?}");
+    assert!(
+        rows[1].contains("150.000ms") || rows[1].contains("0us"),
+        "{rows:#?}"
+    );
+    for state in ["SYN", "ESTABLISHED", "CLOSE"] {
+        assert!(!rows[1].contains(state), "{rows:#?}");
+    }
+}
+
+#[test]
+fn without_a_capture_the_ladder_says_why_and_what_to_do() {
+    for lang in [Lang::En, Lang::Ko] {
+        let code = lang_name(lang);
+        let mut app = ladder_app(lang);
+        let mut snapshot = app.snapshot.clone();
+        snapshot.segments.clear();
+        snapshot.capture = CaptureInfo {
+            reason: Some(sockscope::text::get(lang, "capture.no_permission").to_owned()),
+            remedy: Some(sockscope::text::get(lang, "capture.remedy_root_or_private").to_owned()),
+            ..CaptureInfo::default()
+        };
+        app.apply(snapshot);
+        assert_eq!(app.rows(Panel::Ladder), 0);
+        let text = panel_alone(&app, ui::ladder::render);
+        insta::assert_snapshot!(format!("panel_ladder_no_capture_{code}"), text);
+        let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(joined.contains("CAP_NET_RAW"), "{text}");
+        assert!(
+            joined.contains("root") && joined.contains("--net private"),
+            "{text}"
+        );
+        // At 80x24 too: the focused ladder replaces the top panels and still says it.
+        let whole = screen(&app, 80, 24)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(whole.contains("CAP_NET_RAW"), "{whole}");
+    }
+}
+
+#[test]
+fn a_selected_segment_is_explained_with_the_commands_that_show_it() {
+    for lang in [Lang::En, Lang::Ko] {
+        let code = lang_name(lang);
+        let mut app = ladder_app(lang);
+        app.update(Action::First);
+        app.update(Action::Down);
+        let Some(Item::Segment(segment)) = app.selected_item() else {
+            panic!("a segment is selected");
+        };
+        assert_eq!(segment.flags, "SYN-ACK");
+        let mut terminal = Terminal::new(TestBackend::new(100, 20)).unwrap();
+        terminal
+            .draw(|frame| ui::explain::render(frame, Rect::new(0, 0, 100, 20), &app))
+            .unwrap();
+        let text = text_of(terminal.backend().buffer());
+        insta::assert_snapshot!(format!("panel_explain_segment_{code}"), text);
+        assert!(
+            text.contains("$ tcpdump -i lo -n 'tcp port 5555'"),
+            "{text}"
+        );
+        assert!(
+            text.contains("$ ss -ti 'sport = :40001 and dport = :5555'"),
+            "{text}"
+        );
+        // The SYN-ACK moved srv to SYN_RECV (sending it) and c1 to ESTABLISHED (receiving it).
+        assert!(
+            text.contains("SYN_RECV") && text.contains("ESTABLISHED"),
+            "{text}"
+        );
+        // The raw numbers are there too: the SYN-ACK acknowledges the SYN's sequence number + 1.
+        let expected_ack = isn(40_001).wrapping_add(1).to_string();
+        assert!(
+            text.split_whitespace()
+                .collect::<String>()
+                .contains(&expected_ack),
+            "{text}"
+        );
+    }
+}
+
+/// Every command an explanation gives, for every item of every panel.
+fn every_command(app: &mut App) -> Vec<String> {
+    let mut out = Vec::new();
+    let panels = Panel::ALL
+        .into_iter()
+        .filter(|panel| *panel != Panel::Ladder);
+    // The ladder last, following c1 (row 0 of the connections).
+    for panel in panels.chain([Panel::Ladder]) {
+        if panel == Panel::Ladder {
+            app.focus = Panel::Connections;
+            app.select(Panel::Connections, 0);
+            app.update(Action::NextPanel);
+        }
+        app.focus = panel;
+        for index in 0..app.rows(panel) {
+            app.select(panel, index);
+            for para in ui::explain::explain(app, app.selected_item()) {
+                if let ui::explain::Para::Command(command) = para {
+                    out.push(command);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn in_the_private_network_every_command_on_the_lab_s_network_goes_through_sockscope_exec() {
+    let mut app = ladder_app(Lang::En);
+    let host = every_command(&mut app);
+    assert!(
+        host.iter()
+            .all(|command| !command.starts_with("sockscope exec"))
+    );
+    let mut snapshot = app.snapshot.clone();
+    snapshot.capture.network = Network::Private;
+    snapshot.at_ms += 1;
+    app.apply(snapshot);
+    let private = every_command(&mut app);
+    assert_eq!(host.len(), private.len());
+    let network_tools = ["ss ", "nstat ", "tcpdump ", "lsof ", "cat /proc/sys/net/"];
+    let mut prefixed = 0;
+    for (plain, inside) in host.iter().zip(&private) {
+        if network_tools.iter().any(|tool| plain.starts_with(tool)) {
+            assert_eq!(inside, &format!("sockscope exec -- {plain}"));
+            prefixed += 1;
+        } else {
+            // /proc/PID/fd, strace -p and man read the process, not its network.
+            assert_eq!(inside, plain);
+            assert!(
+                ["ls -l /proc/", "strace ", "man "]
+                    .iter()
+                    .any(|tool| plain.starts_with(tool)),
+                "{plain}"
+            );
+        }
+    }
+    for tool in network_tools {
+        assert!(
+            private
+                .iter()
+                .any(|command| command.starts_with(&format!("sockscope exec -- {tool}"))),
+            "{tool} is never proposed"
+        );
+    }
+    assert!(prefixed > 10, "{prefixed}");
+}
+
+#[test]
+fn keys_clicks_and_tab_move_over_the_segments() {
+    let mut app = ladder_app(Lang::En);
+    // The ladder follows the newest segment until the user moves.
+    assert_eq!(app.selected_index(Panel::Ladder), 4);
+    app.update(Action::First);
+    assert_eq!(app.selected_index(Panel::Ladder), 0);
+    app.update(Action::Down);
+    app.update(Action::Down);
+    let Some(Item::Segment(segment)) = app.selected_item() else {
+        panic!("a segment");
+    };
+    assert_eq!((segment.flags, segment.rel_seq), ("ACK", 1));
+    app.update(Action::Up);
+    assert_eq!(app.selected_index(Panel::Ladder), 1);
+    // A click on a drawn row selects that segment.
+    let area = Rect::new(0, 0, 80, 24);
+    let ladder = ui::layout::areas(&app, area).unwrap().ladder.unwrap();
+    let buffer = draw(&app, 80, 24);
+    let mut clicked = 0;
+    for row in ladder.y..ladder.bottom() {
+        if let Some((Panel::Ladder, Some(index))) = ui::layout::hit(&app, area, ladder.x + 30, row)
+        {
+            let line: String = (ladder.x..ladder.right())
+                .map(|x| buffer[(x, row)].symbol())
+                .collect();
+            let Some(Item::Segment(segment)) = app.item_at(Panel::Ladder, index) else {
+                panic!("row {index} is a segment");
+            };
+            assert!(line.contains(&format!(" {} seq", segment.flags)), "{line}");
+            clicked += 1;
+        }
+    }
+    assert_eq!(clicked, 5, "one row per segment");
+    let (panel, index) = ui::layout::hit(&app, area, ladder.x + 30, ladder.y + 4).unwrap();
+    app.update(Action::Select { panel, index });
+    assert_eq!(app.selected_index(Panel::Ladder), 2);
+    // Tab goes on to the port map, Shift-Tab back to the connections.
+    app.update(Action::NextPanel);
+    assert_eq!(app.focus, Panel::Ports);
+    app.update(Action::PrevPanel);
+    app.update(Action::PrevPanel);
+    assert_eq!(app.focus, Panel::Connections);
+}
+
+#[test]
+fn on_a_small_screen_the_ladder_shows_when_focused_or_pinned() {
+    let mut app = app(Lang::En);
+    let small = Rect::new(0, 0, 80, 24);
+    let areas = ui::layout::areas(&app, small).unwrap();
+    assert!(areas.ladder.is_none() && areas.fds.is_some() && areas.ports.is_some());
+    app.update(Action::ToggleLadder);
+    assert_eq!(app.ladder_place, sockscope::app::LadderPlace::Pinned);
+    let areas = ui::layout::areas(&app, small).unwrap();
+    let ladder = areas.ladder.expect("pinned");
+    // It takes the rows of the descriptors, the listeners and the port map, above the
+    // connections; the trace and the explanation stay.
+    assert!(areas.fds.is_none() && areas.listeners.is_none() && areas.ports.is_none());
+    let connections = areas.connections.unwrap();
+    assert_eq!(ladder.bottom(), connections.y);
+    assert_eq!(ladder.height, 11);
+    assert!(areas.trace.is_some() && areas.explain.is_some());
+    assert!(screen(&app, 80, 24).contains("segments c4 (3)"));
+    // Focused, it gives the explanation of its segment the whole bottom row.
+    app.focus = Panel::Ladder;
+    let areas = ui::layout::areas(&app, small).unwrap();
+    assert!(areas.trace.is_none());
+    assert_eq!(areas.explain.unwrap().width, 80);
+    app.focus = Panel::Listeners;
+    app.update(Action::ToggleLadder);
+    assert!(ui::layout::areas(&app, small).unwrap().ladder.is_none());
+    // Wide screens have a column for it, whatever has the focus; the others keep their places.
+    for (width, height) in [(150, 30), (200, 60)] {
+        let areas = ui::layout::areas(&app, Rect::new(0, 0, width, height)).unwrap();
+        let ladder = areas.ladder.unwrap();
+        assert_eq!(ladder.right(), width);
+        assert_eq!(ladder.height, height - 1);
+        assert!(areas.fds.is_some() && areas.ports.is_some() && areas.trace.is_some());
+        assert!(areas.connections.unwrap().right() <= ladder.x);
+    }
+    // The presenter layout too.
+    app.layout = LayoutMode::Presenter;
+    let areas = ui::layout::areas(&app, Rect::new(0, 0, 200, 60)).unwrap();
+    assert!(areas.ladder.is_some() && areas.listeners.is_some());
+    let areas = ui::layout::areas(&app, small).unwrap();
+    assert!(areas.ladder.is_none());
+    app.focus = Panel::Ladder;
+    let areas = ui::layout::areas(&app, small).unwrap();
+    assert!(areas.ladder.is_some() && areas.listeners.is_none());
+}
+
+#[test]
+fn the_ladder_draws_only_ascii_and_box_drawing_besides_wide_text() {
+    for app in [
+        ladder_app(Lang::En),
+        ladder_app(Lang::Ko),
+        ladder_app_with(Lang::Ko, closing_segments(), 8),
+    ] {
+        for (width, height) in [(80, 24), (200, 60)] {
+            let buffer = draw(&app, width, height);
+            let ladder = ui::layout::areas(&app, Rect::new(0, 0, width, height))
+                .unwrap()
+                .ladder
+                .unwrap();
+            for y in ladder.y..ladder.bottom() {
+                for x in ladder.x..ladder.right() {
+                    for ch in buffer[(x, y)].symbol().chars() {
+                        let box_drawing = ('\u{2500}'..='\u{257f}').contains(&ch);
+                        let unambiguous = unicode_width::UnicodeWidthChar::width(ch)
+                            == unicode_width::UnicodeWidthChar::width_cjk(ch);
+                        assert!(
+                            ch.is_ascii() || box_drawing || unambiguous,
+                            "{ch:?} at {x},{y}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_ladder_follows_the_selection_a_lecture_s_focus_and_holds_still_while_read() {
+    let mut app = app(Lang::En);
+    let conn = |app: &App| {
+        app.ladder()
+            .connection
+            .map(|connection| connection.conn.to_string())
+    };
+    // Nothing in particular selected (the listener srv): its newest connection, c4's.
+    assert_eq!(conn(&app).as_deref(), Some("c4"));
+    // A scenario's `focus = "c1"`.
+    app.focus_name("c1");
+    assert_eq!(conn(&app).as_deref(), Some("c1"));
+    // A name the capture never saw: the ladder says so instead of showing another connection.
+    app.focus_name("c2");
+    let ladder = app.ladder();
+    assert!(ladder.connection.is_none() && ladder.rows.is_empty());
+    assert_eq!(ladder.subject, Some("c2"));
+    assert!(
+        screen(&app, 200, 60).contains("No segments captured for c2 yet."),
+        "{}",
+        screen(&app, 200, 60)
+    );
+    // While the user reads c1's ladder, a new connection does not pull the ladder away.
+    app.focus_name("c1");
+    app.update(Action::NextPanel);
+    assert_eq!(app.focus, Panel::Ladder);
+    let mut snapshot = app.snapshot.clone();
+    let mut late = snapshot.socket("c3").unwrap().clone();
+    late.name = "c7".to_owned();
+    late.fd = 15;
+    snapshot.sockets.push(late);
+    snapshot.at_ms += 1;
+    app.apply(snapshot);
+    assert_eq!(conn(&app).as_deref(), Some("c1"));
 }

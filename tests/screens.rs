@@ -333,6 +333,90 @@ fn watch_keys_filter_sort_and_move_on_the_machine_s_sockets() {
     drop((holder, other));
 }
 
+/// The rows of `text` (a ladder box) that hold each needle, in the order of the needles.
+fn rows_of(text: &str, needles: &[&str]) -> Vec<usize> {
+    needles
+        .iter()
+        .map(|needle| {
+            text.lines()
+                .position(|line| line.contains(needle))
+                .unwrap_or_else(|| panic!("no row with {needle:?}:\n{text}"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_real_handshake_shows_syn_syn_ack_ack_on_the_ladder_in_order() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!(
+            "NOTE: not root: this process cannot capture the host's loopback; tests/tui_ladder.rs \
+             covers the private network as an ordinary user"
+        );
+        return;
+    }
+    let mut runtime = runtime(80, 24);
+    let mut options = lab_options();
+    options.script =
+        sockscope::command::parse_script("server s 127.0.0.1:0 2; client c1 s").expect("parses");
+    let mut screen = LabScreen::new(runtime.reactor(), options).expect("lab screen");
+    runtime.begin(&mut screen).expect("size");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while screen.app().snapshot.segments.len() < 3 && Instant::now() < deadline {
+        runtime
+            .turn(&mut screen, Some(Duration::from_millis(20)))
+            .expect("turn");
+    }
+    assert_eq!(
+        screen.app().snapshot.segments.len(),
+        3,
+        "the capture saw the handshake, and nothing else"
+    );
+    // Tab from the listeners to the connections (c1 is selected there), then to the ladder,
+    // which takes the top rows on a screen this small.
+    press(&mut runtime, &mut screen, key(KeyCode::Tab));
+    press(&mut runtime, &mut screen, key(KeyCode::Tab));
+    assert_eq!(screen.app().focus, sockscope::app::Panel::Ladder);
+    let text = turn_until(&mut runtime, &mut screen, |text| {
+        text.contains("segments c1")
+    });
+    let ladder = panel(&text, "segments c1 (3)");
+    let rows = rows_of(
+        &ladder,
+        &[" SYN seq=0 ", " SYN-ACK seq=0 ack=1 ", " ACK seq=1 ack=1 "],
+    );
+    assert!(rows[0] < rows[1] && rows[1] < rows[2], "{ladder}");
+    assert!(
+        ladder.contains("SYN_SENT") && ladder.contains("SYN_RECV"),
+        "{ladder}"
+    );
+    // The kernel's own count agrees with the ladder: c1 sent two segments and received one.
+    let app = screen.app();
+    let c1 = app.snapshot.socket("c1").expect("c1");
+    let counters = c1.tcp.expect("TCP_INFO counters");
+    let sent = app
+        .snapshot
+        .segments
+        .iter()
+        .filter(|segment| Some(segment.from) == c1.local)
+        .count();
+    let received = app
+        .snapshot
+        .segments
+        .iter()
+        .filter(|segment| Some(segment.to) == c1.local)
+        .count();
+    assert_eq!((sent, received), (2, 1), "{ladder}");
+    assert_eq!(
+        (counters.segs_out as usize, counters.segs_in as usize),
+        (sent, received)
+    );
+    // The explanation pane explains the selected (newest) segment, the handshake's last ACK.
+    assert!(
+        text.contains("third segment of the three-way handshake"),
+        "{text}"
+    );
+}
+
 /// The box whose title starts with `title` (`┌ title ...┐` down to its `└...┘`), cut out of
 /// the frame: panels beside it (and their numbers) are left out.
 fn panel(text: &str, title: &str) -> String {

@@ -40,6 +40,8 @@ pub enum Action {
     StepBack,
     Restart,
     ToggleLayout,
+    /// Keep the segment ladder on screen (small terminals), or show it only while focused.
+    ToggleLadder,
 }
 
 /// Editing the `:` prompt line.

@@ -1,6 +1,8 @@
 //! The item behind a selected row of a panel.
 
-use crate::model::{FdEntry, KernelOnly, ListenerInfo, PortBand, PortUse, SocketInfo, TraceEntry};
+use crate::model::{
+    FdEntry, KernelOnly, ListenerInfo, PortBand, PortUse, Segment, SocketInfo, TraceEntry,
+};
 
 /// What a selected row stands for.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -12,6 +14,10 @@ pub enum Item<'a> {
     PortBand(PortBand),
     Port(&'a PortUse),
     Trace(&'a TraceEntry),
+    /// A captured segment on the ladder.
+    Segment(&'a Segment),
+    /// The ladder's "... N segments dropped" line: segments the capture's ring let go.
+    SegmentGap(u64),
 }
 
 impl Item<'_> {
@@ -25,7 +31,8 @@ impl Item<'_> {
             Item::KernelOnly(held) => held.was.as_deref(),
             Item::Port(port) => Some(&port.name),
             Item::Trace(entry) => entry.name.as_deref(),
-            Item::PortBand(_) => None,
+            Item::Segment(segment) => segment.from_name.as_deref(),
+            Item::PortBand(_) | Item::SegmentGap(_) => None,
         }
     }
 }

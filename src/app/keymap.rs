@@ -37,6 +37,7 @@ fn normal(key: &KeyEvent, lecture: bool) -> Option<Action> {
         KeyCode::Left if lecture => Action::StepBack,
         KeyCode::Char('r') if lecture => Action::Restart,
         KeyCode::Char('L') => Action::ToggleLayout,
+        KeyCode::Char('d') => Action::ToggleLadder,
         KeyCode::Up | KeyCode::Char('k') => Action::Up,
         KeyCode::Down | KeyCode::Char('j') => Action::Down,
         KeyCode::BackTab | KeyCode::Left | KeyCode::Char('h') => Action::PrevPanel,
@@ -131,6 +132,7 @@ mod tests {
             Some(Action::Quick(QuickVerb::Accept))
         );
         assert_eq!(normal(KeyCode::Char(':')), Some(Action::OpenPrompt));
+        assert_eq!(normal(KeyCode::Char('d')), Some(Action::ToggleLadder));
         assert_eq!(normal(KeyCode::Esc), Some(Action::CloseOverlay));
         assert_eq!(normal(KeyCode::Right), Some(Action::NextPanel));
         assert_eq!(normal(KeyCode::Char('z')), None);

@@ -6,15 +6,18 @@ pub enum Panel {
     Fds,
     Listeners,
     Connections,
+    /// The segments of the connection selected in the other panels (issue 10).
+    Ladder,
     Ports,
     Trace,
 }
 
 impl Panel {
-    pub const ALL: [Panel; 5] = [
+    pub const ALL: [Panel; 6] = [
         Panel::Fds,
         Panel::Listeners,
         Panel::Connections,
+        Panel::Ladder,
         Panel::Ports,
         Panel::Trace,
     ];
@@ -33,6 +36,7 @@ impl Panel {
             Self::Fds => "panel.fds",
             Self::Listeners => "panel.listeners",
             Self::Connections => "panel.connections",
+            Self::Ladder => "ladder.title",
             Self::Ports => "panel.ports",
             Self::Trace => "panel.trace",
         }

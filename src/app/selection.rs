@@ -2,6 +2,7 @@
 
 use super::App;
 use super::item::Item;
+use super::ladder::{Ladder, Subject};
 use super::panel::Panel;
 use crate::model::{PortBand, Role, SocketInfo};
 
@@ -22,6 +23,7 @@ impl App {
             Panel::Fds => snapshot.fds.len(),
             Panel::Listeners => snapshot.listeners.len(),
             Panel::Connections => self.connections().count() + snapshot.kernel_only.len(),
+            Panel::Ladder => self.ladder().rows.len(),
             Panel::Ports => PortBand::ALL.len() + snapshot.ports.in_use.len(),
             Panel::Trace => snapshot.trace.len(),
         }
@@ -54,6 +56,7 @@ impl App {
                         .map(Item::Port)
                 }),
             Panel::Trace => snapshot.trace.get(index).map(Item::Trace),
+            Panel::Ladder => self.ladder().item(index),
         }
     }
 
@@ -61,5 +64,28 @@ impl App {
     #[must_use]
     pub fn selected_item(&self) -> Option<Item<'_>> {
         self.item_at(self.focus, self.selected_index(self.focus))
+    }
+
+    /// The panel whose selection the ladder follows: the focused one, or the one that had the
+    /// focus before the ladder took it.
+    #[must_use]
+    pub fn ladder_source(&self) -> Panel {
+        if self.focus == Panel::Ladder {
+            self.ladder_source
+        } else {
+            self.focus
+        }
+    }
+
+    /// The ladder of the connection selected in the other panels (else of the newest one).
+    #[must_use]
+    pub fn ladder(&self) -> Ladder<'_> {
+        let source = self.ladder_source();
+        let item = if source == Panel::Ladder {
+            None
+        } else {
+            self.item_at(source, self.selected_index(source))
+        };
+        Ladder::build(&self.snapshot, Subject::of(&self.snapshot, item))
     }
 }

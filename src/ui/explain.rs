@@ -7,8 +7,11 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::draw;
+use super::explain_segment;
+pub use super::para::Para;
+use super::para::in_lab_network;
 use super::theme::Theme;
-use crate::app::{App, Item};
+use crate::app::{App, Item, Panel};
 use crate::escape::visible;
 use crate::model::PortBand;
 use crate::model::{
@@ -57,18 +60,6 @@ const CALLS: [&str; 14] = [
     "openat",
 ];
 
-/// One piece of an explanation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Para {
-    /// What the item is, in one line.
-    Heading(String),
-    Text(String),
-    /// A command to type in a shell.
-    Command(String),
-    /// A remark on reading the command's output.
-    Note(String),
-}
-
 /// The explanation of `item` (or of how to get one, when nothing is selected).
 #[must_use]
 pub fn explain(app: &App, item: Option<Item<'_>>) -> Vec<Para> {
@@ -83,6 +74,8 @@ pub fn explain(app: &App, item: Option<Item<'_>>) -> Vec<Para> {
         Item::PortBand(band) => band_paras(app, band),
         Item::Port(used) => port(app, used),
         Item::Trace(entry) => trace(app, entry),
+        Item::Segment(segment) => explain_segment::segment(app, &app.ladder(), segment),
+        Item::SegmentGap(count) => explain_segment::gap(app, &app.ladder(), count),
     }
 }
 
@@ -117,10 +110,10 @@ fn fd(app: &App, entry: &FdEntry) -> Vec<Para> {
         "ls -l /proc/{}/fd/{number}",
         pid(app)
     )));
-    paras.push(Para::Command(format!(
-        "lsof -p {} -a -d {number}",
-        pid(app)
-    )));
+    paras.push(in_lab_network(
+        app,
+        format!("lsof -p {} -a -d {number}", pid(app)),
+    ));
     let key = format!("explain.fd.{}", entry.kind.name());
     paras.push(Para::Text(fmt(
         lang,
@@ -147,7 +140,7 @@ fn listener_paras(app: &App, listener: &ListenerInfo) -> Vec<Para> {
     let slots = (listener.backlog + 1).to_string();
     let mut paras = vec![
         Para::Heading(format!("{name} LISTEN {local}")),
-        Para::Command(format!("ss -ltn 'sport = :{port}'")),
+        in_lab_network(app, format!("ss -ltn 'sport = :{port}'")),
         Para::Note(app.t("explain.listener.ss_note").to_owned()),
         Para::Text(fmt(
             lang,
@@ -172,8 +165,9 @@ fn listener_paras(app: &App, listener: &ListenerInfo) -> Vec<Para> {
     if listener.auto_accept {
         paras.push(Para::Text(app.t("explain.listener.auto_accept").to_owned()));
     }
-    paras.push(Para::Command(
-        "nstat -az TcpExtListenOverflows TcpExtListenDrops".to_owned(),
+    paras.push(in_lab_network(
+        app,
+        "nstat -az TcpExtListenOverflows TcpExtListenDrops",
     ));
     paras.push(Para::Note(app.t("explain.listener.counters").to_owned()));
     paras
@@ -206,20 +200,20 @@ fn socket_paras(app: &App, socket: &SocketInfo) -> Vec<Para> {
     ))];
     match (socket.proto, socket.local, socket.remote) {
         (Proto::Tcp, Some(local), Some(remote)) => {
-            paras.push(Para::Command(ss_tuple("tn", local, remote)));
+            paras.push(in_lab_network(app, ss_tuple("tn", local, remote)));
             paras.push(Para::Note(app.t("explain.socket.ss_note").to_owned()));
         }
         (Proto::Udp, Some(local), _) => {
-            paras.push(Para::Command(format!(
-                "ss -uan 'sport = :{}'",
-                local.port()
-            )));
+            paras.push(in_lab_network(
+                app,
+                format!("ss -uan 'sport = :{}'", local.port()),
+            ));
         }
         (Proto::Tcp, Some(local), None) => {
-            paras.push(Para::Command(format!(
-                "ss -tan 'sport = :{}'",
-                local.port()
-            )));
+            paras.push(in_lab_network(
+                app,
+                format!("ss -tan 'sport = :{}'", local.port()),
+            ));
         }
         _ => paras.push(Para::Command(format!(
             "ls -l /proc/{}/fd/{}",
@@ -274,15 +268,21 @@ fn kernel_only(app: &App, held: &KernelOnly) -> Vec<Para> {
         held.state.name()
     ))];
     if held.state == TcpState::TimeWait {
-        paras.push(Para::Command("ss -tan state time-wait".to_owned()));
-        paras.push(Para::Command(ss_tuple("tano", held.local, held.remote)));
+        paras.push(in_lab_network(app, "ss -tan state time-wait"));
+        paras.push(in_lab_network(
+            app,
+            ss_tuple("tano", held.local, held.remote),
+        ));
         paras.push(Para::Text(fmt(
             lang,
             "explain.time_wait",
             &[("was", &was), ("timer", &timer)],
         )));
     } else {
-        paras.push(Para::Command(ss_tuple("tano", held.local, held.remote)));
+        paras.push(in_lab_network(
+            app,
+            ss_tuple("tano", held.local, held.remote),
+        ));
         paras.push(Para::Text(state_text(lang, held.state)));
         paras.push(Para::Text(fmt(
             lang,
@@ -299,11 +299,12 @@ fn band_paras(app: &App, band: PortBand) -> Vec<Para> {
     let name = app.t(&format!("band.{}", band.key()));
     let mut paras = vec![
         Para::Heading(format!("{name} {lo}-{hi}")),
-        Para::Command("cat /proc/sys/net/ipv4/ip_local_port_range".to_owned()),
+        in_lab_network(app, "cat /proc/sys/net/ipv4/ip_local_port_range"),
     ];
     if band == PortBand::WellKnown {
-        paras.push(Para::Command(
-            "cat /proc/sys/net/ipv4/ip_unprivileged_port_start".to_owned(),
+        paras.push(in_lab_network(
+            app,
+            "cat /proc/sys/net/ipv4/ip_unprivileged_port_start",
         ));
     }
     paras.push(Para::Text(fmt(
@@ -348,7 +349,7 @@ fn port(app: &App, used: &PortUse) -> Vec<Para> {
     };
     vec![
         Para::Heading(format!("{}/{} {name}", used.port, used.proto.name())),
-        Para::Command(format!("ss -{flag}p 'sport = :{}'", used.port)),
+        in_lab_network(app, format!("ss -{flag}p 'sport = :{}'", used.port)),
         Para::Text(fmt(
             app.lang,
             key,
@@ -453,7 +454,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     if inner.is_empty() {
         return;
     }
-    let paras = explain(app, app.selected_item());
+    let paras = if app.focus == Panel::Ladder {
+        // Built once here: the ladder filters the whole capture.
+        let ladder = app.ladder();
+        let selected = app.selected_within(Panel::Ladder, ladder.rows.len());
+        match ladder.item(selected) {
+            Some(Item::Segment(segment)) => explain_segment::segment(app, &ladder, segment),
+            Some(Item::SegmentGap(count)) => explain_segment::gap(app, &ladder, count),
+            other => explain(app, other),
+        }
+    } else {
+        explain(app, app.selected_item())
+    };
     let buf = frame.buffer_mut();
     for (offset, line) in lines(&theme, &paras, usize::from(inner.width))
         .iter()

@@ -17,7 +17,7 @@ enum Entry {
     Key(&'static str, &'static str),
 }
 
-const ENTRIES: [Entry; 28] = [
+const ENTRIES: [Entry; 29] = [
     Entry::Heading("help.section_move"),
     Entry::Key("Up Down k j", "help.move"),
     Entry::Key("PgUp PgDn", "help.page"),
@@ -39,6 +39,7 @@ const ENTRIES: [Entry; 28] = [
     Entry::Heading("help.section_view"),
     Entry::Key("p", "help.freeze"),
     Entry::Key("L", "help.layout"),
+    Entry::Key("d", "help.ladder"),
     Entry::Key("?", "help.help"),
     Entry::Key("C-z", "help.suspend"),
     Entry::Key("q", "help.quit"),

@@ -3,12 +3,16 @@
 
 use ratatui::layout::Rect;
 
-use super::{connections, fds, listeners, ports, trace};
-use crate::app::{App, LayoutMode, Panel};
+use super::{connections, fds, ladder, listeners, ports, trace};
+use crate::app::{App, LadderPlace, LayoutMode, Panel};
 
 /// Below this size only the "terminal too small" message is drawn.
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 18;
+
+/// From this width on the ladder has a column of its own beside the other panels; below it, it
+/// takes the place of other panels while it has the focus (or is pinned with `d`).
+pub const LADDER_COLUMN_WIDTH: u16 = 150;
 
 /// The screen regions of one frame. A panel that is not shown in this layout is `None`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -16,6 +20,7 @@ pub struct Areas {
     pub fds: Option<Rect>,
     pub listeners: Option<Rect>,
     pub connections: Option<Rect>,
+    pub ladder: Option<Rect>,
     pub ports: Option<Rect>,
     pub trace: Option<Rect>,
     pub explain: Option<Rect>,
@@ -31,6 +36,7 @@ impl Areas {
             Panel::Fds => self.fds,
             Panel::Listeners => self.listeners,
             Panel::Connections => self.connections,
+            Panel::Ladder => self.ladder,
             Panel::Ports => self.ports,
             Panel::Trace => self.trace,
         }
@@ -77,7 +83,34 @@ fn columns(area: Rect, left: u16) -> (Rect, Rect) {
     )
 }
 
+/// On a wide screen, the body without the ladder's column, and the column.
+fn ladder_column(body: Rect) -> Option<(Rect, Rect)> {
+    if body.width < LADDER_COLUMN_WIDTH {
+        return None;
+    }
+    let width = (body.width * 2 / 5).clamp(64, 100);
+    let (rest, column) = columns(body, body.width - width);
+    Some((rest, column))
+}
+
+/// Whether the ladder replaces other panels on a screen too narrow for its own column.
+fn ladder_instead(app: &App) -> bool {
+    app.focus == Panel::Ladder || app.ladder_place == LadderPlace::Pinned
+}
+
 fn full(app: &App, body: Rect, status: Rect) -> Areas {
+    if let Some((rest, column)) = ladder_column(body) {
+        return Areas {
+            ladder: Some(column),
+            ..full_panels(app, rest, status, false)
+        };
+    }
+    full_panels(app, body, status, ladder_instead(app))
+}
+
+/// The full layout in `body`; with `ladder`, the ladder takes the rows of the descriptor table,
+/// the listeners and the port map, above the connections it belongs to.
+fn full_panels(app: &App, body: Rect, status: Rect, ladder: bool) -> Areas {
     let lecture = app.lecture.is_some();
     // The narration gets a row of its own when there is height to spare; otherwise it takes the
     // explanation's place.
@@ -100,16 +133,43 @@ fn full(app: &App, body: Rect, status: Rect) -> Areas {
         (7 - short.div_ceil(3), 6 - (short * 2 / 3).min(2))
     };
     let bottom = avail - top - middle;
-    let [narration, top_row, connections, ports, bottom_row] =
-        rows(body, [narration_height, top, middle, ports_height, bottom]);
+    let (narration, top_row, connections, ports, bottom_row, ladder_rows) = if ladder {
+        let [narration, ladder_rows, connections, bottom_row] =
+            rows(body, [narration_height, top + ports_height, middle, bottom]);
+        (
+            narration,
+            None,
+            connections,
+            None,
+            bottom_row,
+            Some(ladder_rows),
+        )
+    } else {
+        let [narration, top_row, connections, ports, bottom_row] =
+            rows(body, [narration_height, top, middle, ports_height, bottom]);
+        (
+            narration,
+            Some(top_row),
+            connections,
+            Some(ports),
+            bottom_row,
+            None,
+        )
+    };
     let fds_width = (body.width * 2 / 5).clamp(28, 60);
-    let (fds, listeners) = columns(top_row, fds_width);
+    let (fds, listeners) = top_row.map(|top_row| columns(top_row, fds_width)).unzip();
     let trace_width = if body.width >= 120 {
         body.width * 9 / 20
     } else {
         body.width / 2
     };
-    let (trace, explain) = columns(bottom_row, trace_width);
+    let (trace, explain) = if ladder && app.focus == Panel::Ladder && !lecture {
+        // Reading segments: the explanation of the selected one gets the whole row.
+        (None, bottom_row)
+    } else {
+        let (trace, explain) = columns(bottom_row, trace_width);
+        (Some(trace), explain)
+    };
     let (explain, narration) = if narration_row {
         (Some(explain), Some(narration))
     } else if lecture {
@@ -118,11 +178,12 @@ fn full(app: &App, body: Rect, status: Rect) -> Areas {
         (Some(explain), None)
     };
     Areas {
-        fds: Some(fds),
-        listeners: Some(listeners),
+        fds,
+        listeners,
         connections: Some(connections),
-        ports: Some(ports),
-        trace: Some(trace),
+        ladder: ladder_rows,
+        ports,
+        trace,
         explain,
         narration,
         status,
@@ -130,14 +191,25 @@ fn full(app: &App, body: Rect, status: Rect) -> Areas {
 }
 
 /// Fewer panels and a large narration (or, outside a lecture, a large explanation).
+/// On a wide screen the ladder is a column beside the listeners and connections; below that it
+/// takes the listeners' place while focused or pinned.
 fn presenter(app: &App, body: Rect, status: Rect) -> Areas {
     let pane_height = (body.height * 2 / 5).max(7);
     let [top, pane] = rows(body, [body.height - pane_height, pane_height]);
-    let (listeners, connections) = if body.width >= 120 {
-        columns(top, body.width * 2 / 5)
+    let (top, column) = match ladder_column(top) {
+        Some((rest, column)) => (rest, Some(column)),
+        None => (top, None),
+    };
+    let (listeners, connections) = if top.width >= 120 {
+        columns(top, top.width * 2 / 5)
     } else {
         let [listeners, connections] = rows(top, [top.height * 7 / 15, top.height]);
         (listeners, connections)
+    };
+    let (listeners, ladder) = match column {
+        Some(column) => (Some(listeners), Some(column)),
+        None if ladder_instead(app) => (None, Some(listeners)),
+        None => (Some(listeners), None),
     };
     let (explain, narration) = if app.lecture.is_some() {
         (None, Some(pane))
@@ -145,8 +217,9 @@ fn presenter(app: &App, body: Rect, status: Rect) -> Areas {
         (Some(pane), None)
     };
     Areas {
-        listeners: Some(listeners),
+        listeners,
         connections: Some(connections),
+        ladder,
         explain,
         narration,
         status,
@@ -169,6 +242,7 @@ pub fn hit(app: &App, area: Rect, column: u16, row: u16) -> Option<(Panel, Optio
             Panel::Fds => fds::hit(app, rect, row),
             Panel::Listeners => listeners::hit(app, rect, row),
             Panel::Connections => connections::hit(app, rect, row),
+            Panel::Ladder => ladder::hit(app, rect, row),
             Panel::Ports => ports::hit(&ports::PortMap::of_lab(app), rect, column, row),
             Panel::Trace => trace::hit(app, rect, row),
         };
