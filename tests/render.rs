@@ -1499,3 +1499,32 @@ fn the_ladder_follows_the_selection_a_lecture_s_focus_and_holds_still_while_read
     app.apply(snapshot);
     assert_eq!(conn(&app).as_deref(), Some("c1"));
 }
+
+#[test]
+fn the_svg_snapshot_draws_the_ladder_as_valid_xml() {
+    let app = ladder_app_with(Lang::En, fixture_segments(), 0);
+    let buffer = sockscope::export::render_screen(&app, 200, 60);
+    let svg = sockscope::export::buffer_to_svg(
+        &buffer,
+        &sockscope::export::svg_options(ThemeName::Default, None),
+    );
+    // Well-formed XML from the first byte to the last.
+    let mut reader = quick_xml::Reader::from_str(&svg);
+    let mut text = String::new();
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(quick_xml::events::Event::Text(chunk)) => {
+                text.push_str(&chunk.into_inner());
+            }
+            Ok(_) => {}
+            Err(error) => panic!("the SVG is not well-formed: {error}"),
+        }
+    }
+    // The ladder's words are in the picture, in the order the text export has them.
+    let screen_text = screen(&app, 200, 60);
+    for word in ["SYN-ACK", "SYN_SENT", "ESTABLISHED"] {
+        assert!(screen_text.contains(word), "text export has {word}");
+        assert!(text.contains(word), "the SVG's text draws {word}");
+    }
+}
