@@ -200,16 +200,16 @@ impl LabCapture {
         info.active = true;
         info.kernel_drops = capture.kernel_drops();
         // Segment times count from the capture's first segment; the lab's from its start.
-        let first_ms = capture.first_time().map_or(0, |first| {
-            first.saturating_sub(self.origin).as_millis() as u64
-        });
+        let first = capture
+            .first_time()
+            .map_or(Duration::ZERO, |first| first.saturating_sub(self.origin));
         let flows = capture.flows();
         info.captured = flows.recorded();
         info.ring_drops = flows.dropped();
         info.connections_evicted = flows.flows_evicted;
         let (segments, connections, by_flow) = export_flows(flows, &self.names);
         info.connections = connections;
-        let histories = side_histories(flows, &segments, &by_flow, first_ms);
+        let histories = side_histories(flows, &segments, &by_flow, first);
         Exported {
             segments,
             info,
@@ -221,12 +221,13 @@ impl LabCapture {
 /// The states both sides of every TCP connection whose opening SYN was captured entered,
 /// walked over its kept segments (`by_flow`: indices into `segments`, one list per flow). The
 /// segments a ring dropped in between are data and ACKs of an established connection; the
-/// handshake stays in every flow's head and the close in its tail.
+/// handshake stays in every flow's head and the close in its tail. `first` is the capture's first
+/// segment on the lab's clock.
 fn side_histories(
     flows: &Flows,
     segments: &[Segment],
     by_flow: &[Vec<usize>],
-    first_ms: u64,
+    first: Duration,
 ) -> SideHistories {
     let mut histories = SideHistories::new();
     for (flow, indices) in flows.iter().zip(by_flow) {
@@ -254,7 +255,7 @@ fn side_histories(
             let segment = kept[transition.segment];
             let change = StateChange {
                 state: transition.state,
-                at_ms: first_ms + segment.t_us / 1000,
+                at_ms: (first + Duration::from_micros(segment.t_us)).as_millis() as u64,
             };
             let cause = StateCause {
                 flags: segment.flags,
