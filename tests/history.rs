@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
-use sockscope::lab::{HeadlessLab, LabConfig};
+use sockscope::lab::HeadlessLab;
 use sockscope::model::{HistorySource, Snapshot, TcpState};
 
 fn is_root() -> bool {
@@ -146,8 +146,8 @@ fn host_network_as_root_histories_come_from_the_segments() {
     check_half_close(&json);
 }
 
-/// c1 closes first, then a1: c1's tuple, held by the kernel alone, goes FIN_WAIT1 > FIN_WAIT2 and,
-/// at a1's FIN, TIME_WAIT, as `sock_diag` (`kernel_only`) reports it.
+/// c1 closes first, then a1: c1's tuple, held by the kernel alone, goes `FIN_WAIT1` > `FIN_WAIT2`
+/// and, at a1's FIN, `TIME_WAIT`, as `sock_diag` (`kernel_only`) reports it.
 #[test]
 fn a_closed_clients_tuple_gets_its_history_from_the_segments_up_to_time_wait() {
     let base = "server s 127.0.0.1:0 2; client c1 s; wait 100ms; accept s as a1; close c1; \
@@ -183,7 +183,7 @@ fn a_closed_clients_tuple_gets_its_history_from_the_segments_up_to_time_wait() {
     }
 }
 
-/// After `shutdown c1 wr` and a1's close, the segments put c1 in TIME_WAIT while its descriptor's
+/// After `shutdown c1 wr` and a1's close, the segments put c1 in `TIME_WAIT` while its descriptor's
 /// `TCP_INFO` says CLOSE: the kernel moved the connection to a time-wait socket and closed the full
 /// one. That is the same fact in two places, not a disagreement. (a1 reads the 5 bytes first: a
 /// close with unread data would answer with an RST instead of a FIN.)
