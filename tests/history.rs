@@ -13,9 +13,16 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::Command;
 use std::time::Duration;
 
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
 use serde_json::Value;
+use sockscope::app::{App, Panel};
 use sockscope::lab::HeadlessLab;
 use sockscope::model::{HistorySource, Snapshot, TcpState};
+use sockscope::settings::ThemeName;
+use sockscope::text::Lang;
+use sockscope::ui;
+use sockscope::ui::explain::Para;
 
 fn is_root() -> bool {
     rustix::process::geteuid().is_root()
@@ -324,4 +331,62 @@ fn an_rst_the_kernel_ignores_is_shown_as_a_disagreement() {
         .skip_while(|segment| segment.flags != "RST")
         .any(|segment| segment.from == client);
     assert!(!kernel_answered);
+    shows_the_disagreement(&after);
+}
+
+/// The dashboard marks the disagreement in the connections panel, and the explanation says what
+/// each source says, in English and Korean, with the commands that compare them.
+fn shows_the_disagreement(snapshot: &Snapshot) {
+    for (lang, word) in [(Lang::En, "Disagreement"), (Lang::Ko, "불일치")] {
+        let mut app = App::new(lang, ThemeName::Default);
+        app.apply(snapshot.clone());
+        app.focus_name("c1");
+        let mut terminal = Terminal::new(TestBackend::new(160, 12)).expect("terminal");
+        terminal
+            .draw(|frame| {
+                ui::render_panel(frame, frame.area(), &app, Panel::Connections);
+            })
+            .expect("draws");
+        let buffer = terminal.backend().buffer();
+        let rows: Vec<String> = (0..buffer.area.height)
+            .map(|y| {
+                (0..buffer.area.width)
+                    .map(|x| buffer[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect();
+        let c1 = rows
+            .iter()
+            .find(|row| row.contains("c1 ") && row.contains("client"))
+            .unwrap_or_else(|| panic!("c1's row:\n{}", rows.join("\n")));
+        assert!(c1.contains("ESTABLISHED!"), "the marker: {c1}");
+        assert!(
+            c1.contains("ESTABLISHED>CLOSE"),
+            "the history from segments: {c1}"
+        );
+        let paras = ui::explain::explain(&app, app.selected_item());
+        let text: Vec<String> = paras
+            .iter()
+            .map(|para| match para {
+                Para::Heading(text) | Para::Text(text) | Para::Command(text) | Para::Note(text) => {
+                    text.clone()
+                }
+            })
+            .collect();
+        let told = text
+            .iter()
+            .find(|text| text.contains(word))
+            .unwrap_or_else(|| panic!("{lang:?} explains the disagreement: {text:#?}"));
+        assert!(
+            told.contains("TCP_INFO") && told.contains("ESTABLISHED"),
+            "{told}"
+        );
+        assert!(told.contains("CLOSE") && told.contains("RST"), "{told}");
+        assert!(
+            paras.iter().any(
+                |para| matches!(para, Para::Command(command) if command.starts_with("ss -tnio"))
+            ),
+            "{text:#?}"
+        );
+    }
 }

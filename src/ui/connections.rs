@@ -14,8 +14,12 @@ use super::scroll::{list_row, scroll_offset};
 use super::theme::Theme;
 use crate::app::{App, ChangeKey, Item, Panel};
 use crate::escape::visible;
-use crate::model::{KernelOnly, SocketInfo};
+use crate::model::{KernelOnly, KernelOnlyHistory, SocketInfo, StateChange, TcpState};
 use crate::text;
+
+/// Written after a state that `TCP_INFO` (or `sock_diag`) and the captured segments tell
+/// differently; the explanation says what each source says.
+const DISAGREEMENT_MARK: &str = "!";
 
 /// The columns, in display order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -140,21 +144,49 @@ fn address(address: Option<SocketAddr>, none: &str) -> String {
     address.map_or_else(|| none.to_owned(), |address| address.to_string())
 }
 
-fn socket_cells(theme: &Theme, socket: &SocketInfo) -> Cells {
-    let history = socket
-        .history
+fn history_text(history: &[StateChange]) -> String {
+    history
         .iter()
         .map(|change| change.state.name())
         .collect::<Vec<_>>()
-        .join(">");
+        .join(">")
+}
+
+/// The state cell: the kernel's state, marked when the segments imply another.
+fn state_cell(theme: &Theme, state: TcpState, disagreement: bool) -> (String, Style) {
+    if disagreement {
+        (
+            format!("{}{DISAGREEMENT_MARK}", state.name()),
+            theme.warning,
+        )
+    } else {
+        (state.name().to_owned(), theme.state(state))
+    }
+}
+
+fn disagrees(socket: &SocketInfo) -> bool {
+    socket.tcp.as_ref().is_some_and(|tcp| tcp.disagreement)
+}
+
+/// The segment-derived history of a tuple only the kernel still holds, if the capture saw it.
+fn kernel_history<'a>(app: &'a App, held: &KernelOnly) -> Option<&'a KernelOnlyHistory> {
+    app.snapshot
+        .kernel_only_history
+        .iter()
+        .find(|history| history.local == held.local && history.remote == held.remote)
+}
+
+fn socket_cells(theme: &Theme, socket: &SocketInfo) -> Cells {
+    let history = history_text(&socket.history);
+    let (state, state_style) = state_cell(theme, socket.state, disagrees(socket));
     Cells {
         name: visible(&socket.name),
         fd: socket.fd.to_string(),
         role: socket.role.name().to_owned(),
         local: address(socket.local, "-"),
         remote: address(socket.remote, "*"),
-        state: socket.state.name().to_owned(),
-        state_style: theme.state(socket.state),
+        state,
+        state_style,
         recv_q: socket.recv_q.to_string(),
         send_q: socket.send_q.to_string(),
         sent: draw::bytes(socket.bytes_sent),
@@ -178,14 +210,26 @@ fn kernel_cells(app: &App, theme: &Theme, held: &KernelOnly) -> Cells {
         (None, Some(timer)) => text::format(app.lang, "ui.kernel_timer", &[("timer", timer)]),
         (None, None) => String::new(),
     };
+    let from_segments = kernel_history(app, held);
+    let tail = match from_segments {
+        Some(history) if !history.history.is_empty() => {
+            format!("{tail}  {}", history_text(&history.history))
+        }
+        _ => tail,
+    };
+    let (state, state_style) = state_cell(
+        theme,
+        held.state,
+        from_segments.is_some_and(|history| history.disagreement),
+    );
     Cells {
         name: was.map_or_else(|| "-".to_owned(), |was| format!("({was})")),
         fd: "-".to_owned(),
         role: app.t("ui.kernel_role").to_owned(),
         local: held.local.to_string(),
         remote: held.remote.to_string(),
-        state: held.state.name().to_owned(),
-        state_style: theme.state(held.state),
+        state,
+        state_style,
         recv_q: String::new(),
         send_q: String::new(),
         sent: String::new(),
@@ -220,7 +264,10 @@ fn natural_widths(app: &App) -> [usize; Column::ALL.len()] {
         widen(Column::Role, socket.role.name().len());
         widen(Column::Local, address(socket.local));
         widen(Column::Remote, address(socket.remote));
-        widen(Column::State, socket.state.name().len());
+        widen(
+            Column::State,
+            socket.state.name().len() + usize::from(disagrees(socket)) * DISAGREEMENT_MARK.len(),
+        );
         widen(Column::RecvQ, draw::display_width(socket.recv_q));
         widen(Column::SendQ, draw::display_width(socket.send_q));
         widen(
@@ -247,7 +294,11 @@ fn natural_widths(app: &App) -> [usize; Column::ALL.len()] {
         widen(Column::Role, kernel_role);
         widen(Column::Local, draw::display_width(held.local));
         widen(Column::Remote, draw::display_width(held.remote));
-        widen(Column::State, held.state.name().len());
+        let marked = kernel_history(app, held).is_some_and(|history| history.disagreement);
+        widen(
+            Column::State,
+            held.state.name().len() + usize::from(marked) * DISAGREEMENT_MARK.len(),
+        );
     }
     widen(Column::Arrow, 2);
     widths
