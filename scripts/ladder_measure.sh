@@ -3,7 +3,8 @@
 # measures watch:
 #   1. idle: `lab --net private` holding a listener and 4 connections (each captured); the CPU
 #      (utime+stime from /proc/PID/stat) over 10 s; then the same lab in `--net host` as nobody,
-#      where there is no capture, for comparison;
+#      where there is no capture, for comparison; and the private lab idle after 256 connections
+#      of 600 segments each filled the capture (256 x 512 segments kept);
 #   2. bulk: a `forward` relay of the lab's between two python3 ends (started with `sockscope exec`
 #      in the private network): a sender connects to the forwarder, the forwarder to a sink; at
 #      least 100 MiB at full speed, and on while 100 key presses (j/k in the connections panel) go
@@ -11,7 +12,7 @@
 #      selection changes only colours) every 2 ms; median and p99; the lab's VmHWM; the capture's
 #      kernel drops (`d` in the packet socket's skmem, from `ss -0 -e -m` inside the lab's
 #      network). Then the same on the host network as nobody (no capture), for comparison.
-# Usage: scripts/ladder_measure.sh [idle|keys|bulk]   (as root, after cargo build --release)
+# Usage: scripts/ladder_measure.sh [idle|full|keys|bulk]   (as root, after cargo build --release)
 set -u
 BIN=$(cd "$(dirname "$0")/.." && pwd)/target/release/sockscope
 S=ladder-measure-$$
@@ -78,6 +79,28 @@ while sent < 100 * (1 << 20) or not os.path.exists(stop):
     sent += len(block)
 client.close()
 print(sent, round(time.monotonic() - started, 2))
+PY
+
+cat > "$WORK/many.py" <<'PY'
+# 256 connections of 600 small segments each: fills the capture (256 connections x 512 kept).
+import socket
+server = socket.socket()
+server.bind(('127.0.0.1', 0))
+server.listen(512)
+pairs = []
+for _ in range(256):
+    client = socket.create_connection(server.getsockname())
+    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    peer, _ = server.accept()
+    pairs.append((client, peer))
+for client, peer in pairs:
+    for _ in range(300):
+        client.send(b'0123456789')
+        peer.recv(64)
+for client, peer in pairs:
+    client.close()
+    peer.close()
+print(len(pairs))
 PY
 
 # Runs a command where the lab's sockets are: inside its private network, or on the host.
@@ -157,6 +180,14 @@ case "${1:-all}" in
   all|keys)
     echo "== keys with no transfer (the floor: tmux and the machine), private network"
     bulk "" private quiet
+    ;;&
+  all|full)
+    echo "== idle, 10 s, after 256 connections of 600 segments each filled the capture"
+    NET=private
+    pid=$(start_lab "" private)
+    inside python3 "$WORK/many.py" > /dev/null
+    echo "lab pid $pid, cpu $(idle_cpu $pid) ms over 10 s;" \
+      "$(grep VmHWM /proc/$pid/status | tr -s ' \t' ' ')"
     ;;&
   all|bulk)
     echo "== bulk through a forwarder in the private network (captured), keys pressed meanwhile"

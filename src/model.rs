@@ -338,8 +338,9 @@ pub struct Snapshot {
     pub probe_errors: Vec<String>,
     /// Milliseconds since the lab started.
     pub at_ms: u64,
-    /// Every captured segment of the lab's connections, in capture order.
-    pub segments: Vec<Segment>,
+    /// Every captured segment of the lab's connections, in capture order (shared: snapshots taken
+    /// while nothing new was captured hold the same ones, and cloning a snapshot copies none).
+    pub segments: Arc<[Segment]>,
     /// Whether the capture runs, and why not.
     pub capture: CaptureInfo,
     /// The segment-derived state history of each `kernel_only` tuple the capture saw open.

@@ -42,15 +42,30 @@ pub struct LabCapture {
     /// When the lab's clock started (since the Unix epoch, as the kernel stamps packets): segment
     /// times become the lab's `at_ms`.
     origin: Duration,
+    /// Counts every change of `names` (they label the segments).
+    names_generation: u64,
+    /// The last export, shared by every snapshot until a segment is filed or a name changes: an
+    /// idle lab holding a full capture (131k segments) would otherwise rebuild and copy all of
+    /// them at every probe.
+    cached: Option<CachedExport>,
 }
 
-/// What the capture adds to a snapshot.
+struct CachedExport {
+    /// `(segments filed, names generation)` when it was built.
+    key: (u64, u64),
+    segments: Arc<[Segment]>,
+    connections: Vec<CapturedConnection>,
+    histories: Arc<SideHistories>,
+}
+
+/// What the capture adds to a snapshot (the segments and histories shared with the capture's
+/// cache: cloning a snapshot copies none of them).
 #[derive(Debug, Default)]
 pub struct Exported {
-    pub segments: Vec<Segment>,
+    pub segments: Arc<[Segment]>,
     pub info: CaptureInfo,
     /// The states each side of every captured TCP connection entered, by `(local, remote)`.
-    pub histories: SideHistories,
+    pub histories: Arc<SideHistories>,
 }
 
 /// The states one side of a captured TCP connection entered, from its segments.
@@ -99,6 +114,8 @@ impl LabCapture {
             capture: Capture::open(scope),
             names: HashMap::new(),
             ports: BTreeSet::new(),
+            names_generation: 0,
+            cached: None,
         }
     }
 
@@ -137,14 +154,19 @@ impl LabCapture {
             if let Some(remote) = endpoint.remote {
                 self.ports.insert(remote.port());
             }
+            let generation = &mut self.names_generation;
             self.names
                 .entry((endpoint.proto, local, endpoint.remote))
                 .and_modify(|name| {
                     if &**name != endpoint.name {
                         *name = Arc::from(endpoint.name);
+                        *generation += 1;
                     }
                 })
-                .or_insert_with(|| Arc::from(endpoint.name));
+                .or_insert_with(|| {
+                    *generation += 1;
+                    Arc::from(endpoint.name)
+                });
         }
         if self.ports.len() != before {
             self.update_filter();
@@ -173,6 +195,8 @@ impl LabCapture {
             capture.clear();
         }
         self.names.clear();
+        self.names_generation += 1;
+        self.cached = None;
         self.ports.clear();
         self.origin = now_since_epoch();
         self.update_filter();
@@ -207,14 +231,28 @@ impl LabCapture {
         info.captured = flows.recorded();
         info.ring_drops = flows.dropped();
         info.connections_evicted = flows.flows_evicted;
-        let (segments, connections, by_flow) = export_flows(flows, &self.names);
-        info.connections = connections;
-        let histories = side_histories(flows, &segments, &by_flow, first);
-        Exported {
-            segments,
+        let key = (flows.recorded(), self.names_generation);
+        let cached = match self.cached.take() {
+            Some(cached) if cached.key == key => cached,
+            _ => {
+                let (segments, connections, by_flow) = export_flows(flows, &self.names);
+                let histories = side_histories(flows, &segments, &by_flow, first);
+                CachedExport {
+                    key,
+                    segments: segments.into(),
+                    connections,
+                    histories: Arc::new(histories),
+                }
+            }
+        };
+        info.connections.clone_from(&cached.connections);
+        let exported = Exported {
+            segments: Arc::clone(&cached.segments),
             info,
-            histories,
-        }
+            histories: Arc::clone(&cached.histories),
+        };
+        self.cached = Some(cached);
+        exported
     }
 }
 

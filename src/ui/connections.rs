@@ -278,10 +278,7 @@ fn natural_widths(app: &App) -> [usize; Column::ALL.len()] {
             Column::Received,
             draw::display_width(draw::Bytes(socket.bytes_received)),
         );
-        widen(
-            Column::Age,
-            draw::display_width(draw::Elapsed(socket.age_ms)),
-        );
+        widen(Column::Age, age_width(socket.age_ms));
     }
     let kernel_role = draw::width(app.t("ui.kernel_role"));
     for held in &app.snapshot.kernel_only {
@@ -302,6 +299,18 @@ fn natural_widths(app: &App) -> [usize; Column::ALL.len()] {
     }
     widen(Column::Arrow, 2);
     widths
+}
+
+/// The widest an age of the same unit can get (`999ms`, `59s`, `59m59s`): an age ticking from
+/// `95ms` to `120ms` does not move the columns to its right (the history) from one frame to the
+/// next.
+fn age_width(age_ms: u64) -> usize {
+    let widest = match age_ms {
+        0..1_000 => 999,
+        1_000..60_000 => 59_999,
+        ms => ms,
+    };
+    draw::display_width(draw::Elapsed(widest))
 }
 
 /// Picks the columns that fit `width` and their widths. History takes what is left.
@@ -376,6 +385,28 @@ fn clip_left(text: &str, max: usize) -> String {
     clipped
 }
 
+/// A history cut from the left at whole states, `~` standing for the older ones: the newest
+/// states stay readable, and a column a character wider or narrower (ages ticking from `95ms` to
+/// `120ms`) shows the same states.
+fn clip_history(text: &str, max: usize) -> String {
+    if draw::width(text) <= max {
+        return text.to_owned();
+    }
+    let mut kept = "";
+    for (index, _) in text.match_indices('>') {
+        let newer = &text[index + 1..];
+        if draw::width(newer) < max {
+            kept = newer;
+            break;
+        }
+    }
+    if kept.is_empty() {
+        // Not even the newest state fits whole.
+        return clip_left(text, max);
+    }
+    format!("~{kept}")
+}
+
 fn line_of<'a>(theme: &Theme, layout: &[(Column, Col)], cells: &Cells, width: usize) -> Line<'a> {
     let kernel = cells.tail.is_some();
     let base = if kernel { theme.muted } else { Style::new() };
@@ -398,7 +429,7 @@ fn line_of<'a>(theme: &Theme, layout: &[(Column, Col)], cells: &Cells, width: us
         used += col.width;
         let text = cells.get(*column);
         let text = if *column == Column::History {
-            clip_left(text, col.width)
+            clip_history(text, col.width)
         } else {
             text.to_owned()
         };
@@ -488,4 +519,27 @@ pub(crate) fn hit(app: &App, area: Rect, row: u16) -> Option<usize> {
         app.selected_index(Panel::Connections),
         app.rows(Panel::Connections),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_history_is_cut_at_whole_states_from_the_left() {
+        let history = "CLOSE>SYN_SENT>ESTABLISHED";
+        assert_eq!(clip_history(history, 26), history);
+        // One column more or less shows the same states.
+        assert_eq!(clip_history(history, 25), "~SYN_SENT>ESTABLISHED");
+        assert_eq!(clip_history(history, 21), "~SYN_SENT>ESTABLISHED");
+        assert_eq!(clip_history(history, 20), "~ESTABLISHED");
+        assert_eq!(clip_history(history, 6), "~ISHED");
+    }
+
+    #[test]
+    fn ages_of_one_unit_take_one_width() {
+        assert_eq!(age_width(95), age_width(120));
+        assert_eq!(age_width(1_500), age_width(59_000));
+        assert_eq!(age_width(1_500), 3);
+    }
 }
