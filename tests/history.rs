@@ -390,3 +390,33 @@ fn shows_the_disagreement(snapshot: &Snapshot) {
         );
     }
 }
+
+/// Snapshots of a lab that captured nothing new share one export (the same segments, not a copy):
+/// an idle dashboard holding a full capture neither rebuilds nor copies it at every probe. A new
+/// segment makes a new export.
+#[test]
+fn snapshots_share_the_segments_until_something_new_is_captured() {
+    if !is_root() {
+        eprintln!("NOTE: not root: no capture on the host network for an in-process lab");
+        return;
+    }
+    let mut lab = common::lab_running("server s 127.0.0.1:0 2; client c1 s; accept s as a1");
+    let first = settled(&mut lab, |snapshot| {
+        snapshot
+            .socket("a1")
+            .and_then(|a1| a1.tcp.as_ref())
+            .is_some_and(|tcp| tcp.state_from_segments == Some(TcpState::Established))
+    });
+    let second = lab.snapshot();
+    assert!(std::sync::Arc::ptr_eq(&first.segments, &second.segments));
+    assert_eq!(
+        second.socket("c1").unwrap().history,
+        first.socket("c1").unwrap().history
+    );
+    common::run(&mut lab, "send c1 hi");
+    let third = settled(&mut lab, |snapshot| {
+        snapshot.segments.len() > first.segments.len()
+    });
+    assert!(!std::sync::Arc::ptr_eq(&first.segments, &third.segments));
+    assert!(third.segments.iter().any(|segment| segment.len == 2));
+}
