@@ -28,9 +28,13 @@ ticks() { awk '{print $14+$15}' /proc/$1/stat; }
 # Starts the dashboard in a fresh tmux server; prints the lab's pid.
 start_lab() { # $1: command prefix (e.g. setpriv ...), $2: --net value
   tmux -L $S kill-server 2>/dev/null
-  tmux -L $S -f /dev/null new-session -d -s t -x 200 -y 60 \
-    "XDG_RUNTIME_DIR=$RUNTIME LANG=C.UTF-8 $1 $BIN lab --net $2 --lang en \
-     --run 'server s 127.0.0.1:0 8; clients c 4 s'; sleep 5"
+  # A server just killed may still hold its socket: wait until a new one starts.
+  for _ in $(seq 1 20); do
+    sleep 0.3
+    tmux -L $S -f /dev/null new-session -d -s t -x 200 -y 60 \
+      "XDG_RUNTIME_DIR=$RUNTIME LANG=C.UTF-8 $1 $BIN lab --net $2 --lang en \
+       --run 'server s 127.0.0.1:0 8; clients c 4 s'; sleep 5" 2>/dev/null && break
+  done
   local shell pid=""
   shell=$(tmux -L $S display-message -p -t t '#{pane_pid}')
   for _ in $(seq 1 100); do
