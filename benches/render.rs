@@ -239,7 +239,7 @@ fn full_capture(snapshot: &mut Snapshot) {
             });
         }
     }
-    snapshot.segments = segments;
+    snapshot.segments = segments.into();
     snapshot.capture = CaptureInfo {
         network: Network::Private,
         active: true,

@@ -338,10 +338,13 @@ pub struct Snapshot {
     pub probe_errors: Vec<String>,
     /// Milliseconds since the lab started.
     pub at_ms: u64,
-    /// Every captured segment of the lab's connections, in capture order.
-    pub segments: Vec<Segment>,
+    /// Every captured segment of the lab's connections, in capture order (shared: snapshots taken
+    /// while nothing new was captured hold the same ones, and cloning a snapshot copies none).
+    pub segments: Arc<[Segment]>,
     /// Whether the capture runs, and why not.
     pub capture: CaptureInfo,
+    /// The segment-derived state history of each `kernel_only` tuple the capture saw open.
+    pub kernel_only_history: Vec<KernelOnlyHistory>,
 }
 
 impl Snapshot {
@@ -349,8 +352,14 @@ impl Snapshot {
     /// gives the same facts probe after probe and needs no redraw.
     #[must_use]
     pub fn same_facts(&self, other: &Snapshot) -> bool {
+        // Snapshots taken while nothing new was captured share their segments: no need to compare
+        // 131k of them one by one (`Arc`'s own equality does that only for sized types).
+        if !Arc::ptr_eq(&self.segments, &other.segments) && self.segments != other.segments {
+            return false;
+        }
         let timeless = |snapshot: &Snapshot| {
             let mut copy = snapshot.clone();
+            copy.segments = Arc::default();
             copy.at_ms = 0;
             for socket in &mut copy.sockets {
                 socket.age_ms = 0;
@@ -416,8 +425,9 @@ impl PortBand {
 
 // --- Segments (issue 10): what the capture saw, and the kernel's own segment counters. ---
 
-/// The kernel's counters of one TCP socket the lab owns (`TCP_INFO`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+/// What the kernel says of one TCP socket the lab owns (`TCP_INFO`: its segment counters), and how
+/// its state compares with the one its captured segments imply.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TcpCounters {
     /// `tcpi_segs_out`: segments this socket sent, retransmissions included.
     pub segs_out: u32,
@@ -427,6 +437,60 @@ pub struct TcpCounters {
     pub retransmits: u32,
     /// `tcpi_rtt`: smoothed round-trip time in microseconds.
     pub rtt_us: u32,
+    /// Where the socket's `history` comes from.
+    pub history_source: HistorySource,
+    /// The state the captured segments put this socket in (`None` without a capture, or before
+    /// the capture saw its connection open).
+    pub state_from_segments: Option<TcpState>,
+    /// The segment that put it there.
+    pub state_from_segments_cause: Option<StateCause>,
+    /// `TCP_INFO`'s state (`state`) is not the one the segments imply: shown, never hidden.
+    pub disagreement: bool,
+    /// The states `TCP_INFO` reported at each probe: the check on a history from segments.
+    pub sampled_history: Vec<StateChange>,
+}
+
+/// Where a state history comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HistorySource {
+    /// `TCP_INFO` read at each probe: a state that lasts less than a probe apart is missed.
+    #[default]
+    Sampled,
+    /// The captured segments (every transition, with the segment that caused it), starting from
+    /// the state `socket()` created (`CLOSE`) for the side that opened the connection.
+    Segments,
+}
+
+impl HistorySource {
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sampled => "sampled",
+            Self::Segments => "segments",
+        }
+    }
+}
+
+/// The captured segment that caused a state: its flags, whether the socket `sent` or received it,
+/// and its time (`t_us`, as in `segments`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StateCause {
+    pub flags: &'static str,
+    pub sent: bool,
+    pub t_us: u64,
+}
+
+/// The state history of a 4-tuple only the kernel still holds, from its captured segments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KernelOnlyHistory {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub history: Vec<StateChange>,
+    pub state_from_segments: TcpState,
+    pub state_from_segments_cause: StateCause,
+    /// The kernel's state (`sock_diag`, in `kernel_only`) is not the one the segments imply.
+    pub disagreement: bool,
 }
 
 /// Which network the lab's sockets live in.

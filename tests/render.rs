@@ -268,8 +268,9 @@ fn fixture() -> Snapshot {
         trace_dropped: 0,
         probe_errors: Vec::new(),
         at_ms: AT_MS,
-        segments: fixture_segments(),
+        segments: fixture_segments().into(),
         capture: capture_info(&fixture_segments()),
+        kernel_only_history: Vec::new(),
     }
 }
 
@@ -1025,7 +1026,7 @@ fn ladder_app_with(lang: Lang, segments: Vec<Segment>, row: usize) -> App {
     let mut app = app(lang);
     let mut snapshot = app.snapshot.clone();
     snapshot.capture = capture_info(&segments);
-    snapshot.segments = segments;
+    snapshot.segments = segments.into();
     app.apply(snapshot);
     app.update(Action::Select {
         panel: Panel::Connections,
@@ -1208,7 +1209,7 @@ fn without_a_capture_the_ladder_says_why_and_what_to_do() {
         let code = lang_name(lang);
         let mut app = ladder_app(lang);
         let mut snapshot = app.snapshot.clone();
-        snapshot.segments.clear();
+        snapshot.segments = Vec::new().into();
         snapshot.capture = CaptureInfo {
             reason: Some(sockscope::text::get(lang, "capture.no_permission").to_owned()),
             remedy: Some(sockscope::text::get(lang, "capture.remedy_root_or_private").to_owned()),

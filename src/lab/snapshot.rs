@@ -10,9 +10,11 @@ use crate::kernel::fd_table::{self, FdLink};
 use crate::kernel::sock_diag::DiagSocket;
 use crate::kernel::{netstat, sys};
 use crate::model::{
-    Counters, FdEntry, KernelOnly, ListenerInfo, PortUse, Proto, Role, Snapshot, SocketInfo,
-    TcpCounters, TcpState, Waiting,
+    Counters, FdEntry, HistorySource, KernelOnly, KernelOnlyHistory, ListenerInfo, PortUse, Proto,
+    Role, Snapshot, SocketInfo, TcpCounters, TcpState, Waiting,
 };
+use crate::net::lab_capture::SideHistories;
+use crate::net::ladder;
 
 /// The kernel's view of one owned socket.
 struct Probed {
@@ -48,6 +50,7 @@ fn probe_entry(entry: &Entry) -> Probed {
                     segs_in: info.segs_in,
                     retransmits: info.total_retrans,
                     rtt_us: info.rtt_us,
+                    ..TcpCounters::default()
                 }),
             },
             Err(_) => unknown,
@@ -113,7 +116,7 @@ impl Lab {
             .any(|entry| entry.proto == Some(Proto::Udp));
         let dumps = self.prober.dumps(has_tcp, has_udp, &mut probe_errors);
         let (tcp, udp) = (dumps.tcp.clone(), dumps.udp.clone());
-        let (sockets, listeners) = self.owned_sockets(at_ms, &inode_by_fd, &tcp, &udp);
+        let (mut sockets, listeners) = self.owned_sockets(at_ms, &inode_by_fd, &tcp, &udp);
 
         let kernel_only = self.kernel_only(&tcp);
         let fds = self.fd_entries(&links);
@@ -134,7 +137,12 @@ impl Lab {
             .filter(|port| port.port != 0)
             .collect();
         self.sync_capture();
-        let (segments, capture) = self.capture.export(self.config.lang);
+        // Read after every TCP_INFO above: a segment that changed a state is already queued.
+        let exported = self.capture.export(self.config.lang);
+        for socket in &mut sockets {
+            history_from_segments(socket, &exported.histories);
+        }
+        let kernel_only_history = kernel_only_histories(&kernel_only, &exported.histories);
         Snapshot {
             fds,
             sockets,
@@ -152,8 +160,9 @@ impl Lab {
             errors: self.errors.clone(),
             probe_errors,
             at_ms,
-            segments,
-            capture,
+            segments: exported.segments,
+            capture: exported.info,
+            kernel_only_history,
         }
     }
 
@@ -208,7 +217,10 @@ impl Lab {
                 age_ms: entry.created.elapsed().as_millis() as u64,
                 history: entry.history.clone(),
                 forwarder: entry.forwarder.clone(),
-                tcp: probed.counters,
+                tcp: probed.counters.map(|counters| TcpCounters {
+                    sampled_history: entry.history.clone(),
+                    ..counters
+                }),
             });
         }
 
@@ -296,4 +308,60 @@ fn listener_info(entry: &Entry, probed: &Probed, tcp: &[DiagSocket]) -> Listener
         half_open,
         auto_accept: entry.auto_accept,
     }
+}
+
+/// Replaces a TCP socket's sampled history with the one its connection's segments tell, when the
+/// capture saw the connection open, and compares the state they imply with `TCP_INFO`'s.
+///
+/// The side that opened the connection starts with the `CLOSE` its `socket()` call created (the
+/// first sampled state); an accepted socket starts at the `SYN_RECV` its listener's SYN-ACK entered.
+fn history_from_segments(socket: &mut SocketInfo, histories: &SideHistories) {
+    let Some(counters) = socket.tcp.as_mut() else {
+        return;
+    };
+    let (Some(local), Some(remote)) = (socket.local, socket.remote) else {
+        return;
+    };
+    let Some(side) = histories.get(&(local, remote)) else {
+        return;
+    };
+    let Some((implied, cause)) = side.last() else {
+        return;
+    };
+    let created = counters
+        .sampled_history
+        .first()
+        .filter(|first| side.opener && first.state == TcpState::Close)
+        .cloned();
+    socket.history = created
+        .into_iter()
+        .chain(side.changes.iter().map(|(change, _)| change.clone()))
+        .collect();
+    counters.history_source = HistorySource::Segments;
+    counters.state_from_segments = Some(implied);
+    counters.state_from_segments_cause = Some(cause);
+    counters.disagreement = !ladder::states_agree(implied, socket.state);
+}
+
+/// The segment-derived history of each tuple only the kernel still holds, checked against the
+/// state `sock_diag` reports for it.
+fn kernel_only_histories(held: &[KernelOnly], histories: &SideHistories) -> Vec<KernelOnlyHistory> {
+    held.iter()
+        .filter_map(|held| {
+            let side = histories.get(&(held.local, held.remote))?;
+            let (implied, cause) = side.last()?;
+            Some(KernelOnlyHistory {
+                local: held.local,
+                remote: held.remote,
+                history: side
+                    .changes
+                    .iter()
+                    .map(|(change, _)| change.clone())
+                    .collect(),
+                state_from_segments: implied,
+                state_from_segments_cause: cause,
+                disagreement: !ladder::states_agree(implied, held.state),
+            })
+        })
+        .collect()
 }

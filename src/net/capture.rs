@@ -122,6 +122,12 @@ impl Capture {
         read
     }
 
+    /// The kernel timestamp (since the Unix epoch) every `t_us` counts from.
+    #[must_use]
+    pub fn first_time(&self) -> Option<Duration> {
+        self.first
+    }
+
     #[must_use]
     pub fn flows(&self) -> &Flows {
         &self.flows

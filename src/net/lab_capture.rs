@@ -10,14 +10,17 @@ use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::capture::{Capture, OpenError, ports_of};
 use super::decode::flag_names;
 use super::filter::Scope;
 use super::flows::{Flow, Flows};
-use super::private;
+use super::{ladder, private};
 use crate::command::{Command, Target};
-use crate::model::{CaptureInfo, CapturedConnection, Network, Proto, Segment};
+use crate::model::{
+    CaptureInfo, CapturedConnection, Network, Proto, Segment, StateCause, StateChange, TcpState,
+};
 use crate::text::{self, Lang};
 
 /// A lab socket as the capture needs to know it.
@@ -36,6 +39,62 @@ pub struct LabCapture {
     names: Names,
     /// Ports of the lab's sockets and of the targets it connected or sent to.
     ports: BTreeSet<u16>,
+    /// When the lab's clock started (since the Unix epoch, as the kernel stamps packets): segment
+    /// times become the lab's `at_ms`.
+    origin: Duration,
+    /// Counts every change of `names` (they label the segments).
+    names_generation: u64,
+    /// The last export, shared by every snapshot until a segment is filed or a name changes: an
+    /// idle lab holding a full capture (131k segments) would otherwise rebuild and copy all of
+    /// them at every probe.
+    cached: Option<CachedExport>,
+}
+
+struct CachedExport {
+    /// `(segments filed, names generation)` when it was built.
+    key: (u64, u64),
+    segments: Arc<[Segment]>,
+    connections: Vec<CapturedConnection>,
+    histories: Arc<SideHistories>,
+}
+
+/// What the capture adds to a snapshot (the segments and histories shared with the capture's
+/// cache: cloning a snapshot copies none of them).
+#[derive(Debug, Default)]
+pub struct Exported {
+    pub segments: Arc<[Segment]>,
+    pub info: CaptureInfo,
+    /// The states each side of every captured TCP connection entered, by `(local, remote)`.
+    pub histories: Arc<SideHistories>,
+}
+
+/// The states one side of a captured TCP connection entered, from its segments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SideHistory {
+    /// This side sent the connection's SYN (it started in `CLOSE`; the other side's listener was
+    /// in `LISTEN`).
+    pub opener: bool,
+    /// Each state entered, when (milliseconds since the lab started) and the segment that did it.
+    pub changes: Vec<(StateChange, StateCause)>,
+}
+
+impl SideHistory {
+    /// The state the segments leave this side in, and the segment that put it there.
+    #[must_use]
+    pub fn last(&self) -> Option<(TcpState, StateCause)> {
+        self.changes
+            .last()
+            .map(|(change, cause)| (change.state, *cause))
+    }
+}
+
+/// Side histories by `(local, remote)`: the newest connection on a 4-tuple wins.
+pub type SideHistories = HashMap<(SocketAddr, SocketAddr), SideHistory>;
+
+fn now_since_epoch() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
 }
 
 impl LabCapture {
@@ -51,9 +110,12 @@ impl LabCapture {
         };
         Self {
             network,
+            origin: now_since_epoch(),
             capture: Capture::open(scope),
             names: HashMap::new(),
             ports: BTreeSet::new(),
+            names_generation: 0,
+            cached: None,
         }
     }
 
@@ -92,14 +154,19 @@ impl LabCapture {
             if let Some(remote) = endpoint.remote {
                 self.ports.insert(remote.port());
             }
+            let generation = &mut self.names_generation;
             self.names
                 .entry((endpoint.proto, local, endpoint.remote))
                 .and_modify(|name| {
                     if &**name != endpoint.name {
                         *name = Arc::from(endpoint.name);
+                        *generation += 1;
                     }
                 })
-                .or_insert_with(|| Arc::from(endpoint.name));
+                .or_insert_with(|| {
+                    *generation += 1;
+                    Arc::from(endpoint.name)
+                });
         }
         if self.ports.len() != before {
             self.update_filter();
@@ -128,12 +195,15 @@ impl LabCapture {
             capture.clear();
         }
         self.names.clear();
+        self.names_generation += 1;
+        self.cached = None;
         self.ports.clear();
+        self.origin = now_since_epoch();
         self.update_filter();
     }
 
     /// Everything captured so far, for the snapshot (drains the socket first).
-    pub fn export(&mut self, lang: Lang) -> (Vec<Segment>, CaptureInfo) {
+    pub fn export(&mut self, lang: Lang) -> Exported {
         self.drain();
         let mut info = CaptureInfo {
             network: self.network,
@@ -145,19 +215,99 @@ impl LabCapture {
                 let (reason, remedy) = unavailable_text(self.network, error, lang);
                 info.reason = Some(reason);
                 info.remedy = Some(remedy);
-                return (Vec::new(), info);
+                return Exported {
+                    info,
+                    ..Exported::default()
+                };
             }
         };
         info.active = true;
         info.kernel_drops = capture.kernel_drops();
+        // Segment times count from the capture's first segment; the lab's from its start.
+        let first = capture
+            .first_time()
+            .map_or(Duration::ZERO, |first| first.saturating_sub(self.origin));
         let flows = capture.flows();
         info.captured = flows.recorded();
         info.ring_drops = flows.dropped();
         info.connections_evicted = flows.flows_evicted;
-        let (segments, connections) = segments_and_connections(flows, &self.names);
-        info.connections = connections;
-        (segments, info)
+        let key = (flows.recorded(), self.names_generation);
+        let cached = match self.cached.take() {
+            Some(cached) if cached.key == key => cached,
+            _ => {
+                let (segments, connections, by_flow) = export_flows(flows, &self.names);
+                let histories = side_histories(flows, &segments, &by_flow, first);
+                CachedExport {
+                    key,
+                    segments: segments.into(),
+                    connections,
+                    histories: Arc::new(histories),
+                }
+            }
+        };
+        info.connections.clone_from(&cached.connections);
+        let exported = Exported {
+            segments: Arc::clone(&cached.segments),
+            info,
+            histories: Arc::clone(&cached.histories),
+        };
+        self.cached = Some(cached);
+        exported
     }
+}
+
+/// The states both sides of every TCP connection whose opening SYN was captured entered,
+/// walked over its kept segments (`by_flow`: indices into `segments`, one list per flow). The
+/// segments a ring dropped in between are data and ACKs of an established connection; the
+/// handshake stays in every flow's head and the close in its tail. `first` is the capture's first
+/// segment on the lab's clock.
+fn side_histories(
+    flows: &Flows,
+    segments: &[Segment],
+    by_flow: &[Vec<usize>],
+    first: Duration,
+) -> SideHistories {
+    let mut histories = SideHistories::new();
+    for (flow, indices) in flows.iter().zip(by_flow) {
+        if flow.proto != Proto::Tcp || !flow.saw_syn {
+            continue;
+        }
+        let kept: Vec<&Segment> = indices.iter().map(|&index| &segments[index]).collect();
+        let mut sides = [
+            (
+                (flow.a, flow.b),
+                SideHistory {
+                    opener: true,
+                    changes: Vec::new(),
+                },
+            ),
+            (
+                (flow.b, flow.a),
+                SideHistory {
+                    opener: false,
+                    changes: Vec::new(),
+                },
+            ),
+        ];
+        for transition in ladder::transitions(&kept, flow.a, flow.b) {
+            let segment = kept[transition.segment];
+            let change = StateChange {
+                state: transition.state,
+                at_ms: (first + Duration::from_micros(segment.t_us)).as_millis() as u64,
+            };
+            let cause = StateCause {
+                flags: segment.flags,
+                sent: transition.sent,
+                t_us: segment.t_us,
+            };
+            let side = usize::from(transition.side != flow.a);
+            sides[side].1.changes.push((change, cause));
+        }
+        for (key, side) in sides {
+            histories.insert(key, side);
+        }
+    }
+    histories
 }
 
 /// Every kept segment of `flows` for the model, in capture order, labelled with the lab's names; and
@@ -167,6 +317,15 @@ pub fn segments_and_connections(
     flows: &Flows,
     names: &Names,
 ) -> (Vec<Segment>, Vec<CapturedConnection>) {
+    let (segments, connections, _) = export_flows(flows, names);
+    (segments, connections)
+}
+
+/// [`segments_and_connections`], and for each flow the indices of its segments in the first.
+fn export_flows(
+    flows: &Flows,
+    names: &Names,
+) -> (Vec<Segment>, Vec<CapturedConnection>, Vec<Vec<usize>>) {
     // Capture order across connections: sort small keys, then build each segment once.
     let kept: Vec<&Flow> = flows.iter().collect();
     let mut order: Vec<(u64, u32, u32)> = Vec::with_capacity(kept.iter().map(|f| f.len()).sum());
@@ -184,44 +343,49 @@ pub fn segments_and_connections(
             b: name_of(names, flow.proto, flow.b, flow.a),
         })
         .collect();
-    let segments = order
-        .into_iter()
-        .filter_map(|(_, which, position)| {
-            let flow = kept[which as usize];
-            let label = &labels[which as usize];
-            let stored = flow.get(position as usize)?;
-            let (from, to) = flow.endpoints(stored);
-            let (from_name, to_name) = if stored.from_a {
-                (label.a.clone(), label.b.clone())
-            } else {
-                (label.b.clone(), label.a.clone())
-            };
-            Some(Segment {
-                conn: label.conn.clone(),
-                t_us: stored.t_us,
-                proto: flow.proto,
-                from,
-                to,
-                from_name,
-                to_name,
-                flags: flag_names(stored.flags),
-                flag_bits: stored.flags,
-                seq: stored.seq,
-                ack: stored.ack,
-                rel_seq: stored.rel_seq,
-                rel_ack: stored.rel_ack,
-                len: stored.len,
-                win: stored.win,
-                retransmission: stored.retransmission,
-                preview: stored.preview.clone(),
-                dropped_before: if position as usize == flow.head_len() {
-                    flow.dropped
-                } else {
-                    0
-                },
-            })
-        })
+    let mut by_flow: Vec<Vec<usize>> = kept
+        .iter()
+        .map(|flow| Vec::with_capacity(flow.len()))
         .collect();
+    let mut segments = Vec::with_capacity(order.len());
+    for (_, which, position) in order {
+        let flow = kept[which as usize];
+        let label = &labels[which as usize];
+        let Some(stored) = flow.get(position as usize) else {
+            continue;
+        };
+        by_flow[which as usize].push(segments.len());
+        let (from, to) = flow.endpoints(stored);
+        let (from_name, to_name) = if stored.from_a {
+            (label.a.clone(), label.b.clone())
+        } else {
+            (label.b.clone(), label.a.clone())
+        };
+        segments.push(Segment {
+            conn: label.conn.clone(),
+            t_us: stored.t_us,
+            proto: flow.proto,
+            from,
+            to,
+            from_name,
+            to_name,
+            flags: flag_names(stored.flags),
+            flag_bits: stored.flags,
+            seq: stored.seq,
+            ack: stored.ack,
+            rel_seq: stored.rel_seq,
+            rel_ack: stored.rel_ack,
+            len: stored.len,
+            win: stored.win,
+            retransmission: stored.retransmission,
+            preview: stored.preview.clone(),
+            dropped_before: if position as usize == flow.head_len() {
+                flow.dropped
+            } else {
+                0
+            },
+        });
+    }
     let connections = kept
         .iter()
         .zip(labels)
@@ -236,7 +400,7 @@ pub fn segments_and_connections(
             dropped: flow.dropped,
         })
         .collect();
-    (segments, connections)
+    (segments, connections, by_flow)
 }
 
 /// The names one connection's segments carry.

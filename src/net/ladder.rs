@@ -117,6 +117,17 @@ pub fn transitions(
     out
 }
 
+/// Whether a socket's state as the kernel reports it (`reported`) is the one its segments imply.
+///
+/// One pair is the same fact told in two places: a connection entering `TIME_WAIT` is handed to a
+/// time-wait socket of its own and the full socket is closed (`tcp_time_wait` calls `tcp_done`), so
+/// the descriptor's `TCP_INFO` then says `CLOSE` while `sock_diag` shows the tuple in `TIME_WAIT`.
+#[must_use]
+pub fn states_agree(implied: TcpState, reported: TcpState) -> bool {
+    implied.name() == reported.name()
+        || (implied == TcpState::TimeWait && reported == TcpState::Close)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,6 +201,29 @@ mod tests {
                 (LastAck, 5),
                 (Close, 6)
             ]
+        );
+    }
+
+    #[test]
+    fn agreement_allows_only_the_time_wait_hand_over() {
+        use TcpState::{Close, Established, NewSynRecv, SynRecv, TimeWait};
+        assert!(states_agree(Established, Established));
+        assert!(
+            states_agree(SynRecv, NewSynRecv),
+            "one state, two kernel codes"
+        );
+        assert!(
+            states_agree(TimeWait, Close),
+            "the full socket is closed, a time-wait socket holds the tuple"
+        );
+        assert!(!states_agree(Close, TimeWait), "never the other way round");
+        assert!(
+            !states_agree(Close, Established),
+            "an RST the kernel ignored"
+        );
+        assert!(
+            !states_agree(Established, TcpState::CloseWait),
+            "a FIN the capture missed"
         );
     }
 }

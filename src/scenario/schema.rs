@@ -401,7 +401,8 @@ mod tests {
                 retransmission: false,
                 preview: None,
                 dropped_before: 0,
-            }],
+            }]
+            .into(),
             capture: CaptureInfo {
                 connections: vec![CapturedConnection {
                     conn: "s".into(),

@@ -14,8 +14,12 @@ use super::scroll::{list_row, scroll_offset};
 use super::theme::Theme;
 use crate::app::{App, ChangeKey, Item, Panel};
 use crate::escape::visible;
-use crate::model::{KernelOnly, SocketInfo};
+use crate::model::{KernelOnly, KernelOnlyHistory, SocketInfo, StateChange, TcpState};
 use crate::text;
+
+/// Written after a state that `TCP_INFO` (or `sock_diag`) and the captured segments tell
+/// differently; the explanation says what each source says.
+const DISAGREEMENT_MARK: &str = "!";
 
 /// The columns, in display order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -140,21 +144,49 @@ fn address(address: Option<SocketAddr>, none: &str) -> String {
     address.map_or_else(|| none.to_owned(), |address| address.to_string())
 }
 
-fn socket_cells(theme: &Theme, socket: &SocketInfo) -> Cells {
-    let history = socket
-        .history
+fn history_text(history: &[StateChange]) -> String {
+    history
         .iter()
         .map(|change| change.state.name())
         .collect::<Vec<_>>()
-        .join(">");
+        .join(">")
+}
+
+/// The state cell: the kernel's state, marked when the segments imply another.
+fn state_cell(theme: &Theme, state: TcpState, disagreement: bool) -> (String, Style) {
+    if disagreement {
+        (
+            format!("{}{DISAGREEMENT_MARK}", state.name()),
+            theme.warning,
+        )
+    } else {
+        (state.name().to_owned(), theme.state(state))
+    }
+}
+
+fn disagrees(socket: &SocketInfo) -> bool {
+    socket.tcp.as_ref().is_some_and(|tcp| tcp.disagreement)
+}
+
+/// The segment-derived history of a tuple only the kernel still holds, if the capture saw it.
+fn kernel_history<'a>(app: &'a App, held: &KernelOnly) -> Option<&'a KernelOnlyHistory> {
+    app.snapshot
+        .kernel_only_history
+        .iter()
+        .find(|history| history.local == held.local && history.remote == held.remote)
+}
+
+fn socket_cells(theme: &Theme, socket: &SocketInfo) -> Cells {
+    let history = history_text(&socket.history);
+    let (state, state_style) = state_cell(theme, socket.state, disagrees(socket));
     Cells {
         name: visible(&socket.name),
         fd: socket.fd.to_string(),
         role: socket.role.name().to_owned(),
         local: address(socket.local, "-"),
         remote: address(socket.remote, "*"),
-        state: socket.state.name().to_owned(),
-        state_style: theme.state(socket.state),
+        state,
+        state_style,
         recv_q: socket.recv_q.to_string(),
         send_q: socket.send_q.to_string(),
         sent: draw::bytes(socket.bytes_sent),
@@ -178,14 +210,26 @@ fn kernel_cells(app: &App, theme: &Theme, held: &KernelOnly) -> Cells {
         (None, Some(timer)) => text::format(app.lang, "ui.kernel_timer", &[("timer", timer)]),
         (None, None) => String::new(),
     };
+    let from_segments = kernel_history(app, held);
+    let tail = match from_segments {
+        Some(history) if !history.history.is_empty() => {
+            format!("{tail}  {}", history_text(&history.history))
+        }
+        _ => tail,
+    };
+    let (state, state_style) = state_cell(
+        theme,
+        held.state,
+        from_segments.is_some_and(|history| history.disagreement),
+    );
     Cells {
         name: was.map_or_else(|| "-".to_owned(), |was| format!("({was})")),
         fd: "-".to_owned(),
         role: app.t("ui.kernel_role").to_owned(),
         local: held.local.to_string(),
         remote: held.remote.to_string(),
-        state: held.state.name().to_owned(),
-        state_style: theme.state(held.state),
+        state,
+        state_style,
         recv_q: String::new(),
         send_q: String::new(),
         sent: String::new(),
@@ -220,7 +264,10 @@ fn natural_widths(app: &App) -> [usize; Column::ALL.len()] {
         widen(Column::Role, socket.role.name().len());
         widen(Column::Local, address(socket.local));
         widen(Column::Remote, address(socket.remote));
-        widen(Column::State, socket.state.name().len());
+        widen(
+            Column::State,
+            socket.state.name().len() + usize::from(disagrees(socket)) * DISAGREEMENT_MARK.len(),
+        );
         widen(Column::RecvQ, draw::display_width(socket.recv_q));
         widen(Column::SendQ, draw::display_width(socket.send_q));
         widen(
@@ -231,10 +278,7 @@ fn natural_widths(app: &App) -> [usize; Column::ALL.len()] {
             Column::Received,
             draw::display_width(draw::Bytes(socket.bytes_received)),
         );
-        widen(
-            Column::Age,
-            draw::display_width(draw::Elapsed(socket.age_ms)),
-        );
+        widen(Column::Age, age_width(socket.age_ms));
     }
     let kernel_role = draw::width(app.t("ui.kernel_role"));
     for held in &app.snapshot.kernel_only {
@@ -247,10 +291,26 @@ fn natural_widths(app: &App) -> [usize; Column::ALL.len()] {
         widen(Column::Role, kernel_role);
         widen(Column::Local, draw::display_width(held.local));
         widen(Column::Remote, draw::display_width(held.remote));
-        widen(Column::State, held.state.name().len());
+        let marked = kernel_history(app, held).is_some_and(|history| history.disagreement);
+        widen(
+            Column::State,
+            held.state.name().len() + usize::from(marked) * DISAGREEMENT_MARK.len(),
+        );
     }
     widen(Column::Arrow, 2);
     widths
+}
+
+/// The widest an age of the same unit can get (`999ms`, `59s`, `59m59s`): an age ticking from
+/// `95ms` to `120ms` does not move the columns to its right (the history) from one frame to the
+/// next.
+fn age_width(age_ms: u64) -> usize {
+    let widest = match age_ms {
+        0..1_000 => 999,
+        1_000..60_000 => 59_999,
+        ms => ms,
+    };
+    draw::display_width(draw::Elapsed(widest))
 }
 
 /// Picks the columns that fit `width` and their widths. History takes what is left.
@@ -325,6 +385,28 @@ fn clip_left(text: &str, max: usize) -> String {
     clipped
 }
 
+/// A history cut from the left at whole states, `~` standing for the older ones: the newest
+/// states stay readable, and a column a character wider or narrower (ages ticking from `95ms` to
+/// `120ms`) shows the same states.
+fn clip_history(text: &str, max: usize) -> String {
+    if draw::width(text) <= max {
+        return text.to_owned();
+    }
+    let mut kept = "";
+    for (index, _) in text.match_indices('>') {
+        let newer = &text[index + 1..];
+        if draw::width(newer) < max {
+            kept = newer;
+            break;
+        }
+    }
+    if kept.is_empty() {
+        // Not even the newest state fits whole.
+        return clip_left(text, max);
+    }
+    format!("~{kept}")
+}
+
 fn line_of<'a>(theme: &Theme, layout: &[(Column, Col)], cells: &Cells, width: usize) -> Line<'a> {
     let kernel = cells.tail.is_some();
     let base = if kernel { theme.muted } else { Style::new() };
@@ -347,7 +429,7 @@ fn line_of<'a>(theme: &Theme, layout: &[(Column, Col)], cells: &Cells, width: us
         used += col.width;
         let text = cells.get(*column);
         let text = if *column == Column::History {
-            clip_left(text, col.width)
+            clip_history(text, col.width)
         } else {
             text.to_owned()
         };
@@ -437,4 +519,27 @@ pub(crate) fn hit(app: &App, area: Rect, row: u16) -> Option<usize> {
         app.selected_index(Panel::Connections),
         app.rows(Panel::Connections),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_history_is_cut_at_whole_states_from_the_left() {
+        let history = "CLOSE>SYN_SENT>ESTABLISHED";
+        assert_eq!(clip_history(history, 26), history);
+        // One column more or less shows the same states.
+        assert_eq!(clip_history(history, 25), "~SYN_SENT>ESTABLISHED");
+        assert_eq!(clip_history(history, 21), "~SYN_SENT>ESTABLISHED");
+        assert_eq!(clip_history(history, 20), "~ESTABLISHED");
+        assert_eq!(clip_history(history, 6), "~ISHED");
+    }
+
+    #[test]
+    fn ages_of_one_unit_take_one_width() {
+        assert_eq!(age_width(95), age_width(120));
+        assert_eq!(age_width(1_500), age_width(59_000));
+        assert_eq!(age_width(1_500), 3);
+    }
 }

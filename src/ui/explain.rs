@@ -66,7 +66,7 @@ pub fn explain(app: &App, item: Option<Item<'_>>) -> Vec<Para> {
     let Some(item) = item else {
         return vec![Para::Text(app.t("explain.nothing").to_owned())];
     };
-    match item {
+    let mut paras = match item {
         Item::Fd(entry) => fd(app, entry),
         Item::Listener(listener) => listener_paras(app, listener),
         Item::Socket(socket) => socket_paras(app, socket),
@@ -76,7 +76,9 @@ pub fn explain(app: &App, item: Option<Item<'_>>) -> Vec<Para> {
         Item::Trace(entry) => trace(app, entry),
         Item::Segment(segment) => explain_segment::segment(app, &app.ladder(), segment),
         Item::SegmentGap(count) => explain_segment::gap(app, &app.ladder(), count),
-    }
+    };
+    paras.extend(history_check_paras(app, item));
+    paras
 }
 
 fn fmt(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
@@ -474,4 +476,149 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     {
         draw::put(buf, inner, inner.y + offset as u16, line);
     }
+}
+
+// --- issue 10 (history): where a state history comes from, and a disagreement between sources ---
+
+/// What the kernel and the captured segments say of one TCP socket or kernel-held tuple.
+struct HistoryCheck {
+    name: String,
+    kernel: TcpState,
+    /// The locale key naming where `kernel` comes from (`TCP_INFO`, `sock_diag`).
+    source: &'static str,
+    implied: TcpState,
+    cause: crate::model::StateCause,
+    disagreement: bool,
+    sampled: String,
+    segments: String,
+    tuple: Option<(std::net::SocketAddr, std::net::SocketAddr)>,
+}
+
+fn states_joined(history: &[crate::model::StateChange]) -> String {
+    let states: Vec<&str> = history.iter().map(|change| change.state.name()).collect();
+    states.join(">")
+}
+
+/// The check of `item`, or (`Err`) the note that its history is sampled, or nothing to say.
+fn history_check(app: &App, item: Item<'_>) -> Option<Result<HistoryCheck, Para>> {
+    use crate::model::HistorySource;
+    match item {
+        Item::Socket(socket) => {
+            let tcp = socket.tcp.as_ref()?;
+            if tcp.history_source == HistorySource::Sampled {
+                let key = if !app.snapshot.capture.active {
+                    "explain.history.sampled_no_capture"
+                } else if socket.remote.is_none() {
+                    "explain.history.sampled_own_calls"
+                } else {
+                    "explain.history.sampled_unseen"
+                };
+                let reason = app.snapshot.capture.reason.clone().unwrap_or_default();
+                return Some(Err(Para::Note(fmt(app.lang, key, &[("reason", &reason)]))));
+            }
+            Some(Ok(HistoryCheck {
+                name: visible(&socket.name),
+                kernel: socket.state,
+                source: "explain.history.source_tcp_info",
+                implied: tcp.state_from_segments?,
+                cause: tcp.state_from_segments_cause?,
+                disagreement: tcp.disagreement,
+                sampled: states_joined(&tcp.sampled_history),
+                segments: states_joined(&socket.history),
+                tuple: socket.local.zip(socket.remote),
+            }))
+        }
+        Item::KernelOnly(held) => {
+            let history = app
+                .snapshot
+                .kernel_only_history
+                .iter()
+                .find(|history| history.local == held.local && history.remote == held.remote)?;
+            Some(Ok(HistoryCheck {
+                name: held.was.as_deref().map_or_else(|| "?".to_owned(), visible),
+                kernel: held.state,
+                source: "explain.history.source_sock_diag",
+                implied: history.state_from_segments,
+                cause: history.state_from_segments_cause,
+                disagreement: history.disagreement,
+                sampled: held.state.name().to_owned(),
+                segments: states_joined(&history.history),
+                tuple: Some((held.local, held.remote)),
+            }))
+        }
+        _ => None,
+    }
+}
+
+/// Where the selected TCP socket's (or kernel-held tuple's) state history comes from, and when the
+/// kernel's state and the captured segments' disagree, what each says and how to compare them.
+fn history_check_paras(app: &App, item: Item<'_>) -> Vec<Para> {
+    let lang = app.lang;
+    let check = match history_check(app, item) {
+        None => return Vec::new(),
+        Some(Err(note)) => return vec![note],
+        Some(Ok(check)) => check,
+    };
+    let key = if check.cause.sent {
+        "explain.history.cause_sent"
+    } else {
+        "explain.history.cause_received"
+    };
+    let time = format!(
+        "+{}.{:03} ms",
+        check.cause.t_us / 1000,
+        check.cause.t_us % 1000
+    );
+    let cause = fmt(lang, key, &[("flags", check.cause.flags), ("time", &time)]);
+    if !check.disagreement {
+        let key = if check.implied == check.kernel {
+            "explain.history.from_segments"
+        } else {
+            "explain.history.time_wait_handover"
+        };
+        let args = [
+            ("name", check.name.as_str()),
+            ("implied", check.implied.name()),
+            ("cause", &cause),
+        ];
+        return vec![Para::Note(fmt(lang, key, &args))];
+    }
+    let mut paras = vec![
+        Para::Text(fmt(
+            lang,
+            "explain.history.disagreement",
+            &[
+                ("mark", "!"),
+                ("source", app.t(check.source)),
+                ("kernel", check.kernel.name()),
+                ("implied", check.implied.name()),
+                ("cause", &cause),
+                ("sampled", &check.sampled),
+                ("segments", &check.segments),
+            ],
+        )),
+        Para::Text(fmt(
+            lang,
+            "explain.history.disagreement_why",
+            &[("drops", &app.snapshot.capture.kernel_drops.to_string())],
+        )),
+    ];
+    if let Some((local, remote)) = check.tuple {
+        // In the private network, `ss` and `tcpdump` must run inside the lab's namespace.
+        let inside = if app.snapshot.capture.network == crate::model::Network::Private {
+            "sockscope exec -- "
+        } else {
+            ""
+        };
+        paras.push(Para::Command(format!(
+            "{inside}{}",
+            ss_tuple("tnio", local, remote)
+        )));
+        paras.push(Para::Command(format!(
+            "{inside}tcpdump -ni lo 'tcp port {} and tcp port {}'",
+            local.port(),
+            remote.port()
+        )));
+    }
+    paras
 }
