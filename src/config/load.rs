@@ -189,7 +189,10 @@ pub fn parse(file: &str, source: &str, lang: Lang) -> Result<Config, ConfigError
             BindableScreen::Lab => &raw.keys.lab,
             BindableScreen::Watch => &raw.keys.watch,
         };
-        for (action, key) in table {
+        // In the file's order, so a clash is reported at the later of the two lines.
+        let mut bindings: Vec<_> = table.iter().collect();
+        bindings.sort_by_key(|(action, _)| action.span().start);
+        for (action, key) in bindings {
             let chord = parse_chord(key.get_ref()).ok_or_else(|| {
                 bad(
                     key.span().start,
