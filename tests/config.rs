@@ -138,7 +138,9 @@ fn a_bad_value_is_file_line_column_with_status_2_and_nothing_runs() {
     let shown = path.display().to_string();
     let output = sockscope(
         &home.0,
-        &["--config", &shown, "snapshot", "--run", SCRIPT, "--format", "json"],
+        &[
+            "--config", &shown, "snapshot", "--run", SCRIPT, "--format", "json",
+        ],
     );
     assert_eq!(output.status.code(), Some(2));
     assert!(output.stdout.is_empty(), "nothing ran");
@@ -153,7 +155,9 @@ fn a_bad_value_is_file_line_column_with_status_2_and_nothing_runs() {
 #[test]
 fn an_unknown_key_is_an_error_that_names_it() {
     let home = TempDir::new("unknown");
-    home.write_default_config("lang = \"en\"\n[keys.lab]\naccept = \"y\"\n[keys.lecture]\nnext = \"n\"\n");
+    home.write_default_config(
+        "lang = \"en\"\n[keys.lab]\naccept = \"y\"\n[keys.lecture]\nnext = \"n\"\n",
+    );
     let output = sockscope(&home.0, &["snapshot", "--run", SCRIPT]);
     assert_eq!(output.status.code(), Some(2));
     let message = stderr(&output);
@@ -173,13 +177,21 @@ fn two_actions_on_one_key_and_a_bad_key_are_errors_at_their_place() {
     home.write_default_config("[keys.watch]\nsort = \"o\"\npause = \"o\"\n");
     let output = sockscope(&home.0, &["snapshot", "--run", SCRIPT]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("config.toml:3:1:"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("config.toml:3:1:"),
+        "{}",
+        stderr(&output)
+    );
     assert!(stderr(&output).contains("`sort`"), "{}", stderr(&output));
 
     home.write_default_config("[keys.lab]\naccept = \"hyper-y\"\n");
     let output = sockscope(&home.0, &["snapshot", "--run", SCRIPT]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("config.toml:2:10:"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("config.toml:2:10:"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -188,10 +200,20 @@ fn an_explicit_config_file_must_exist() {
     let missing = home.0.join("nothing.toml");
     let output = sockscope(
         &home.0,
-        &["snapshot", "--config", &missing.display().to_string(), "--run", SCRIPT],
+        &[
+            "snapshot",
+            "--config",
+            &missing.display().to_string(),
+            "--run",
+            SCRIPT,
+        ],
     );
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("nothing.toml"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("nothing.toml"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -229,9 +251,19 @@ fn the_template_lists_every_option_and_every_action_and_is_valid_uncommented() {
     let path = home.write("all.toml", &uncommented);
     let output = sockscope(
         &home.0,
-        &["--config", &path.display().to_string(), "snapshot", "--run", SCRIPT],
+        &[
+            "--config",
+            &path.display().to_string(),
+            "snapshot",
+            "--run",
+            SCRIPT,
+        ],
     );
-    assert!(output.status.success(), "{}\n{uncommented}", stderr(&output));
+    assert!(
+        output.status.success(),
+        "{}\n{uncommented}",
+        stderr(&output)
+    );
 }
 
 /// `name = value` or `[table]`, as the template writes its commented-out options.
@@ -293,7 +325,10 @@ fn a_remapped_key_works_on_the_dashboard_in_tmux() {
     assert!(screen.contains("listeners (0)"), "{screen}");
     tmux.keys(&["y"]);
     let screen = tmux.wait_for(limit, |screen| screen.contains("listeners (1)"));
-    assert!(screen.contains("listeners (1)"), "y made a listener: {screen}");
+    assert!(
+        screen.contains("listeners (1)"),
+        "y made a listener: {screen}"
+    );
     assert!(screen.contains("srv1"), "{screen}");
     // The default key still works.
     tmux.keys(&["n"]);
