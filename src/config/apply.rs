@@ -15,12 +15,9 @@ pub fn apply_to(cli: &mut Cli, matches: &ArgMatches, config: &Config) {
         Lang::En => LangArg::En,
         Lang::Ko => LangArg::Ko,
     });
-    let (name, sub) = matches.subcommand().unwrap_or(("", matches));
-    let given = |id: &str| {
-        sub.try_get_raw(id).is_ok_and(|raw| raw.is_some())
-            && sub.value_source(id) == Some(ValueSource::CommandLine)
-    };
-    let _ = name;
+    // The subcommand's own matches (the lab's flags are the top level's when there is none).
+    let sub = matches.subcommand().map_or(matches, |(_, sub)| sub);
+    let given = |id: &str| sub.value_source(id) == Some(ValueSource::CommandLine);
     match &mut cli.command {
         None => lab(&mut cli.lab, config, lang, &given),
         Some(CommandLine::Lab(args)) => lab(args, config, lang, &given),
