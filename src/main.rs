@@ -280,15 +280,10 @@ fn snapshot_animated(
         if !player.forward()? {
             break;
         }
-        let played = player.played().expect("a step was played");
-        let view = played.lecture.view(lang);
-        let focus = played.lecture.focus().map(str::to_owned);
-        frames.push(dashboard(
-            args,
-            &played.snapshot,
-            lang,
-            Some(&(view, focus)),
-        ));
+        let step = player.played().expect("a step was played");
+        let view = step.lecture.view(lang);
+        let focus = step.lecture.focus().map(str::to_owned);
+        frames.push(dashboard(args, &step.snapshot, lang, Some(&(view, focus))));
     }
     let failures = player
         .played()

@@ -240,14 +240,15 @@ fn the_template_lists_every_option_and_every_action_and_is_valid_uncommented() {
         );
     }
     // Uncommenting the options, the example colours and every binding gives a valid file.
-    let uncommented: String = template
-        .lines()
-        .map(|line| match line.strip_prefix("# ") {
+    let mut uncommented = String::new();
+    for line in template.lines() {
+        let line = match line.strip_prefix("# ") {
             Some(rest) if is_option(rest) => rest,
             _ => line,
-        })
-        .map(|line| format!("{line}\n"))
-        .collect();
+        };
+        uncommented.push_str(line);
+        uncommented.push('\n');
+    }
     let path = home.write("all.toml", &uncommented);
     let output = sockscope(
         &home.0,

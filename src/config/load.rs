@@ -15,7 +15,7 @@ use super::schema::{ColorOverride, ConfigFile};
 use crate::cli::NetArg;
 use crate::settings::ThemeName;
 use crate::text::{self, Lang};
-use crate::ui::theme::ItemColor;
+use crate::ui::theme::{ITEMS, ItemColor};
 
 /// What a config file asks for; `None` leaves the built-in default.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -77,45 +77,56 @@ pub fn parse(file: &str, source: &str, lang: Lang) -> Result<Config, ConfigError
         let offset = error.span().map_or(0, |span| span.start);
         ConfigError::at(file, source, offset, error.message().trim().to_owned())
     })?;
-    let bad = |spanned_start: usize, key: &str, value: &str, expected: &str| {
+    let place = Place { file, source, lang };
+    let mut config = Config::default();
+    scalars(&raw, &place, &mut config)?;
+    colors(&raw, &place, &mut config)?;
+    keys(&raw, &place, &mut config)?;
+    Ok(config)
+}
+
+/// The file being checked, for positioned messages.
+struct Place<'a> {
+    file: &'a str,
+    source: &'a str,
+    lang: Lang,
+}
+
+impl Place<'_> {
+    /// `key = value` at byte `offset` is not one of `expected`.
+    fn bad(&self, offset: usize, key: &str, value: &str, expected: &str) -> ConfigError {
         ConfigError::at(
-            file,
-            source,
-            spanned_start,
+            self.file,
+            self.source,
+            offset,
             text::format(
-                lang,
+                self.lang,
                 "config.bad_value",
                 &[("key", key), ("value", value), ("expected", expected)],
             ),
         )
-    };
-    let mut config = Config::default();
+    }
+}
+
+/// `lang`, `theme`, `refresh`, `mouse`, `net`, `bind`.
+fn scalars(raw: &ConfigFile, place: &Place<'_>, config: &mut Config) -> Result<(), ConfigError> {
     if let Some(value) = &raw.lang {
         config.lang = Some(match value.get_ref().as_str() {
             "en" => Lang::En,
             "ko" => Lang::Ko,
-            other => return Err(bad(value.span().start, "lang", other, "en, ko")),
+            other => return Err(place.bad(value.span().start, "lang", other, "en, ko")),
         });
     }
     if let Some(value) = &raw.theme {
-        config.theme = Some(theme_named(value).ok_or_else(|| {
-            bad(
-                value.span().start,
-                "theme",
-                value.get_ref(),
-                "default, light, high-contrast",
-            )
-        })?);
+        config.theme = Some(
+            theme_named(value)
+                .ok_or_else(|| place.bad(value.span().start, "theme", value.get_ref(), THEMES))?,
+        );
     }
     if let Some(value) = &raw.refresh {
         let hz = *value.get_ref();
         if !(1..=60).contains(&hz) {
-            return Err(bad(
-                value.span().start,
-                "refresh",
-                &hz.to_string(),
-                "1 to 60",
-            ));
+            return Err(place.bad(value.span().start, "refresh", &hz.to_string(), "1 to 60"));
         }
         config.refresh = Some(hz as u32);
     }
@@ -124,13 +135,13 @@ pub fn parse(file: &str, source: &str, lang: Lang) -> Result<Config, ConfigError
         config.net = Some(match value.get_ref().as_str() {
             "host" => NetArg::Host,
             "private" => NetArg::Private,
-            other => return Err(bad(value.span().start, "net", other, "host, private")),
+            other => return Err(place.bad(value.span().start, "net", other, "host, private")),
         });
     }
     if let Some(value) = &raw.bind {
         config.bind = Some(
             crate::command::parse_address(value.get_ref()).ok_or_else(|| {
-                bad(
+                place.bad(
                     value.span().start,
                     "bind",
                     value.get_ref(),
@@ -139,25 +150,32 @@ pub fn parse(file: &str, source: &str, lang: Lang) -> Result<Config, ConfigError
             })?,
         );
     }
+    Ok(())
+}
+
+const THEMES: &str = "default, light, high-contrast";
+
+/// `[colors.THEME] ITEM = { fg, bg }`.
+fn colors(raw: &ConfigFile, place: &Place<'_>, config: &mut Config) -> Result<(), ConfigError> {
     for (theme_key, items) in &raw.colors {
         let theme = theme_named(theme_key).ok_or_else(|| {
-            bad(
+            place.bad(
                 theme_key.span().start,
                 "colors",
                 theme_key.get_ref(),
-                "default, light, high-contrast",
+                THEMES,
             )
         })?;
         for (item_key, choice) in items {
-            let item = crate::ui::theme::ITEMS
+            let item = ITEMS
                 .iter()
                 .find(|item| **item == item_key.get_ref().as_str())
                 .ok_or_else(|| {
-                    bad(
+                    place.bad(
                         item_key.span().start,
                         &format!("colors.{}", theme_key.get_ref()),
                         item_key.get_ref(),
-                        &crate::ui::theme::ITEMS.join(", "),
+                        &ITEMS.join(", "),
                     )
                 })?;
             let colour = |value: &Option<Spanned<String>>, part: &str| {
@@ -165,7 +183,7 @@ pub fn parse(file: &str, source: &str, lang: Lang) -> Result<Config, ConfigError
                     .as_ref()
                     .map(|value| {
                         value.get_ref().parse::<Color>().map_err(|_| {
-                            bad(
+                            place.bad(
                                 value.span().start,
                                 &format!("colors.{}.{item}.{part}", theme_key.get_ref()),
                                 value.get_ref(),
@@ -184,6 +202,11 @@ pub fn parse(file: &str, source: &str, lang: Lang) -> Result<Config, ConfigError
             });
         }
     }
+    Ok(())
+}
+
+/// `[keys.SCREEN] ACTION = "KEY"`.
+fn keys(raw: &ConfigFile, place: &Place<'_>, config: &mut Config) -> Result<(), ConfigError> {
     for screen in BindableScreen::ALL {
         let table = match screen {
             BindableScreen::Lab => &raw.keys.lab,
@@ -194,7 +217,7 @@ pub fn parse(file: &str, source: &str, lang: Lang) -> Result<Config, ConfigError
         bindings.sort_by_key(|(action, _)| action.span().start);
         for (action, key) in bindings {
             let chord = parse_chord(key.get_ref()).ok_or_else(|| {
-                bad(
+                place.bad(
                     key.span().start,
                     &format!("keys.{}.{}", screen.name(), action.get_ref()),
                     key.get_ref(),
@@ -204,11 +227,13 @@ pub fn parse(file: &str, source: &str, lang: Lang) -> Result<Config, ConfigError
             config
                 .keys
                 .screen_mut(screen)
-                .bind(screen, action.get_ref(), chord, lang)
-                .map_err(|message| ConfigError::at(file, source, action.span().start, message))?;
+                .bind(screen, action.get_ref(), chord, place.lang)
+                .map_err(|message| {
+                    ConfigError::at(place.file, place.source, action.span().start, message)
+                })?;
         }
     }
-    Ok(config)
+    Ok(())
 }
 
 /// A theme by its name in the file (the spellings `--theme` takes).

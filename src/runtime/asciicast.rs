@@ -149,10 +149,9 @@ impl Recording {
             return Ok(());
         }
         let whole = match std::str::from_utf8(&self.pending) {
-            Ok(_) => self.pending.len(),
             Err(error) if error.error_len().is_none() => error.valid_up_to(),
-            // Not UTF-8 at all (the dashboard never writes that): shown as U+FFFD.
-            Err(_) => self.pending.len(),
+            // Whole, or not UTF-8 at all (the dashboard never writes that: shown as U+FFFD).
+            _ => self.pending.len(),
         };
         if whole == 0 {
             return Ok(());
