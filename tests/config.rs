@@ -343,3 +343,42 @@ fn a_remapped_key_works_on_the_dashboard_in_tmux() {
     assert!(screen.contains("listeners (2)"), "{screen}");
     tmux.keys(&["Escape", "q"]);
 }
+
+#[test]
+fn a_config_directory_the_user_cannot_search_is_no_config_but_an_unreadable_file_is_an_error() {
+    use std::os::unix::fs::PermissionsExt;
+    if !rustix::process::geteuid().is_root() {
+        return; // Needs a second user: root runs sockscope as nobody.
+    }
+    let home = TempDir::new("perm");
+    std::fs::set_permissions(&home.0, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = home.write_default_config("lang = \"ko\"\n");
+    let as_nobody = |xdg: &Path| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(BINARY)
+            .args(["snapshot", "--run", SCRIPT, "--format", "text"])
+            .env("XDG_CONFIG_HOME", xdg)
+            .env("LANG", "C.UTF-8")
+            .env_remove("SUDO_USER")
+            .output()
+            .expect("setpriv runs")
+    };
+    // The file is there but not readable by nobody: said, with its name, status 2.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let output = as_nobody(&home.0);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("config.toml"),
+        "{}",
+        stderr(&output)
+    );
+    // The directory cannot even be searched: there is no config to be seen, the defaults apply.
+    std::fs::set_permissions(&home.0, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let output = as_nobody(&home.0);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("listeners (1)"),
+        "English defaults"
+    );
+}

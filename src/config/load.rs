@@ -44,6 +44,11 @@ pub fn load(explicit: Option<&Path>, lang: Lang) -> Result<Config, ConfigError> 
         },
     };
     let shown = path.display().to_string();
+    // The default file is read only if it is there to be seen: a directory this user may not
+    // search (a process started as `nobody` with root's HOME) is no config, not an error.
+    if !required && !path.try_exists().unwrap_or(false) {
+        return Ok(Config::default());
+    }
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(error) if error.kind() == io::ErrorKind::NotFound && !required => {
