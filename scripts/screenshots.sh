@@ -14,8 +14,9 @@ done
 
 shot() { # name, then sockscope snapshot arguments
   local name=$1; shift
-  # Standard streams on /dev/null, so the pictures do not show this shell's files.
-  "$bin" snapshot --format svg -o "screenshots/$name.svg" "$@" </dev/null >/dev/null 2>&1
+  # Standard streams on /dev/null, so the pictures do not show this shell's files; an empty
+  # config (/dev/null), so they do not show the user's colours either.
+  "$bin" snapshot --config /dev/null --format svg -o "screenshots/$name.svg" "$@" </dev/null >/dev/null 2>&1
   echo "screenshots/$name.svg"
 }
 
@@ -28,6 +29,7 @@ shot time-wait-ko --size 120x40 --lang ko \
   --run 'server srv 127.0.0.1:0 4; client c1 srv; accept srv as a1; send c1 bye; close c1; wait 50ms; recv a1; close a1' \
   --wait 100ms
 shot lecture --size 100x30 --lang en --demo four-way-close --step 3
+shot lecture-animated --size 100x30 --lang en --demo backlog --animate
 shot lecture-presenter-ko --size 100x30 --lang ko --presenter --demo backlog --step 3
 shot high-contrast --size 100x30 --lang en --theme high-contrast \
   --run 'server srv 127.0.0.1:0 2; clients c 4 srv; accept srv as a1' --wait 200ms

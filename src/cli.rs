@@ -14,14 +14,48 @@ use crate::system::Filter;
 #[command(
     name = "sockscope",
     version,
-    about = "Makes sockets visible: descriptor table, backlog queues, TCP states and ports, as the kernel reports them",
-    args_conflicts_with_subcommands = true
+    about = "Makes sockets visible: descriptor table, backlog queues, TCP states and ports, as the kernel reports them"
 )]
 pub struct Cli {
+    /// The config file to read instead of `$XDG_CONFIG_HOME/sockscope/config.toml`.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<CommandLine>,
     #[command(flatten)]
     pub lab: LabArgs,
+}
+
+impl Cli {
+    /// The lab's flags belong to the lab: before another subcommand they are an error, not
+    /// silently ignored (only the global `--config` may stand there). clap's own
+    /// `args_conflicts_with_subcommands` would refuse the global flag too.
+    pub fn check_flags_before_subcommand(matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        use clap::CommandFactory;
+        use clap::parser::ValueSource;
+        let Some((name, _)) = matches.subcommand() else {
+            return Ok(());
+        };
+        let mut command = Self::command();
+        let misplaced = command
+            .get_arguments()
+            .filter(|arg| !arg.is_global_set())
+            .find(|arg| {
+                matches.value_source(arg.get_id().as_str()) == Some(ValueSource::CommandLine)
+            })
+            .map(|arg| {
+                arg.get_long()
+                    .unwrap_or_else(|| arg.get_id().as_str())
+                    .to_owned()
+            });
+        match misplaced {
+            Some(flag) => Err(command.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("the subcommand '{name}' cannot be used with '--{flag}' (put it after the subcommand)"),
+            )),
+            None => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -38,6 +72,33 @@ pub enum CommandLine {
     Exec(ExecArgs),
     /// One snapshot of every TCP and UDP socket on the machine, like `ss -tuanp`.
     Dump(DumpArgs),
+    /// The config file: where it is read from, a commented template, the bindable actions.
+    Config(ConfigArgs),
+    /// Prints a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Prints the manual page (roff), for `man -l -` or a man directory.
+    Man,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("what").required(true).args(["template", "keys", "path"])))]
+pub struct ConfigArgs {
+    /// Print a config file with every option, commented, at its default.
+    #[arg(long)]
+    pub template: bool,
+    /// List every bindable action of every screen with its default key.
+    #[arg(long)]
+    pub keys: bool,
+    /// Print the path of the config file sockscope reads (whether or not it exists).
+    #[arg(long)]
+    pub path: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write completions for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -110,6 +171,9 @@ pub struct ScreenArgs {
     /// Bounded (a day) so that the deadline it sets can always be computed.
     #[arg(long, hide = true, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
     pub panic_after: Option<u64>,
+    /// Record the session as an asciicast v2 file (`asciinema play FILE.cast` replays it).
+    #[arg(long, value_name = "FILE.cast")]
+    pub record: Option<PathBuf>,
 }
 
 fn parse_theme(text: &str) -> Result<ThemeName, String> {
@@ -208,6 +272,12 @@ pub struct SnapshotArgs {
     /// Render the presenter layout.
     #[arg(long)]
     pub presenter: bool,
+    /// With --demo and --format svg: one animated SVG stepping through every step (up to --step).
+    #[arg(long, requires = "demo")]
+    pub animate: bool,
+    /// With --animate: how long each step is shown.
+    #[arg(long, value_name = "DUR", default_value = "4s", value_parser = parse_wait, requires = "animate")]
+    pub step_time: Duration,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -300,6 +370,9 @@ pub struct WatchArgs {
     /// Do not look up the owning processes (no /proc scan).
     #[arg(long)]
     pub no_owners: bool,
+    /// Record the session as an asciicast v2 file (`asciinema play FILE.cast` replays it).
+    #[arg(long, value_name = "FILE.cast")]
+    pub record: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -8,7 +8,7 @@ mod svg;
 pub use listing::listing;
 pub use screen::{render_screen, svg_options};
 pub use screen_text::buffer_to_text;
-pub use svg::{FONT_FAMILY, Rgb, SvgOptions, buffer_to_svg, color_rgb};
+pub use svg::{FONT_FAMILY, Rgb, SvgOptions, buffer_to_svg, buffers_to_animated_svg, color_rgb};
 
 use crate::model::Snapshot;
 

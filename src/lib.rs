@@ -3,6 +3,7 @@
 pub mod app;
 pub mod cli;
 pub mod command;
+pub mod config;
 pub mod escape;
 pub mod export;
 pub mod kernel;

@@ -1,16 +1,18 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
 use color_eyre::eyre::{Report, Result, WrapErr};
 
 use sockscope::app::{App, LayoutMode, LectureView};
 use sockscope::cli::{
-    Cli, CommandLine, DemoArgs, DumpArgs, Format, LabArgs, LangArg, ScreenArgs, SnapshotArgs,
-    WatchArgs,
+    Cli, CommandLine, ConfigArgs, DemoArgs, DumpArgs, Format, LabArgs, LangArg, ScreenArgs,
+    SnapshotArgs, WatchArgs,
 };
 use sockscope::command::Located;
 use sockscope::command::parse_script;
+use sockscope::config::remap::Remapped;
+use sockscope::config::{self, KeyBindings};
 use sockscope::lab::{HeadlessLab, LabConfig};
 use sockscope::model::Snapshot;
 use sockscope::report::{
@@ -51,8 +53,16 @@ fn lang_of(arg: Option<LangArg>) -> Lang {
 
 fn main() -> ExitCode {
     install_panic_report();
-    let cli = match parse_command_line() {
-        Ok(cli) => cli,
+    let (mut cli, matches) = match parse_command_line() {
+        Ok(parsed) => parsed,
+        Err(code) => return code,
+    };
+    // What needs no config file (and must work when it is broken).
+    if let Some(code) = without_config(&cli) {
+        return code;
+    }
+    let keys = match apply_config(&mut cli, &matches) {
+        Ok(keys) => keys,
         Err(code) => return code,
     };
     let scenario = match scenario_to_play(&cli) {
@@ -65,7 +75,7 @@ fn main() -> ExitCode {
         Ok(network) => network,
         Err(code) => return code,
     };
-    finish(dispatch(cli, scenario))
+    finish(dispatch(cli, scenario, &keys))
 }
 
 /// The scenario `demo NAME` or `snapshot --demo` will play, loaded before the network is chosen
@@ -88,6 +98,56 @@ fn scenario_to_play(cli: &Cli) -> Result<Option<Scenario>, ExitCode> {
     })
 }
 
+/// Reads the config file and fills in what the command line left out; the key bindings are
+/// returned for the screens. A bad file is said as `FILE:LINE:COLUMN: ...`, status 2.
+fn apply_config(cli: &mut Cli, matches: &ArgMatches) -> Result<KeyBindings, ExitCode> {
+    let config = config::load(cli.config.as_deref(), Lang::from_env()).map_err(|error| {
+        report::say(&error.to_string());
+        ExitCode::from(EXIT_BAD_INPUT)
+    })?;
+    config::apply_to(cli, matches, &config);
+    sockscope::ui::theme::set_user_colors(config.colors.clone());
+    Ok(config.keys)
+}
+
+/// `completions`, `man` and `config`: answered from the clap definitions and the built-in
+/// tables, without reading the config file.
+fn without_config(cli: &Cli) -> Option<ExitCode> {
+    let lang = Lang::from_env();
+    let text = match &cli.command {
+        Some(CommandLine::Completions(args)) => {
+            let mut out = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "sockscope", &mut out);
+            String::from_utf8_lossy(&out).into_owned()
+        }
+        Some(CommandLine::Man) => {
+            let mut out = Vec::new();
+            if let Err(error) = clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                return Some(output_failed(&OutputError { path: None, error }, lang));
+            }
+            String::from_utf8_lossy(&out).into_owned()
+        }
+        Some(CommandLine::Config(args)) => config_command(args, cli, lang),
+        _ => return None,
+    };
+    Some(match write_output(None, text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => output_failed(&error, lang),
+    })
+}
+
+/// `sockscope config --template | --keys | --path`.
+fn config_command(args: &ConfigArgs, cli: &Cli, lang: Lang) -> String {
+    if args.template {
+        return config::template();
+    }
+    if args.keys {
+        return config::actions_listing(lang);
+    }
+    let path = cli.config.clone().or_else(config::default_path);
+    path.map_or_else(String::new, |path| format!("{}\n", path.display()))
+}
+
 /// The report a panic prints (there should be none): coloured only on a terminal.
 fn install_panic_report() {
     use color_eyre::config::{HookBuilder, Theme};
@@ -102,9 +162,13 @@ fn install_panic_report() {
 
 /// The command line, or clap's message (escaped: it quotes the arguments) and its status: 0 for
 /// `--help` and `--version`, 2 for a bad argument.
-fn parse_command_line() -> Result<Cli, ExitCode> {
-    let error = match Cli::try_parse() {
-        Ok(cli) => return Ok(cli),
+fn parse_command_line() -> Result<(Cli, ArgMatches), ExitCode> {
+    let parsed = Cli::command().try_get_matches().and_then(|matches| {
+        Cli::check_flags_before_subcommand(&matches)?;
+        Cli::from_arg_matches(&matches).map(|cli| (cli, matches))
+    });
+    let error = match parsed {
+        Ok(parsed) => return Ok(parsed),
         Err(error) => error,
     };
     let status = ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(EXIT_BAD_INPUT));
@@ -141,7 +205,7 @@ fn output_failed(error: &OutputError, lang: Lang) -> ExitCode {
     ExitCode::from(EXIT_IO_ERROR)
 }
 
-fn dispatch(cli: Cli, scenario: Option<Scenario>) -> Result<ExitCode> {
+fn dispatch(cli: Cli, scenario: Option<Scenario>, keys: &KeyBindings) -> Result<ExitCode> {
     match cli.command {
         Some(CommandLine::Exec(args)) => Ok(sockscope::net::exec::run(
             args.lab,
@@ -152,11 +216,15 @@ fn dispatch(cli: Cli, scenario: Option<Scenario>) -> Result<ExitCode> {
             Some(scenario) => snapshot_demo(&args, &scenario),
             None => snapshot(&args),
         },
-        Some(CommandLine::Lab(args)) => Ok(lab(&args)),
-        Some(CommandLine::Demo(args)) => Ok(demo(&args, scenario)),
+        Some(CommandLine::Lab(args)) => Ok(lab(&args, keys)),
+        Some(CommandLine::Demo(args)) => Ok(demo(&args, scenario, keys)),
         Some(CommandLine::Dump(args)) => dump(&args),
-        Some(CommandLine::Watch(args)) => Ok(watch(&args)),
-        None => Ok(lab(&cli.lab)),
+        Some(CommandLine::Watch(args)) => Ok(watch(&args, keys)),
+        // Answered before the config was read.
+        Some(CommandLine::Config(_) | CommandLine::Completions(_) | CommandLine::Man) => {
+            Ok(ExitCode::SUCCESS)
+        }
+        None => Ok(lab(&cli.lab, keys)),
     }
 }
 
@@ -188,24 +256,7 @@ fn write_snapshot(
     lecture: Option<&(LectureView, Option<String>)>,
 ) -> Result<(), OutputError> {
     let theme = args.theme.unwrap_or_default();
-    let screen = || {
-        let mut app = App::new(lang, theme);
-        app.mouse = false;
-        app.now_ms = snapshot.at_ms;
-        app.apply(snapshot.clone());
-        // A still picture has no "just changed": nothing is highlighted.
-        app.changes.clear();
-        if args.presenter {
-            app.layout = LayoutMode::Presenter;
-        }
-        if let Some((view, focus)) = lecture {
-            app.lecture = Some(view.clone());
-            if let Some(name) = focus {
-                app.focus_name(name);
-            }
-        }
-        export::render_screen(&app, args.size.columns, args.size.rows)
-    };
+    let screen = || dashboard(args, snapshot, lang, lecture);
     let rendered = match args.format {
         Format::Json => export::json(snapshot),
         Format::Listing => export::listing(snapshot, lang),
@@ -216,6 +267,75 @@ fn write_snapshot(
         }
     };
     write_output(args.output.as_deref(), rendered.as_bytes())
+}
+
+/// The dashboard as `snapshot` renders it: a still picture (nothing highlighted as just changed).
+fn dashboard(
+    args: &SnapshotArgs,
+    snapshot: &Snapshot,
+    lang: Lang,
+    lecture: Option<&(LectureView, Option<String>)>,
+) -> ratatui::buffer::Buffer {
+    let mut app = App::new(lang, args.theme.unwrap_or_default());
+    app.mouse = false;
+    app.now_ms = snapshot.at_ms;
+    app.apply(snapshot.clone());
+    app.changes.clear();
+    if args.presenter {
+        app.layout = LayoutMode::Presenter;
+    }
+    if let Some((view, focus)) = lecture {
+        app.lecture = Some(view.clone());
+        if let Some(name) = focus {
+            app.focus_name(name);
+        }
+    }
+    export::render_screen(&app, args.size.columns, args.size.rows)
+}
+
+/// `snapshot --demo NAME --format svg --animate`: every step up to `last` (0-based) played on one
+/// live lab, each step's dashboard a frame of one animated SVG.
+fn snapshot_animated(
+    args: &SnapshotArgs,
+    scenario: scenario::Scenario,
+    last: usize,
+    lang: Lang,
+) -> Result<ExitCode> {
+    let config = lab_config(lang, args.bind, args.allow_external);
+    let mut player = scenario::Player::new(scenario, config);
+    let mut frames = Vec::new();
+    for _ in 0..=last {
+        if !player.forward()? {
+            break;
+        }
+        let step = player.played().expect("a step was played");
+        let view = step.lecture.view(lang);
+        let focus = step.lecture.focus().map(str::to_owned);
+        frames.push(dashboard(args, &step.snapshot, lang, Some(&(view, focus))));
+    }
+    let failures = player
+        .played()
+        .map(|played| played.failures.clone())
+        .unwrap_or_default();
+    let theme = args.theme.unwrap_or_default();
+    let title = player.scenario().title.get(lang).to_owned();
+    let svg = export::buffers_to_animated_svg(
+        &frames,
+        &export::svg_options(theme, Some(title)),
+        args.step_time,
+    );
+    let written = write_output(args.output.as_deref(), svg.as_bytes());
+    for failure in &failures {
+        report::say(&failure.message(lang));
+    }
+    if let Err(error) = written {
+        return Ok(output_failed(&error, lang));
+    }
+    Ok(if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_CHECKS_FAILED)
+    })
 }
 
 /// `snapshot --demo`: plays a scenario up to a step, writes the snapshot, reports failed checks.
@@ -232,6 +352,13 @@ fn snapshot_demo(args: &SnapshotArgs, scenario: &Scenario) -> Result<ExitCode> {
         );
         report::say(&message);
         return Ok(ExitCode::from(EXIT_BAD_INPUT));
+    }
+    if args.animate {
+        if args.format != Format::Svg {
+            report::say(text::get(lang, "config.animate_needs_svg"));
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+        return snapshot_animated(args, scenario.clone(), step - 1, lang);
     }
     let config = lab_config(lang, args.bind, args.allow_external);
     let played = scenario::play_to(scenario, step - 1, config)?;
@@ -252,7 +379,7 @@ fn snapshot_demo(args: &SnapshotArgs, scenario: &Scenario) -> Result<ExitCode> {
 }
 
 /// `demo --list`, `demo NAME --print`, or the dashboard presenting a scenario.
-fn demo(args: &DemoArgs, preloaded: Option<Scenario>) -> ExitCode {
+fn demo(args: &DemoArgs, preloaded: Option<Scenario>, keys: &KeyBindings) -> ExitCode {
     let lang = lang_of(args.screen.lang);
     let Some(name) = &args.scenario else {
         let listed = scenario::list(&scenario::builtins(), lang);
@@ -285,17 +412,18 @@ fn demo(args: &DemoArgs, preloaded: Option<Scenario>) -> ExitCode {
         },
         Vec::new(),
         Some(lecture),
+        keys,
     )
 }
 
-fn lab(args: &LabArgs) -> ExitCode {
+fn lab(args: &LabArgs, keys: &KeyBindings) -> ExitCode {
     let lang = lang_of(args.screen.lang);
     let script = match parse_or_report(args.run.as_deref().unwrap_or(""), lang) {
         Ok(parsed) => parsed,
         Err(code) => return code,
     };
     let config = lab_config(lang, args.bind, args.allow_external);
-    run_dashboard(&args.screen, config, script, None)
+    run_dashboard(&args.screen, config, script, None, keys)
 }
 
 fn run_dashboard(
@@ -303,6 +431,7 @@ fn run_dashboard(
     mut lab: LabConfig,
     script: Vec<Located>,
     lecture: Option<Lecture>,
+    keys: &KeyBindings,
 ) -> ExitCode {
     let lang = lang_of(screen.lang);
     lab.lang = lang;
@@ -318,9 +447,13 @@ fn run_dashboard(
         lecture,
     };
     let mouse = options.mouse;
-    report_start(run_in_terminal(lang, mouse, |reactor| {
-        LabScreen::new(reactor, options)
-    }))
+    let keys = keys.lab.clone();
+    report_start(run_in_terminal(
+        lang,
+        mouse,
+        screen.record.as_deref(),
+        |reactor| LabScreen::new(reactor, options).map(|screen| Remapped::new(screen, keys)),
+    ))
 }
 
 /// The exit status of a screen, or its start failure printed as one line.
@@ -367,7 +500,7 @@ fn dump(args: &DumpArgs) -> Result<ExitCode> {
 }
 
 /// `sockscope watch`: every socket of the machine, live.
-fn watch(args: &WatchArgs) -> ExitCode {
+fn watch(args: &WatchArgs, keys: &KeyBindings) -> ExitCode {
     let lang = lang_of(args.lang);
     let options = screens::watch::Options {
         lang,
@@ -376,7 +509,11 @@ fn watch(args: &WatchArgs) -> ExitCode {
         owners: !args.no_owners,
         refresh: Duration::from_secs(1) / args.refresh,
     };
-    report_start(run_in_terminal(lang, false, |reactor| {
-        WatchScreen::new(reactor, &options)
-    }))
+    let keys = keys.watch.clone();
+    report_start(run_in_terminal(
+        lang,
+        false,
+        args.record.as_deref(),
+        |reactor| WatchScreen::new(reactor, &options).map(|screen| Remapped::new(screen, keys)),
+    ))
 }

@@ -9,6 +9,7 @@
 //! The runtime is generic over the ratatui backend and the input source, so tests run a whole
 //! screen in process: scripted keys in, frames out.
 
+pub mod asciicast;
 pub mod input;
 pub mod reactor;
 pub mod terminal;
@@ -90,6 +91,11 @@ pub trait Screen {
     fn draw(&self, frame: &mut Frame);
     /// A frame was drawn.
     fn drawn(&mut self);
+    /// Whether the user's key bindings apply now: in the normal mode, not while typing text
+    /// (see `config::remap`).
+    fn takes_bindings(&self) -> bool {
+        true
+    }
 }
 
 /// The signals a screen on a real terminal handles — TERM, INT, HUP and QUIT end it, WINCH

@@ -3,6 +3,7 @@
 //! [`render`] draws the whole screen; every panel also has its own `render(frame, area, app)` so
 //! it can be drawn (and tested) alone.
 
+pub mod big_text;
 pub mod connections;
 pub mod draw;
 pub mod explain;

@@ -8,6 +8,7 @@
 //! gets a `<tspan>` with a single x, since renderers disagree on how they split those.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use ratatui::buffer::{Buffer, Cell, CellWidth};
 use ratatui::style::{Color, Modifier};
@@ -222,10 +223,58 @@ fn xml_escape(text: &str) -> String {
 #[must_use]
 pub fn buffer_to_svg(buffer: &Buffer, options: &SvgOptions) -> String {
     let grid = Grid::new(options);
-    let cols = buffer.area.width;
-    let rows = buffer.area.height;
-    let width = grid.x(cols);
-    let height = grid.top(rows);
+    let mut out = svg_open(buffer, &grid, options);
+    write_picture(&mut out, buffer, &grid, options);
+    out.push_str("</svg>\n");
+    out
+}
+
+/// One self-contained SVG that shows `frames` in turn, each for `step`, and starts over: every
+/// frame is a group drawn as [`buffer_to_svg`] draws a picture, shown by a CSS animation.
+/// Each group's animation is started back by a negative delay so that every group is running
+/// from the first moment; a renderer without CSS animations shows the first frame.
+/// The canvas is the first frame's size.
+#[must_use]
+pub fn buffers_to_animated_svg(frames: &[Buffer], options: &SvgOptions, step: Duration) -> String {
+    let Some(first) = frames.first() else {
+        return buffer_to_svg(
+            &Buffer::empty(ratatui::layout::Rect::new(0, 0, 1, 1)),
+            options,
+        );
+    };
+    let grid = Grid::new(options);
+    let mut out = svg_open(first, &grid, options);
+    let step = step.as_secs_f64().max(0.1);
+    let total = step * frames.len() as f64;
+    let shown = 100.0 / frames.len() as f64;
+    let _ = writeln!(
+        out,
+        "<style>\n.step {{ visibility: hidden; animation: sockscope-step {}s step-end infinite; }}\n\
+         .step.first {{ visibility: visible; }}\n\
+         @keyframes sockscope-step {{ 0% {{ visibility: visible; }} {}% {{ visibility: hidden; }} 100% {{ visibility: hidden; }} }}\n</style>",
+        num(total),
+        num(shown)
+    );
+    for (index, frame) in frames.iter().enumerate() {
+        let delay = step * index as f64 - total;
+        let class = if index == 0 { "step first" } else { "step" };
+        let _ = writeln!(
+            out,
+            r#"<g class="{class}" data-step="{}" style="animation-delay: {}s">"#,
+            index + 1,
+            num(delay)
+        );
+        write_picture(&mut out, frame, &grid, options);
+        out.push_str("</g>\n");
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+/// The `<svg>` element's opening and the title.
+fn svg_open(buffer: &Buffer, grid: &Grid, options: &SvgOptions) -> String {
+    let width = grid.x(buffer.area.width);
+    let height = grid.top(buffer.area.height);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -234,16 +283,25 @@ pub fn buffer_to_svg(buffer: &Buffer, options: &SvgOptions) -> String {
     if let Some(title) = &options.title {
         let _ = writeln!(out, "<title>{}</title>", xml_escape(title));
     }
+    out
+}
+
+/// The background, the coloured runs and the text of one picture.
+fn write_picture(out: &mut String, buffer: &Buffer, grid: &Grid, options: &SvgOptions) {
+    let cols = buffer.area.width;
+    let rows = buffer.area.height;
     let _ = writeln!(
         out,
-        r#"<rect x="0" y="0" width="{width}" height="{height}" fill="{}"/>"#,
+        r#"<rect x="0" y="0" width="{}" height="{}" fill="{}"/>"#,
+        grid.x(cols),
+        grid.top(rows),
         hex(options.default_bg)
     );
     let glyph_rows: Vec<Vec<Glyph<'_>>> = (0..rows).map(|row| row_glyphs(buffer, row)).collect();
 
     out.push_str("<g shape-rendering=\"crispEdges\">\n");
     for (row, glyphs) in (0..rows).zip(&glyph_rows) {
-        write_backgrounds(&mut out, &grid, options, row, glyphs);
+        write_backgrounds(out, grid, options, row, glyphs);
     }
     out.push_str("</g>\n");
 
@@ -253,10 +311,9 @@ pub fn buffer_to_svg(buffer: &Buffer, options: &SvgOptions) -> String {
         num(grid.font_size)
     );
     for (row, glyphs) in (0..rows).zip(&glyph_rows) {
-        write_texts(&mut out, &grid, options, row, glyphs);
+        write_texts(out, grid, options, row, glyphs);
     }
-    out.push_str("</g>\n</svg>\n");
-    out
+    out.push_str("</g>\n");
 }
 
 /// One rect per run of equal background colour in the row, except the default background.

@@ -2,11 +2,14 @@
 //! screen, enter the terminal's modes, start the input thread, run, restore.
 
 use std::io;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::mpsc;
 
+use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
+use super::asciicast::{Recording, TeeOutput};
 use super::input::TerminalInput;
 use super::reactor::Reactor;
 use super::{Runtime, Screen};
@@ -66,10 +69,12 @@ pub fn start_error(lang: Lang, doing: &str, error: &io::Error) -> StartError {
 }
 
 /// Runs the screen `make` builds on the terminal until it ends; the terminal is restored on every
-/// way out (and by the panic hook).
+/// way out (and by the panic hook). With `record`, what is written to the terminal is also
+/// recorded there (asciicast v2).
 pub fn run_in_terminal<S: Screen>(
     lang: Lang,
     mouse: bool,
+    record: Option<&Path>,
     make: impl FnOnce(&Reactor) -> io::Result<S>,
 ) -> Result<ExitCode, StartError> {
     check_descriptor_limit(lang)?;
@@ -77,13 +82,33 @@ pub fn run_in_terminal<S: Screen>(
     let signals =
         super::terminal_signals(&reactor).map_err(|e| start_error(lang, "handling signals", &e))?;
     let mut screen = make(&reactor).map_err(|e| start_error(lang, "starting the screen", &e))?;
-    let (terminal, _guard) =
+    // Created before the terminal changes modes, so a bad path is said on a normal terminal.
+    let recording = record
+        .map(|path| {
+            let (columns, rows) = crossterm::terminal::size().unwrap_or((80, 24));
+            Recording::create(path, columns, rows).map_err(|e| {
+                start_error(
+                    lang,
+                    &format!(
+                        "creating {}",
+                        crate::escape::visible(&path.display().to_string())
+                    ),
+                    &e,
+                )
+            })
+        })
+        .transpose()?;
+    let (plain, _guard) =
         term::enter(mouse).map_err(|e| start_error(lang, "opening the terminal", &e))?;
+    drop(plain);
+    let (output, recorded) = TeeOutput::new(io::stdout(), recording);
+    let terminal = Terminal::new(CrosstermBackend::new(output))
+        .map_err(|e| start_error(lang, "opening the terminal", &e))?;
     let (sender, receiver) = mpsc::channel();
     let thread = InputThread::spawn(sender, reactor.waker())
         .map_err(|e| start_error(lang, "reading the keyboard", &e))?;
     let input = TerminalInput::new(receiver, thread);
-    let mut runtime: Runtime<CrosstermBackend<io::Stdout>, TerminalInput> = Runtime::new(
+    let mut runtime: Runtime<CrosstermBackend<TeeOutput>, TerminalInput> = Runtime::new(
         reactor,
         terminal,
         input,
@@ -94,5 +119,12 @@ pub fn run_in_terminal<S: Screen>(
     let ending = runtime
         .run(&mut screen)
         .map_err(|e| start_error(lang, "running the dashboard", &e))?;
+    if let Some((path, error)) = recorded.finish() {
+        let doing = format!(
+            "writing {}",
+            crate::escape::visible(&path.display().to_string())
+        );
+        return Err(start_error(lang, &doing, &error));
+    }
     Ok(ending.exit_code())
 }

@@ -30,6 +30,7 @@ pub const PSEUDO_NAMES: &[&str] = &[
     "errors",
     "segments",
     "capture",
+    "kernel_only_history",
 ];
 
 /// The descriptor kinds `fds.KIND` counts.
@@ -56,6 +57,12 @@ pub(super) enum Shape {
 
 const WAITING: Shape = Shape::Record(&[("peer", Shape::Addr), ("state", Shape::Scalar)]);
 const STATE_CHANGE: Shape = Shape::Record(&[("state", Shape::Scalar), ("at_ms", Shape::Scalar)]);
+/// The segment behind a state derived from the capture.
+const STATE_CAUSE: Shape = Shape::Record(&[
+    ("flags", Shape::Scalar),
+    ("sent", Shape::Scalar),
+    ("t_us", Shape::Scalar),
+]);
 
 /// One captured segment (`segments` in the Snapshot JSON).
 const SEGMENT: Shape = Shape::Record(&[
@@ -144,9 +151,24 @@ const ENDPOINT: Shape = Shape::Record(&[
     ("segs_in", Shape::Scalar),
     ("retransmits", Shape::Scalar),
     ("rtt_us", Shape::Scalar),
+    ("history_source", Shape::Scalar),
+    ("state_from_segments", Shape::Scalar),
+    ("state_from_segments_cause", STATE_CAUSE),
+    ("disagreement", Shape::Scalar),
+    ("sampled_history", Shape::List(&STATE_CHANGE, Select::State)),
     ("segments", Shape::List(&SEGMENT, Select::Flags)),
     ("states", Shape::List(&LADDER_STATE, Select::State)),
     ("handshake", Shape::Scalar),
+]);
+
+/// The segment-derived history of a tuple only the kernel still holds.
+const KERNEL_ONLY_HISTORY: Shape = Shape::Record(&[
+    ("local", Shape::Addr),
+    ("remote", Shape::Addr),
+    ("history", Shape::List(&STATE_CHANGE, Select::State)),
+    ("state_from_segments", Shape::Scalar),
+    ("state_from_segments_cause", STATE_CAUSE),
+    ("disagreement", Shape::Scalar),
 ]);
 
 const FD: Shape = Shape::Record(&[
@@ -207,6 +229,7 @@ pub(super) fn root(name: &str) -> Shape {
         "fds" => Shape::List(&FD, Select::Kind),
         "sockets" | "listeners" => Shape::List(&ENDPOINT, Select::State),
         "kernel_only" => Shape::List(&KERNEL_ONLY, Select::State),
+        "kernel_only_history" => Shape::List(&KERNEL_ONLY_HISTORY, Select::State),
         "ports" => PORTS,
         "counters" => COUNTERS,
         "trace" => Shape::List(&TRACE_ENTRY, Select::None),
@@ -354,7 +377,16 @@ mod tests {
                 age_ms: 0,
                 history: Vec::new(),
                 forwarder: None,
-                tcp: Some(TcpCounters::default()),
+                // Every optional part filled, so every field is serialized and checked.
+                tcp: Some(TcpCounters {
+                    state_from_segments: Some(TcpState::Established),
+                    state_from_segments_cause: Some(crate::model::StateCause {
+                        flags: "ACK",
+                        sent: true,
+                        t_us: 1,
+                    }),
+                    ..TcpCounters::default()
+                }),
             }],
             listeners: vec![ListenerInfo {
                 name: "s".into(),
@@ -424,13 +456,28 @@ mod tests {
     #[test]
     fn schema_covers_the_snapshot_json() {
         let json = serde_json::to_value(full_snapshot()).unwrap();
-        for key in keys(&json["sockets"][0])
+        for (record, key) in keys(&json["sockets"][0])
             .into_iter()
-            .chain(keys(&json["listeners"][0]))
+            .map(|key| (&json["sockets"][0], key))
+            .chain(
+                keys(&json["listeners"][0])
+                    .into_iter()
+                    .map(|key| (&json["listeners"][0], key)),
+            )
         {
-            check("s", std::slice::from_ref(&key))
-                .or_else(|_| check("s", &[key.clone(), "count".into()]))
-                .unwrap_or_else(|misfit| panic!("socket field {key}: {misfit:?}"));
+            // A field that is itself a record is covered through each of its fields.
+            let paths: Vec<Vec<String>> = match &record[&key] {
+                serde_json::Value::Object(inner) => inner
+                    .keys()
+                    .map(|sub| vec![key.clone(), sub.clone()])
+                    .collect(),
+                _ => vec![vec![key.clone()]],
+            };
+            for path in paths {
+                check("s", &path)
+                    .or_else(|_| check("s", &[key.clone(), "count".into()]))
+                    .unwrap_or_else(|misfit| panic!("socket field {path:?}: {misfit:?}"));
+            }
         }
         for (root, value) in [
             ("fds", &json["fds"][0]),

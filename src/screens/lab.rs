@@ -418,4 +418,8 @@ impl Screen for LabScreen {
     fn drawn(&mut self) {
         self.dirty = false;
     }
+
+    fn takes_bindings(&self) -> bool {
+        self.app.mode == crate::app::Mode::Normal
+    }
 }

@@ -126,4 +126,8 @@ impl Screen for WatchScreen {
     fn drawn(&mut self) {
         self.dirty = false;
     }
+
+    fn takes_bindings(&self) -> bool {
+        self.app.mode == crate::watch::Mode::Normal
+    }
 }

@@ -2,13 +2,14 @@
 //! red banner when the kernel contradicted what the step expected.
 
 use ratatui::Frame;
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Modifier;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
-use super::draw;
 use super::theme::Theme;
-use crate::app::App;
+use super::{big_text, draw};
+use crate::app::{App, LayoutMode};
 use crate::escape::visible;
 use crate::text;
 
@@ -96,18 +97,43 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             &[("seconds", &seconds.to_string())],
         ));
     }
-    lines.push(Line::from(Span::styled(
-        step,
-        theme.accent.add_modifier(Modifier::BOLD),
-    )));
+    let step_style = theme.accent.add_modifier(Modifier::BOLD);
+    // For a projector: the step counter drawn big when the pane has room for it and the
+    // narration, and its text is in the big font (not Hangul), with no banner above it.
+    let big_step = app.layout == LayoutMode::Presenter
+        && lines.is_empty()
+        && inner.height >= BIG_STEP_MIN_HEIGHT
+        && big_text::fits(&step, inner.width);
+    if !big_step {
+        lines.push(Line::from(Span::styled(step.clone(), step_style)));
+    }
     for line in draw::wrap(&visible_multiline(&lecture.narration), width) {
         lines.push(Line::from(line));
     }
-    let buf = frame.buffer_mut();
-    for (offset, line) in lines.iter().take(usize::from(inner.height)).enumerate() {
-        draw::put(buf, inner, inner.y + offset as u16, line);
+    let big = big_step.then_some((step.as_str(), step_style));
+    put_lines(frame.buffer_mut(), inner, big, &lines);
+}
+
+/// The pane's lines from its top, under the big step counter if there is one.
+fn put_lines(buf: &mut Buffer, inner: Rect, big: Option<(&str, Style)>, lines: &[Line<'_>]) {
+    let mut body = inner;
+    if let Some((text, style)) = big {
+        big_text::render(buf, inner, text, style);
+        let used = big_text::ROWS + 1;
+        body = Rect {
+            y: inner.y + used,
+            height: inner.height - used,
+            ..inner
+        };
+    }
+    for (offset, line) in lines.iter().take(usize::from(body.height)).enumerate() {
+        draw::put(buf, body, body.y + offset as u16, line);
     }
 }
+
+/// The pane height from which the step counter is drawn big: its rows, a blank, and at least
+/// five lines of narration.
+const BIG_STEP_MIN_HEIGHT: u16 = big_text::ROWS + 1 + 5;
 
 /// The narration with its line breaks kept and every other control character escaped.
 fn visible_multiline(text: &str) -> String {

@@ -1,5 +1,7 @@
 //! Colours and emphasis, one set per `--theme`. Panels never name a colour: they ask the theme.
 
+use std::sync::OnceLock;
+
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::model::PortBand;
@@ -49,15 +51,109 @@ pub struct Theme {
     pub state_closed: Style,
 }
 
+/// The items a config file may recolour (`[colors.THEME] ITEM = {...}`), named as the fields.
+pub const ITEMS: &[&str] = &[
+    "base",
+    "border",
+    "border_focused",
+    "title",
+    "title_focused",
+    "header",
+    "selection",
+    "fresh",
+    "error",
+    "warning",
+    "muted",
+    "accent",
+    "slot_filled",
+    "slot_empty",
+    "banner",
+    "band_well_known",
+    "band_registered",
+    "band_dynamic",
+    "band_ephemeral",
+    "state_listen",
+    "state_open",
+    "state_opening",
+    "state_closing",
+    "state_time_wait",
+    "state_closed",
+];
+
+/// A colour the user chose for one item of one theme (from the config file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemColor {
+    pub theme: ThemeName,
+    /// One of [`ITEMS`].
+    pub item: &'static str,
+    pub fg: Option<Color>,
+    pub bg: Option<Color>,
+}
+
+/// The user's colours, set once at start (before any screen draws): every `Theme::of` applies
+/// them, so the panels, which ask for a theme by name, need not carry them around.
+static USER_COLORS: OnceLock<Vec<ItemColor>> = OnceLock::new();
+
+/// Sets the user's colours; `false` if they were set before (the first set stays).
+pub fn set_user_colors(colors: Vec<ItemColor>) -> bool {
+    USER_COLORS.set(colors).is_ok()
+}
+
 impl Theme {
-    /// The styles of a named theme.
+    /// The styles of a named theme, with the user's colours for it.
     #[must_use]
     pub fn of(name: ThemeName) -> Theme {
-        match name {
+        let mut theme = match name {
             ThemeName::Default => Self::dark(),
             ThemeName::Light => Self::light(),
             ThemeName::HighContrast => Self::high_contrast(),
+        };
+        for choice in USER_COLORS.get().into_iter().flatten() {
+            if choice.theme != name {
+                continue;
+            }
+            if let Some(style) = theme.item_mut(choice.item) {
+                if let Some(fg) = choice.fg {
+                    *style = style.fg(fg);
+                }
+                if let Some(bg) = choice.bg {
+                    *style = style.bg(bg);
+                }
+            }
         }
+        theme
+    }
+
+    /// The style of an item by its name in [`ITEMS`].
+    fn item_mut(&mut self, item: &str) -> Option<&mut Style> {
+        Some(match item {
+            "base" => &mut self.base,
+            "border" => &mut self.border,
+            "border_focused" => &mut self.border_focused,
+            "title" => &mut self.title,
+            "title_focused" => &mut self.title_focused,
+            "header" => &mut self.header,
+            "selection" => &mut self.selection,
+            "fresh" => &mut self.fresh,
+            "error" => &mut self.error,
+            "warning" => &mut self.warning,
+            "muted" => &mut self.muted,
+            "accent" => &mut self.accent,
+            "slot_filled" => &mut self.slot_filled,
+            "slot_empty" => &mut self.slot_empty,
+            "banner" => &mut self.banner,
+            "band_well_known" => &mut self.band_well_known,
+            "band_registered" => &mut self.band_registered,
+            "band_dynamic" => &mut self.band_dynamic,
+            "band_ephemeral" => &mut self.band_ephemeral,
+            "state_listen" => &mut self.state_listen,
+            "state_open" => &mut self.state_open,
+            "state_opening" => &mut self.state_opening,
+            "state_closing" => &mut self.state_closing,
+            "state_time_wait" => &mut self.state_time_wait,
+            "state_closed" => &mut self.state_closed,
+            _ => return None,
+        })
     }
 
     fn dark() -> Theme {
@@ -210,5 +306,20 @@ impl Theme {
             PortBand::Dynamic => self.band_dynamic,
             PortBand::Ephemeral => self.band_ephemeral,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ITEMS, Theme};
+    use crate::settings::ThemeName;
+
+    #[test]
+    fn every_item_name_is_a_style() {
+        let mut theme = Theme::of(ThemeName::Default);
+        for item in ITEMS {
+            assert!(theme.item_mut(item).is_some(), "{item}");
+        }
+        assert!(theme.item_mut("nothing").is_none());
     }
 }
