@@ -9,7 +9,7 @@ use super::config::Step;
 use super::engine::Lab;
 use super::entry::Handle;
 use super::error::LabError;
-use super::relay::{Pipe, RELAYS_PER_FORWARDER, Relay, accepts};
+use super::relay::{Pipe, RELAY_BUDGET, RELAYS_PER_FORWARDER, Relay, accepts};
 use crate::command::Target;
 
 impl Lab {
@@ -168,13 +168,18 @@ impl Lab {
         else {
             return;
         };
-        let forward = relay.to_target.pump(client, server);
-        let backward = relay.to_client.pump(server, client);
+        let forward = relay.to_target.pump(client, server, RELAY_BUDGET);
+        let backward = relay.to_client.pump(server, client, RELAY_BUDGET);
         let (inbound_token, outbound_token) = (relay.inbound, relay.outbound);
         let finished = relay.to_target.is_finished() && relay.to_client.is_finished();
         let failed = forward.is_err() || backward.is_err();
-        let to_target = forward.unwrap_or(0);
-        let to_client = backward.unwrap_or(0);
+        let (to_target, more_forward) = forward.unwrap_or((0, false));
+        let (to_client, more_backward) = backward.unwrap_or((0, false));
+        if more_forward || more_backward {
+            self.relays.unfinished.insert(inbound_token);
+        } else {
+            self.relays.unfinished.remove(&inbound_token);
+        }
         if let Some(entry) = self.table.get_mut(inbound_token) {
             entry.bytes_received += to_target;
             entry.bytes_sent += to_client;
@@ -186,5 +191,25 @@ impl Lab {
         if finished || failed {
             self.close_token(inbound_token);
         }
+    }
+
+    /// Whether a relay stopped on its budget and wants another turn.
+    #[must_use]
+    pub fn has_unfinished_work(&self) -> bool {
+        !self.relays.unfinished.is_empty()
+    }
+
+    /// Gives every relay that stopped on its budget another turn (one budget each). Returns
+    /// whether anything moved.
+    pub fn continue_work(&mut self) -> bool {
+        let tokens: Vec<Token> = self.relays.unfinished.iter().copied().collect();
+        for token in &tokens {
+            self.pump_relay(*token);
+        }
+        if !tokens.is_empty() {
+            // Bytes moved: queues and counters changed.
+            self.prober.mark_stale();
+        }
+        !tokens.is_empty()
     }
 }

@@ -59,7 +59,11 @@ impl HeadlessLab {
             if left.is_zero() {
                 return Ok(());
             }
-            let timeout = left.min(next_probe.saturating_duration_since(now));
+            let mut timeout = left.min(next_probe.saturating_duration_since(now));
+            if self.lab.continue_work() {
+                // A relay stopped on its budget: look at the sockets, then go on at once.
+                timeout = Duration::ZERO;
+            }
             self.poll(Some(timeout))?;
         }
     }

@@ -14,6 +14,10 @@ use std::net::{Shutdown, SocketAddr};
 use mio::Token;
 use mio::net::TcpStream;
 
+/// Bytes a relay moves per direction in one go: a fast sender and a fast sink never make a pump
+/// wait, and without a budget one relay would keep the loop from keys and frames.
+pub const RELAY_BUDGET: u64 = 1 << 20;
+
 /// Bytes a relay holds per direction at most.
 pub const RELAY_BUFFER: usize = 64 * 1024;
 
@@ -49,10 +53,20 @@ impl Pipe {
         self.passed_on
     }
 
-    /// Moves bytes from `from` to `to` until neither can make progress. Returns the bytes moved.
-    pub(super) fn pump(&mut self, from: &TcpStream, to: &TcpStream) -> io::Result<u64> {
+    /// Moves bytes from `from` to `to` until neither can make progress, or `budget` bytes have
+    /// moved. Returns the bytes moved and whether it stopped on the budget (then there may be
+    /// more, and no new readiness event will say so: the caller pumps again later).
+    pub(super) fn pump(
+        &mut self,
+        from: &TcpStream,
+        to: &TcpStream,
+        budget: u64,
+    ) -> io::Result<(u64, bool)> {
         let mut moved = 0;
         loop {
+            if moved >= budget {
+                return Ok((moved, true));
+            }
             let mut progress = false;
             if self.start == self.end {
                 self.start = 0;
@@ -87,7 +101,7 @@ impl Pipe {
                 self.passed_on = true;
             }
             if !progress {
-                return Ok(moved);
+                return Ok((moved, false));
             }
         }
     }
@@ -119,6 +133,8 @@ pub(super) struct Relay {
 /// The lab's forwarders and their live relays.
 #[derive(Debug, Default)]
 pub struct Relays {
+    /// Relays (by their inbound token) that stopped on their budget with bytes maybe left.
+    pub(super) unfinished: std::collections::BTreeSet<Token>,
     pub(super) targets: HashMap<String, SocketAddr>,
     pub(super) live: HashMap<u64, Relay>,
     pub(super) by_token: HashMap<Token, u64>,
@@ -130,6 +146,7 @@ impl Relays {
     pub fn forget(&mut self, token: Token) -> Option<Token> {
         let id = self.by_token.remove(&token)?;
         let relay = self.live.remove(&id)?;
+        self.unfinished.remove(&relay.inbound);
         let partner = if relay.inbound == token {
             relay.outbound
         } else {

@@ -336,6 +336,9 @@ impl LabScreen {
     }
 
     fn tick(&mut self, now: Instant, reactor: &mut Reactor) -> Flow {
+        // A relay that stopped on its budget goes on, one budget per turn: keys and frames get
+        // their turn in between.
+        self.activity |= self.lab.continue_work();
         if let Err(error) = self.run_jobs(now, reactor) {
             self.app
                 .set_status(format!("sockscope: the event loop failed: {error}"), true);
@@ -380,7 +383,8 @@ impl Screen for LabScreen {
     fn next_due(&self) -> Option<Instant> {
         let now = Instant::now();
         let mut due = self.next_probe;
-        let runnable = self.queue.is_busy() && self.queue.due().is_none();
+        let runnable =
+            (self.queue.is_busy() && self.queue.due().is_none()) || self.lab.has_unfinished_work();
         let candidates = [
             self.panic_at,
             self.queue.due(),
