@@ -2,8 +2,10 @@
 //! counters (`TCP_INFO`) against what the capture saw, the private network as an ordinary user, and
 //! the host network without the privilege to capture.
 
+mod common;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 use sockscope::command::parse_script;
@@ -20,15 +22,7 @@ fn is_root() -> bool {
 }
 
 fn sockscope(as_nobody: bool, args: &[&str]) -> Output {
-    let mut command = if as_nobody {
-        let mut command = Command::new("setpriv");
-        command
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_sockscope"));
-        command
-    } else {
-        Command::new(env!("CARGO_BIN_EXE_sockscope"))
-    };
+    let mut command = common::sockscope_command(as_nobody);
     command.args(args).env("LANG", "C");
     command.output().expect("sockscope runs")
 }

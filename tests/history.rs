@@ -10,7 +10,6 @@
 mod common;
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::process::Command;
 use std::time::Duration;
 
 use ratatui::Terminal;
@@ -30,15 +29,7 @@ fn is_root() -> bool {
 
 /// `sockscope snapshot --net NET --run SCRIPT --format json`, as nobody when asked.
 fn snapshot_json(as_nobody: bool, net: &str, script: &str) -> Value {
-    let mut command = if as_nobody {
-        let mut command = Command::new("setpriv");
-        command
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_sockscope"));
-        command
-    } else {
-        Command::new(env!("CARGO_BIN_EXE_sockscope"))
-    };
+    let mut command = common::sockscope_command(as_nobody);
     let output = command
         .args([
             "snapshot", "--net", net, "--run", script, "--wait", "0ms", "--format", "json",

@@ -5,6 +5,8 @@
 //! the same time never see each other's labs. Background labs are `snapshot`s with a bounded
 //! `--wait`; a guard kills them if a test fails early.
 
+mod common;
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::os::unix::fs::{MetadataExt, chown};
@@ -48,15 +50,7 @@ fn runtime_dir(test: &str, owner: Option<u32>) -> RuntimeDir {
 }
 
 fn command(as_nobody: bool, runtime: &Path) -> Command {
-    let mut command = if as_nobody {
-        let mut command = Command::new("setpriv");
-        command
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_sockscope"));
-        command
-    } else {
-        Command::new(env!("CARGO_BIN_EXE_sockscope"))
-    };
+    let mut command = common::sockscope_command(as_nobody);
     command.env("XDG_RUNTIME_DIR", runtime).env("LANG", "C");
     command
 }

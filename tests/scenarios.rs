@@ -4,6 +4,8 @@
 //! Every test takes `LOCK`: the `fd-table` scenario checks which descriptor numbers the kernel hands
 //! out, so nothing else in this process may open or close descriptors while it runs.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -438,15 +440,7 @@ fn is_root() -> bool {
 
 /// `sockscope ARGS` as root, or as nobody (`setpriv`); nobody can read the temp files (0644).
 fn sockscope_as(nobody: bool, args: &[&str]) -> Output {
-    let mut command = if nobody {
-        let mut command = Command::new("setpriv");
-        command
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_sockscope"));
-        command
-    } else {
-        Command::new(env!("CARGO_BIN_EXE_sockscope"))
-    };
+    let mut command = common::sockscope_command(nobody);
     command
         .args(args)
         .env("NO_COLOR", "1")

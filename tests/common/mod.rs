@@ -104,3 +104,17 @@ pub fn sockscope(args: &[&str]) -> Output {
         .expect("sockscope runs")
 }
 pub mod tmux;
+
+/// A `Command` for the sockscope binary, run as nobody (`setpriv`, uid and gid 65534, no groups)
+/// when asked: how the tests show what an ordinary user gets.
+pub fn sockscope_command(as_nobody: bool) -> Command {
+    if as_nobody {
+        let mut command = Command::new("setpriv");
+        command
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_sockscope"));
+        command
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_sockscope"))
+    }
+}
