@@ -230,6 +230,9 @@ impl LabScreen {
         let count = cancelled.dropped.len().to_string();
         let dropped = cancelled.dropped.join("; ");
         let message = match &cancelled.wait {
+            Some(what) if cancelled.dropped.is_empty() => {
+                text::format(self.app.lang, "status.cancelled_alone", &[("what", what)])
+            }
             Some(what) => text::format(
                 self.app.lang,
                 "status.cancelled",

@@ -162,14 +162,16 @@ fn prompt(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 fn waiting_line(app: &App, waiting: &crate::app::WaitView) -> String {
     let left_ms = waiting.until_ms.saturating_sub(app.now_ms);
     let left = format_left(left_ms);
-    let queued = if waiting.queued.is_empty() {
-        app.t("status.queue_empty").to_owned()
+    // How to cancel comes before the queue, which a narrow screen cuts first.
+    let key = if waiting.queued.is_empty() {
+        "status.waiting_alone"
     } else {
-        visible(&waiting.queued.join("; "))
+        "status.waiting"
     };
+    let queued = visible(&waiting.queued.join("; "));
     text::format(
         app.lang,
-        "status.waiting",
+        key,
         &[
             ("what", &visible(&waiting.what)),
             ("left", &left),
