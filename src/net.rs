@@ -15,6 +15,7 @@ pub mod flows;
 pub mod lab_capture;
 pub mod lab_file;
 pub mod ladder;
+pub mod nat;
 pub mod private;
 
 use std::process::ExitCode;
