@@ -191,7 +191,11 @@ impl Nat {
             .find(|rule| rule.proto == flow.proto && rule.public == flow.dst)
             .copied()
         else {
-            return if self.rules.iter().any(|rule| rule.public.ip() == flow.dst.ip()) {
+            return if self
+                .rules
+                .iter()
+                .any(|rule| rule.public.ip() == flow.dst.ip())
+            {
                 Verdict::Dropped(DropReason::NoRule)
             } else {
                 Verdict::Untouched(Pass::NotForNat)
@@ -200,12 +204,15 @@ impl Nat {
         if !parsed.header_checksum_ok {
             return Verdict::Dropped(DropReason::BadHeaderChecksum);
         }
-        let opening = parsed.tcp.is_none_or(|flags| flags.syn && !flags.ack);
+        let opening = parsed.tcp.is_none_or(|flags| flags.syn() && !flags.ack());
         let mut id = self.table.find_public(flow.proto, flow.src, flow.dst, now);
         // A new SYN on a closed connection's tuple is a new connection (port reuse).
         if let Some(old) = id
             && opening
-            && self.table.get(old).is_some_and(|e| e.tcp == Some(TcpProgress::Closed))
+            && self
+                .table
+                .get(old)
+                .is_some_and(|e| e.tcp == Some(TcpProgress::Closed))
         {
             self.table.remove(old);
             id = None;
@@ -213,7 +220,10 @@ impl Nat {
         let id = match id {
             Some(id) => id,
             None if opening => {
-                match self.table.open(flow.proto, flow.src, rule.public, rule.private, now) {
+                match self
+                    .table
+                    .open(flow.proto, flow.src, rule.public, rule.private, now)
+                {
                     Ok(id) => id,
                     Err(OpenError::TupleInUse) => return Verdict::Dropped(DropReason::TupleInUse),
                     Err(OpenError::Full) => return Verdict::Dropped(DropReason::TableFull),

@@ -28,13 +28,35 @@ const L4_DST_PORT: usize = 2;
 const TCP_CHECKSUM: usize = 16;
 const UDP_CHECKSUM: usize = 6;
 
-/// TCP flags the table follows.
+/// The TCP flags byte (header offset 13), as the table reads it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TcpFlags {
-    pub syn: bool,
-    pub ack: bool,
-    pub fin: bool,
-    pub rst: bool,
+pub struct TcpFlags(pub u8);
+
+impl TcpFlags {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const ACK: u8 = 0x10;
+
+    #[must_use]
+    pub fn fin(self) -> bool {
+        self.0 & Self::FIN != 0
+    }
+
+    #[must_use]
+    pub fn syn(self) -> bool {
+        self.0 & Self::SYN != 0
+    }
+
+    #[must_use]
+    pub fn rst(self) -> bool {
+        self.0 & Self::RST != 0
+    }
+
+    #[must_use]
+    pub fn ack(self) -> bool {
+        self.0 & Self::ACK != 0
+    }
 }
 
 /// A packet that can be translated: where its fields are, and what they say.
@@ -111,12 +133,7 @@ pub fn look(packet: &[u8]) -> Looked {
             Ok(tcp) => (
                 tcp.source_port(),
                 tcp.destination_port(),
-                Some(TcpFlags {
-                    syn: tcp.syn(),
-                    ack: tcp.ack(),
-                    fin: tcp.fin(),
-                    rst: tcp.rst(),
-                }),
+                Some(TcpFlags(tcp.slice()[13])),
                 false,
             ),
             Err(etherparse::err::tcp::HeaderSliceError::Len(_)) => {

@@ -34,11 +34,11 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_entries: 4096,
-            tcp_syn: Duration::from_secs(120),
-            tcp_open: Duration::from_secs(2 * 3600 + 4 * 60),
-            tcp_closing: Duration::from_secs(240),
+            tcp_syn: Duration::from_mins(2),
+            tcp_open: Duration::from_mins(2 * 60 + 4),
+            tcp_closing: Duration::from_mins(4),
             tcp_closed: Duration::from_secs(10),
-            udp: Duration::from_secs(120),
+            udp: Duration::from_mins(2),
         }
     }
 }
@@ -102,7 +102,13 @@ impl Entry {
     }
 
     /// Counts one packet and follows the TCP flags.
-    fn record(&mut self, direction: Direction, bytes: usize, flags: Option<TcpFlags>, now: Instant) {
+    fn record(
+        &mut self,
+        direction: Direction,
+        bytes: usize,
+        flags: Option<TcpFlags>,
+        now: Instant,
+    ) {
         match direction {
             Direction::AToB => {
                 self.packets_a_to_b += 1;
@@ -117,20 +123,20 @@ impl Entry {
         let (Some(progress), Some(flags)) = (self.tcp, flags) else {
             return;
         };
-        if flags.fin {
+        if flags.fin() {
             match direction {
                 Direction::AToB => self.fin_a_to_b = true,
                 Direction::BToA => self.fin_b_to_a = true,
             }
         }
-        self.tcp = Some(if flags.rst || (self.fin_a_to_b && self.fin_b_to_a) {
+        self.tcp = Some(if flags.rst() || (self.fin_a_to_b && self.fin_b_to_a) {
             TcpProgress::Closed
         } else if self.fin_a_to_b || self.fin_b_to_a {
             TcpProgress::Closing
         } else if progress == TcpProgress::SynSeen
             && direction == Direction::BToA
-            && flags.syn
-            && flags.ack
+            && flags.syn()
+            && flags.ack()
         {
             TcpProgress::Open
         } else {
@@ -192,13 +198,25 @@ impl Table {
     }
 
     /// The live entry a packet from a to `public` belongs to (an expired one is removed).
-    pub fn find_public(&mut self, proto: Proto, remote: SocketAddrV4, public: SocketAddrV4, now: Instant) -> Option<u64> {
+    pub fn find_public(
+        &mut self,
+        proto: Proto,
+        remote: SocketAddrV4,
+        public: SocketAddrV4,
+        now: Instant,
+    ) -> Option<u64> {
         let id = *self.by_public.get(&(proto, remote, public))?;
         self.live(id, now)
     }
 
     /// The live entry a reply from `private` to `remote` belongs to.
-    pub fn find_private(&mut self, proto: Proto, private: SocketAddrV4, remote: SocketAddrV4, now: Instant) -> Option<u64> {
+    pub fn find_private(
+        &mut self,
+        proto: Proto,
+        private: SocketAddrV4,
+        remote: SocketAddrV4,
+        now: Instant,
+    ) -> Option<u64> {
         let id = *self.by_private.get(&(proto, private, remote))?;
         self.live(id, now)
     }
@@ -227,10 +245,10 @@ impl Table {
         private: SocketAddrV4,
         now: Instant,
     ) -> Result<u64, OpenError> {
-        if let Some(&other) = self.by_private.get(&(proto, private, remote)) {
-            if self.live(other, now).is_some() {
-                return Err(OpenError::TupleInUse);
-            }
+        if let Some(&other) = self.by_private.get(&(proto, private, remote))
+            && self.live(other, now).is_some()
+        {
+            return Err(OpenError::TupleInUse);
         }
         if self.entries.len() >= self.limits.max_entries {
             self.expire(now);
@@ -274,7 +292,14 @@ impl Table {
     }
 
     /// Counts a packet of entry `id`.
-    pub fn record(&mut self, id: u64, direction: Direction, bytes: usize, flags: Option<TcpFlags>, now: Instant) {
+    pub fn record(
+        &mut self,
+        id: u64,
+        direction: Direction,
+        bytes: usize,
+        flags: Option<TcpFlags>,
+        now: Instant,
+    ) {
         if let Some(entry) = self.entries.get_mut(&id) {
             entry.record(direction, bytes, flags, now);
         }
@@ -282,8 +307,10 @@ impl Table {
 
     pub fn remove(&mut self, id: u64) {
         if let Some(entry) = self.entries.remove(&id) {
-            self.by_public.remove(&(entry.proto, entry.remote, entry.public));
-            self.by_private.remove(&(entry.proto, entry.private, entry.remote));
+            self.by_public
+                .remove(&(entry.proto, entry.remote, entry.public));
+            self.by_private
+                .remove(&(entry.proto, entry.private, entry.remote));
         }
     }
 

@@ -35,7 +35,11 @@ pub enum Verdict {
     Untouched(Pass),
     /// Rewritten in place (addresses, ports, checksums); send the buffer on. `entry` is the NAT
     /// table entry's id (the same for every packet of one connection, both ways).
-    Rewritten { entry: u64, before: Flow, after: Flow },
+    Rewritten {
+        entry: u64,
+        before: Flow,
+        after: Flow,
+    },
     /// Not to be sent on.
     Dropped(DropReason),
 }
