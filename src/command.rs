@@ -14,6 +14,7 @@
 
 mod error;
 mod lex;
+mod nat;
 mod parse;
 mod print;
 mod value;
@@ -24,6 +25,7 @@ use std::time::Duration;
 use crate::model::Proto;
 
 pub use error::{ParseError, ParseErrorKind};
+pub use nat::{NAT_USAGE, NatCommand};
 pub use parse::parse_script;
 pub use value::{DURATION_MAX, DURATION_MAX_TEXT, DurationError, parse_duration};
 
