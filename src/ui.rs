@@ -14,6 +14,7 @@ pub mod ladder;
 pub mod layout;
 pub mod listeners;
 pub mod narration;
+pub mod nat;
 pub mod para;
 pub mod ports;
 pub mod scroll;

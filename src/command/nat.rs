@@ -11,7 +11,10 @@
 
 // Until the `wire` verb's parser (being written on another branch) calls `parse_nat`: remove this
 // line when it does (`expect` then warns that it is no longer needed).
-#![cfg_attr(not(test), expect(dead_code, reason = "the wire verb's parser is not merged yet"))]
+#![cfg_attr(
+    not(test),
+    expect(dead_code, reason = "the wire verb's parser is not merged yet")
+)]
 
 use std::fmt;
 use std::net::{SocketAddr, SocketAddrV4};
