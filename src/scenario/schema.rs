@@ -360,6 +360,10 @@ mod tests {
                 kind: FdKind::Socket,
                 target: "socket:[1]".into(),
                 name: None,
+                label: "IPv4/TCP".into(),
+                peer: None,
+                address: None,
+                purpose: None,
             }],
             sockets: vec![SocketInfo {
                 name: "s".into(),
