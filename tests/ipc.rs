@@ -189,12 +189,12 @@ fn lsof_kinds(pid: u32) -> BTreeMap<i32, String> {
             }
             "t" => {
                 if let Some(entry) = current.as_mut() {
-                    entry.1 = value.to_owned();
+                    value.clone_into(&mut entry.1);
                 }
             }
             "P" => {
                 if let Some(entry) = current.as_mut() {
-                    entry.2 = value.to_owned();
+                    value.clone_into(&mut entry.2);
                 }
             }
             "n" => value.clone_into(&mut name),

@@ -306,12 +306,11 @@ impl<'c, 'a> IpcArgs<'c, 'a> {
         let text = token.text().unwrap_or_default();
         let parsed = match text.strip_prefix('@') {
             Some(name) if is_unix_name(name) => Some(UnixAddr::Abstract(name.to_owned())),
-            Some(_) => None,
             // A number here is a misplaced BACKLOG, not a file name.
             None if is_unix_name(text) && !looks_numeric(text) => {
                 Some(UnixAddr::File(text.to_owned()))
             }
-            None => None,
+            _ => None,
         };
         parsed.ok_or_else(|| self.error(token, ParseErrorKind::BadAddress, UNIX_ADDRESS))
     }

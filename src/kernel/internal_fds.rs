@@ -81,7 +81,7 @@ pub fn purpose_of(fd: RawFd) -> Option<Purpose> {
 pub fn track<T>(purpose: Purpose, make: impl FnOnce() -> T) -> (T, Vec<RawFd>) {
     inherited();
     let before = fd_table::read_own().unwrap_or_default();
-    let made = make();
+    let result = make();
     let after = fd_table::read_own().unwrap_or_default();
     let new: Vec<RawFd> = after
         .iter()
@@ -91,7 +91,7 @@ pub fn track<T>(purpose: Purpose, make: impl FnOnce() -> T) -> (T, Vec<RawFd>) {
     for &fd in &new {
         name(fd, purpose);
     }
-    (made, new)
+    (result, new)
 }
 
 /// The number below which [`LowFds::reserve`] holds placeholders: [`RESERVE_TOP`], or half the

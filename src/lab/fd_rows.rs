@@ -55,8 +55,9 @@ impl FdLabels {
             FdKind::Other => link
                 .target
                 .strip_prefix("anon_inode:")
-                .map(|inner| inner.trim_start_matches('[').trim_end_matches(']'))
-                .unwrap_or("other")
+                .map_or("other", |inner| {
+                    inner.trim_start_matches('[').trim_end_matches(']')
+                })
                 .to_owned(),
         }
     }

@@ -9,6 +9,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::linux::net::SocketAddrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
 use std::path::PathBuf;
@@ -260,8 +261,8 @@ impl Lab {
             listened.as_ref().map(|()| 0),
         );
         if listened.is_ok() {
-            let listener = UnixListener::from(OwnedFd::from(socket));
-            self.insert_ipc(name, IpcHandle::UnixListener(listener), None);
+            let unix = UnixListener::from(OwnedFd::from(socket));
+            self.insert_ipc(name, IpcHandle::UnixListener(unix), None);
         }
         Ok(())
     }
@@ -300,7 +301,6 @@ impl Lab {
                 ),
             });
         }
-        use std::os::linux::net::SocketAddrExt;
         let Some(abstract_name) = local.as_abstract_name() else {
             return Err(LabError::NoAddress(name.to_owned()));
         };
