@@ -88,7 +88,10 @@ fn first_socket_in_the_dashboard() -> Snapshot {
         if snapshot.socket("s").is_some() || Instant::now() >= deadline {
             let text = sockscope::export::buffer_to_text(runtime.terminal().backend().buffer());
             assert!(
-                text.contains("  3 IPv4/TCP"),
+                text.lines().any(|line| line
+                    .trim_start_matches('│')
+                    .trim_start()
+                    .starts_with("3 IPv4/TCP")),
                 "the descriptor table shows fd 3 as IPv4/TCP:\n{text}"
             );
             return snapshot.clone();

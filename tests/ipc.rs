@@ -332,3 +332,45 @@ fn every_kind_in_the_table_is_the_kind_lsof_and_lsfd_report() {
         }
     }
 }
+
+#[test]
+fn bad_ipc_commands_are_positioned_and_nothing_runs() {
+    use sockscope::command::{ParseErrorKind, parse_script};
+    let cases: &[(&str, usize, ParseErrorKind)] = &[
+        ("pipe r r", 8, ParseErrorKind::BadName),
+        (
+            "pipe r",
+            7,
+            ParseErrorKind::MissingArgument { missing: "WRITE" },
+        ),
+        ("socketpair a b seq", 16, ParseErrorKind::BadKeyword),
+        ("unix-server s ../etc/x", 15, ParseErrorKind::BadAddress),
+        ("unix-server s 5", 15, ParseErrorKind::BadAddress),
+        ("unix-client c @", 15, ParseErrorKind::BadAddress),
+        (
+            "unix-dgram d a.sock extra",
+            21,
+            ParseErrorKind::ExtraArgument,
+        ),
+    ];
+    for (source, column, kind) in cases {
+        let script = format!("pipe ok1 ok2; {source}");
+        let error = parse_script(&script).expect_err(source);
+        assert_eq!(
+            (error.line, error.column, error.kind),
+            (1, column + "pipe ok1 ok2; ".len(), *kind),
+            "{source}: {error}"
+        );
+    }
+    // The whole script is refused: the pipe before the bad command is never made.
+    let output = common::sockscope(&[
+        "snapshot",
+        "--run",
+        "pipe a b; pipe c c",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(message.contains("line 1, column 18"), "{message}");
+}
