@@ -374,3 +374,39 @@ fn bad_ipc_commands_are_positioned_and_nothing_runs() {
     let message = String::from_utf8_lossy(&output.stderr);
     assert!(message.contains("line 1, column 18"), "{message}");
 }
+
+#[test]
+fn a_socketpairs_peer_in_the_table_is_the_peer_inode_ss_reports() {
+    let _guard = lock();
+    let mut lab = lab_running("socketpair a b; socketpair da db dgram; pipe r w");
+    let snapshot = lab.snapshot();
+    let inode_of = |fd: &FdEntry| -> String {
+        fd.target
+            .trim_start_matches("socket:[")
+            .trim_end_matches(']')
+            .to_owned()
+    };
+    // `ss -xp`: Netid State Recv-Q Send-Q * LOCAL_INODE * PEER_INODE users:((...,fd=N))
+    let output = Command::new("ss").args(["-xpH"]).output().expect("ss runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let pid = format!("pid={},", std::process::id());
+    let peer_by_inode: BTreeMap<String, String> = text
+        .lines()
+        .filter(|line| line.contains(&pid))
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            Some(((*fields.get(5)?).to_owned(), (*fields.get(7)?).to_owned()))
+        })
+        .collect();
+    for (one, other) in [("a", "b"), ("b", "a"), ("da", "db"), ("db", "da")] {
+        let (one, other) = (fd_named(&snapshot, one), fd_named(&snapshot, other));
+        assert_eq!(
+            peer_by_inode.get(&inode_of(one)),
+            Some(&inode_of(other)),
+            "ss: the peer of {} is {}",
+            one.target,
+            other.target
+        );
+        assert_eq!(one.peer, Some(format!("fd {}", other.fd)));
+    }
+}
