@@ -337,7 +337,7 @@ fn every_kind_in_the_table_is_the_kind_lsof_and_lsfd_report() {
 fn bad_ipc_commands_are_positioned_and_nothing_runs() {
     use sockscope::command::{ParseErrorKind, parse_script};
     let cases: &[(&str, usize, ParseErrorKind)] = &[
-        ("pipe r r", 8, ParseErrorKind::BadName),
+        ("pipe r r", 8, ParseErrorKind::SameName),
         (
             "pipe r",
             7,
@@ -373,6 +373,7 @@ fn bad_ipc_commands_are_positioned_and_nothing_runs() {
     assert_eq!(output.status.code(), Some(2));
     let message = String::from_utf8_lossy(&output.stderr);
     assert!(message.contains("line 1, column 18"), "{message}");
+    assert!(message.contains("two ends need two names"), "{message}");
 }
 
 #[test]

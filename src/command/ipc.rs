@@ -287,7 +287,7 @@ impl<'c, 'a> IpcArgs<'c, 'a> {
         let earlier = self.tokens[self.next - 1 - back].text();
         if earlier == Some(name.as_str()) {
             let token = &self.tokens[self.next - 1];
-            return Err(self.error(token, ParseErrorKind::BadName, "a second, different NAME"));
+            return Err(self.error(token, ParseErrorKind::SameName, self.usage));
         }
         Ok(name)
     }

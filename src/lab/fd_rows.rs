@@ -1,7 +1,7 @@
 //! The rows of the descriptor table: each descriptor's kind as lsof/lsfd would name it, its other
 //! end, and, for sockscope's own descriptors, what they are for.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::os::fd::RawFd;
 
 use crate::kernel::fd_kind;
@@ -64,8 +64,8 @@ impl FdLabels {
 
     /// Forgets the inodes no descriptor points at any more.
     pub fn keep_only(&mut self, links: &[FdLink]) {
-        self.by_inode
-            .retain(|inode, _| links.iter().any(|link| link.socket_inode == Some(*inode)));
+        let live: HashSet<u64> = links.iter().filter_map(|link| link.socket_inode).collect();
+        self.by_inode.retain(|inode, _| live.contains(inode));
     }
 }
 
