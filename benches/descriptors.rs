@@ -3,6 +3,7 @@
 //! the kind column's cache saves on every snapshot after the first), and a snapshot of a lab with
 //! 500 pipes and 500 socketpairs (2,000 IPC descriptors).
 
+use std::fmt::Write as _;
 use std::os::fd::AsRawFd;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -27,9 +28,10 @@ fn descriptors(c: &mut Criterion) {
         b.iter(|| fd_kind::socket_kind(socket.as_raw_fd(), inode));
     });
     let mut lab = HeadlessLab::new(LabConfig::default()).expect("lab");
-    let commands: String = (0..500)
-        .map(|i| format!("pipe r{i} w{i}; socketpair a{i} b{i}\n"))
-        .collect();
+    let mut commands = String::new();
+    for i in 0..500 {
+        let _ = writeln!(commands, "pipe r{i} w{i}; socketpair a{i} b{i}");
+    }
     script::run(&mut lab, &parse_script(&commands).expect("parses")).expect("runs");
     group.sample_size(20);
     group.bench_function("snapshot of 2,000 IPC descriptors", |b| {
