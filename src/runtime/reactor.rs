@@ -107,16 +107,6 @@ impl Reactor {
         Arc::clone(&self.waker)
     }
 
-    /// The reactor's own descriptors and what they are, for the descriptor table.
-    #[must_use]
-    pub fn own_fds(&self) -> Vec<(RawFd, &'static str)> {
-        let mut fds = vec![(self.poll.as_raw_fd(), "poll")];
-        if let Some(fd) = self.waker_fd {
-            fds.push((fd, "waker"));
-        }
-        fds
-    }
-
     /// Waits up to `timeout` (`None`: until something happens). An interrupted wait returns
     /// nothing ready, so the caller simply goes round its loop again.
     pub fn wait(&mut self, timeout: Option<Duration>) -> io::Result<Wakeups> {
