@@ -79,6 +79,10 @@ fn snapshot() -> Snapshot {
             kind: FdKind::Socket,
             target: format!("socket:[{}]", socket.inode),
             name: Some(socket.name.clone()),
+            label: "IPv4/TCP".to_owned(),
+            peer: None,
+            address: None,
+            purpose: None,
         })
         .collect();
     let in_use = sockets

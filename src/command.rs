@@ -13,6 +13,7 @@
 //! ```
 
 mod error;
+mod ipc;
 mod lex;
 mod nat;
 mod parse;
@@ -26,6 +27,7 @@ use crate::model::Proto;
 
 pub use error::{ParseError, ParseErrorKind};
 pub use nat::{NAT_USAGE, NatCommand};
+pub use ipc::{IpcCommand, PairKind, UNIX_NAME_MAX, UnixAddr, UnixTarget};
 pub use parse::parse_script;
 pub use value::{DURATION_MAX, DURATION_MAX_TEXT, DurationError, parse_duration};
 
@@ -142,6 +144,8 @@ pub enum Command {
     Wait {
         duration: Duration,
     },
+    /// A local IPC verb (`pipe`, `fifo`, `socketpair`, `unix-*`): see [`IpcCommand`].
+    Ipc(IpcCommand),
 }
 
 /// A parsed command and where it came from.
@@ -180,6 +184,13 @@ pub const VERBS: &[(&str, &str)] = &[
     ("forward", "forward NAME LISTEN_ADDR TARGET"),
     ("auto-accept", "auto-accept NAME on|off"),
     ("wait", "wait DURATION"),
+    // ipc and descriptors
+    ("pipe", "pipe READ WRITE"),
+    ("fifo", "fifo READ WRITE"),
+    ("socketpair", "socketpair NAME1 NAME2 [stream|dgram]"),
+    ("unix-server", "unix-server NAME FILE|@NAME [BACKLOG]"),
+    ("unix-client", "unix-client NAME FILE|@NAME|SERVER"),
+    ("unix-dgram", "unix-dgram NAME [FILE|@NAME]"),
 ];
 
 /// The longest NAME (and so the longest generated `clients` name).
@@ -234,6 +245,7 @@ impl Command {
             Self::Forward { .. } => "forward",
             Self::AutoAccept { .. } => "auto-accept",
             Self::Wait { .. } => "wait",
+            Self::Ipc(ipc) => ipc.verb(),
         }
     }
 

@@ -8,15 +8,20 @@
 //!
 //! - [`ptrace`] — `fork` + `PTRACE_TRACEME` + seccomp for `sockscope trace`, `waitpid`, syscall stops.
 //!
-//! These four are the only modules with `unsafe` code.
+//! - [`fd_kind`] — `SO_DOMAIN`/`SO_TYPE`/`SO_PROTOCOL` and `fstat` on a bare descriptor number.
+//!
+//! These five are the only modules with `unsafe` code.
 //! - [`sock_diag`] — `NETLINK_SOCK_DIAG` dumps of every TCP/UDP socket, including those no
 //!   descriptor points at.
 //! - [`fd_table`] — `/proc/<pid>/fd`.
+//! - [`internal_fds`] — sockscope's own descriptors: their purposes, and the low numbers kept free.
 //! - [`owners`] — which process holds each socket: a `/proc/*/fd` scan cached by inode.
 //! - [`netstat`] — `ListenOverflows`/`ListenDrops` from `/proc/net/netstat`.
 //! - [`sysctl`] — the port ranges and `somaxconn`.
 
+pub mod fd_kind;
 pub mod fd_table;
+pub mod internal_fds;
 pub mod namespace;
 pub mod netstat;
 pub mod owners;

@@ -142,6 +142,17 @@ pub struct FdEntry {
     pub target: String,
     /// The lab's handle for it (`srv`, `c1`, `f`), or what the lab uses it for (`poll`, `waker`).
     pub name: Option<String>,
+    /// The kind as lsof/lsfd would name it: `IPv4/TCP`, `unix stream`, `netlink`, `pipe`, `FIFO`,
+    /// `eventpoll`... Empty when unknown (then `kind` is shown).
+    pub label: String,
+    /// The other end: `fd 4` for a pipe or socketpair end, the path or `@name` a unix socket is
+    /// bound or connected to.
+    pub peer: Option<String>,
+    /// The path or `@name` a unix socket is bound to (`getsockname`).
+    pub address: Option<String>,
+    /// For sockscope's own descriptors, what it uses them for (`poll`, `waker`, `signals`,
+    /// `inherited`...): the locale key `fd_purpose.<id>` explains it.
+    pub purpose: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

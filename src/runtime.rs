@@ -102,7 +102,11 @@ pub trait Screen {
 /// resizes, TSTP and CONT are job control — registered with `reactor`. Call it before the
 /// terminal enters its modes, so a signal in between cannot leave them on.
 pub fn terminal_signals(reactor: &Reactor) -> io::Result<Signals> {
-    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGWINCH, SIGTSTP, SIGCONT])?;
+    // signal-hook keeps its socketpair to itself: the descriptors that appear are its.
+    let (signals, _) = crate::kernel::internal_fds::track("signals", || {
+        Signals::new([SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGWINCH, SIGTSTP, SIGCONT])
+    });
+    let mut signals = signals?;
     reactor
         .registry()
         .register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)?;
@@ -163,6 +167,8 @@ where
     /// Tells `screen` the terminal's size; [`Runtime::run`] does it first, a test driving
     /// [`Runtime::turn`] itself calls it once.
     pub fn begin(&mut self, screen: &mut impl Screen) -> io::Result<()> {
+        // Everything sockscope opens for itself exists by now: the lab may have the low numbers.
+        self.reactor.settle_descriptors();
         self.resize(screen)
     }
 

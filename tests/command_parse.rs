@@ -4,8 +4,9 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use sockscope::command::{
-    Command, DURATION_MAX, DurationError, Located, ParseError, ParseErrorKind, ShutdownHow,
-    SockOpt, Target, VERBS, parse_duration, parse_script,
+    Command, DURATION_MAX, DurationError, IpcCommand, Located, PairKind, ParseError,
+    ParseErrorKind, ShutdownHow, SockOpt, Target, UnixAddr, UnixTarget, VERBS, parse_duration,
+    parse_script,
 };
 use sockscope::model::Proto;
 use sockscope::text::{self, Lang};
@@ -352,6 +353,51 @@ fn examples() -> Vec<(&'static str, Command)> {
             Command::Wait {
                 duration: Duration::from_millis(1500),
             },
+        ),
+        // ipc and descriptors
+        (
+            "pipe r w",
+            Command::Ipc(IpcCommand::Pipe {
+                read: "r".into(),
+                write: "w".into(),
+            }),
+        ),
+        (
+            "fifo fr fw",
+            Command::Ipc(IpcCommand::Fifo {
+                read: "fr".into(),
+                write: "fw".into(),
+            }),
+        ),
+        (
+            "socketpair a b dgram",
+            Command::Ipc(IpcCommand::SocketPair {
+                first: "a".into(),
+                second: "b".into(),
+                kind: PairKind::Dgram,
+            }),
+        ),
+        (
+            "unix-server us srv.sock 4",
+            Command::Ipc(IpcCommand::UnixServer {
+                name: "us".into(),
+                addr: UnixAddr::File("srv.sock".into()),
+                backlog: Some(4),
+            }),
+        ),
+        (
+            "unix-client uc @srv",
+            Command::Ipc(IpcCommand::UnixClient {
+                name: "uc".into(),
+                target: UnixTarget::Abstract("srv".into()),
+            }),
+        ),
+        (
+            "unix-dgram d",
+            Command::Ipc(IpcCommand::UnixDgram {
+                name: "d".into(),
+                addr: None,
+            }),
         ),
     ]
 }

@@ -34,6 +34,10 @@ fn fd(fd: i32, kind: FdKind, target: &str, name: Option<&str>) -> FdEntry {
         kind,
         target: target.to_owned(),
         name: name.map(str::to_owned),
+        label: String::new(),
+        peer: None,
+        address: None,
+        purpose: None,
     }
 }
 

@@ -145,7 +145,7 @@ fn full_backlog_then_accept(columns: u16, rows: u16) {
     let screen = tmux.wait_for(WAIT, |screen| fd_row_of(screen).is_some());
     let fd_row =
         fd_row_of(&screen).unwrap_or_else(|| panic!("a1's fd {} is listed:\n{screen}", new[0]));
-    assert!(fd_row.contains("socket"), "{fd_row}");
+    assert!(fd_row.contains("IPv4/TCP"), "{fd_row}");
 
     // The single key: `a` on the selected listener accepts one more.
     let before = socket_fds(pid);

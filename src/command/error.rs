@@ -32,6 +32,8 @@ pub enum ParseErrorKind {
         min: u64,
         max: u64,
     },
+    /// The two ends of a pipe or socketpair were given the same name.
+    SameName,
 }
 
 impl ParseErrorKind {
@@ -52,6 +54,7 @@ impl ParseErrorKind {
             Self::UnterminatedQuote => "parse.unterminated_quote",
             Self::BadEscape => "parse.bad_escape",
             Self::OutOfRange { .. } => "parse.out_of_range",
+            Self::SameName => "parse_ipc.same_name",
         }
     }
 }

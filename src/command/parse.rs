@@ -49,6 +49,9 @@ fn parse_command(raw: &RawCommand<'_>) -> Result<Command, ParseError> {
         end_column: raw.end_column(),
         usage,
     };
+    if let Some(command) = super::ipc::parse(verb, usage, rest, raw.line, raw.end_column())? {
+        return Ok(command);
+    }
     let command = if let Some(command) = socket_verb(verb, &mut args)? {
         command
     } else {

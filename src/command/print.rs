@@ -75,6 +75,7 @@ pub(super) fn line(command: &Command) -> String {
         ],
         Command::AutoAccept { name, on } => vec![name.into(), on_off(*on).into()],
         Command::Wait { duration } => vec![format_duration(*duration).into()],
+        Command::Ipc(ipc) => ipc.words().into_iter().map(Cow::Owned).collect(),
     };
     let mut out = String::from(command.verb());
     for word in words {

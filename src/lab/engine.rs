@@ -12,11 +12,14 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use super::error::LabError;
+use super::fd_rows::FdLabels;
+use super::ipc_dir::IpcDir;
 use super::probe::Prober;
 use super::relay::Relays;
 use super::table::SocketTable;
 use super::trace::Trace;
 use crate::command::Command;
+use crate::kernel::internal_fds;
 use crate::model::LabMessage;
 use crate::net::lab_capture::{Endpoint, LabCapture};
 use crate::runtime::reactor::{Reactor, Ready};
@@ -42,6 +45,24 @@ pub struct Lab {
     pub(super) former: HashMap<String, SocketAddr>,
     /// The segments of the lab's connections (`AF_PACKET` on `lo`), or why there are none.
     pub(super) capture: LabCapture,
+    /// The descriptor table's kinds, cached by socket inode.
+    pub(super) fd_labels: FdLabels,
+    /// The private directory of the lab's FIFOs and unix socket paths (made on first use).
+    pub(super) ipc_dir: IpcDir,
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let mut own = vec![self.registry.as_raw_fd()];
+        own.extend(self.capture.raw_fd());
+        own.extend(
+            self.prober
+                .diag
+                .as_ref()
+                .map(crate::kernel::sock_diag::SockDiag::raw_fd),
+        );
+        internal_fds::forget(&own);
+    }
 }
 
 impl Lab {
@@ -49,12 +70,12 @@ impl Lab {
     pub fn new(reactor: &Reactor, config: LabConfig) -> io::Result<Self> {
         let started = Instant::now();
         let registry = reactor.registry().try_clone()?;
-        let mut internal = reactor.own_fds();
         // The clone is a second descriptor for the same epoll instance.
-        internal.push((registry.as_raw_fd(), "poll (registry)"));
-        let prober = Prober::new(internal);
+        internal_fds::name(registry.as_raw_fd(), "poll-registry");
+        let prober = Prober::new();
         let capture = LabCapture::open();
         if let Some(fd) = capture.raw_fd() {
+            internal_fds::name(fd, "capture");
             // Not fatal: unregistered, the capture is still read before every snapshot.
             let _ = registry.register(&mut SourceFd(&fd), CAPTURE_TOKEN, Interest::READABLE);
         }
@@ -70,6 +91,8 @@ impl Lab {
             prober,
             former: HashMap::new(),
             capture,
+            fd_labels: FdLabels::default(),
+            ipc_dir: IpcDir::default(),
         })
     }
 
@@ -110,6 +133,7 @@ impl Lab {
         self.prober.restart_counters();
         self.prober.mark_stale();
         self.capture.clear();
+        self.ipc_dir.clear();
     }
 
     /// Makes the next snapshot walk the kernel's socket tables again instead of reusing the last
@@ -270,6 +294,7 @@ impl Lab {
             } => self.forward(name, *listen, target),
             Command::AutoAccept { name, on } => self.auto_accept(name, *on),
             Command::Wait { duration } => Ok(Step::Wait(*duration)),
+            Command::Ipc(ipc) => self.ipc(ipc),
         }
     }
 }

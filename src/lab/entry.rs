@@ -8,6 +8,7 @@ use std::time::Instant;
 use mio::Token;
 use mio::net::{TcpListener, TcpStream, UdpSocket};
 
+use super::ipc_handle::Ipc;
 use crate::model::{Proto, Role, StateChange, TcpState};
 
 /// The descriptor and the type that drives it. A TCP socket starts `Fresh` (socket2, so bind and
@@ -19,6 +20,8 @@ pub enum Handle {
     Stream(TcpStream),
     Udp(UdpSocket),
     File(File),
+    /// A pipe or FIFO end, or a unix socket (`src/lab/ipc.rs`).
+    Ipc(Ipc),
 }
 
 impl Handle {
@@ -30,6 +33,7 @@ impl Handle {
             Self::Stream(stream) => stream.as_fd(),
             Self::Udp(socket) => socket.as_fd(),
             Self::File(file) => file.as_fd(),
+            Self::Ipc(ipc) => ipc.handle.fd(),
         }
     }
 
@@ -47,6 +51,7 @@ impl Handle {
             Self::Stream(_) => "stream",
             Self::Udp(_) => "udp",
             Self::File(_) => "file",
+            Self::Ipc(ipc) => ipc.handle.kind_key(),
         }
     }
 }
@@ -145,8 +150,14 @@ impl Entry {
             Handle::Listener(listener) => registry.deregister(listener),
             Handle::Stream(stream) => registry.deregister(stream),
             Handle::Udp(udp) => registry.deregister(udp),
-            Handle::Fresh(_) | Handle::File(_) => Ok(()),
+            Handle::Fresh(_) | Handle::File(_) | Handle::Ipc(_) => Ok(()),
         };
+    }
+
+    /// A pipe or FIFO end or a unix socket (the verbs of `src/lab/ipc.rs` drive it).
+    #[must_use]
+    pub fn is_ipc(&self) -> bool {
+        matches!(self.handle, Handle::Ipc(_))
     }
 
     #[must_use]

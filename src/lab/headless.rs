@@ -19,8 +19,10 @@ pub struct HeadlessLab {
 
 impl HeadlessLab {
     pub fn new(config: LabConfig) -> io::Result<Self> {
-        let reactor = Reactor::new()?;
+        let mut reactor = Reactor::new()?;
         let lab = Lab::new(&reactor, config)?;
+        // The lab's own descriptors are made: its first socket may take fd 3.
+        reactor.settle_descriptors();
         Ok(Self { reactor, lab })
     }
 

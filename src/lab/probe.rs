@@ -5,7 +5,7 @@ use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use crate::kernel::sock_diag::{ALL_STATES, DiagSocket, SockDiag};
-use crate::kernel::{netstat, sysctl};
+use crate::kernel::{internal_fds, netstat, sysctl};
 use crate::model::{Ports, Proto};
 
 /// A 4-tuple the lab closed; the kernel may keep it a while (`TIME_WAIT`, `FIN_WAIT2`, `LAST_ACK`).
@@ -22,8 +22,6 @@ pub struct Prober {
     pub(super) diag_error: Option<String>,
     pub(super) ports: Ports,
     pub(super) counters_at_start: (u64, u64),
-    /// The runtime's own descriptors (poll, waker, ...) and their names.
-    pub(super) internal: Vec<(RawFd, &'static str)>,
     pub(super) closed: Vec<Closed>,
     /// Families the lab has used, so the dump walks only those.
     pub(super) seen_v6: bool,
@@ -46,9 +44,12 @@ pub(super) struct CachedDump {
 }
 
 impl Prober {
-    pub fn new(internal: Vec<(RawFd, &'static str)>) -> Self {
+    pub fn new() -> Self {
         let (diag, diag_error) = match SockDiag::new() {
-            Ok(diag) => (Some(diag), None),
+            Ok(diag) => {
+                internal_fds::name(diag.raw_fd(), "sock_diag");
+                (Some(diag), None)
+            }
             Err(error) => (None, Some(format!("sock_diag: {error}"))),
         };
         Self {
@@ -56,7 +57,6 @@ impl Prober {
             diag_error,
             ports: sysctl::read_ports(),
             counters_at_start: netstat::read_listen_counters().unwrap_or_default(),
-            internal,
             closed: Vec::new(),
             seen_v6: false,
             cached: None,
@@ -99,15 +99,9 @@ impl Prober {
         self.cached.as_ref().expect("filled above")
     }
 
-    /// What the lab itself uses a descriptor for, or what it is by convention.
-    pub(super) fn own_fd_name(&self, fd: RawFd) -> Option<&'static str> {
-        if let Some((_, name)) = self.internal.iter().find(|(own, _)| *own == fd) {
-            Some(name)
-        } else if Some(fd) == self.diag.as_ref().map(SockDiag::raw_fd) {
-            Some("sock_diag")
-        } else {
-            standard_stream(fd)
-        }
+    /// What sockscope itself uses a descriptor for, or what it is by convention.
+    pub(super) fn own_fd_name(fd: RawFd) -> Option<&'static str> {
+        internal_fds::purpose_of(fd).or_else(|| standard_stream(fd))
     }
 
     /// Forgets the tuples of closed sockets (a reset lab no longer claims them).

@@ -6,6 +6,8 @@ use std::os::fd::RawFd;
 
 use super::engine::Lab;
 use super::entry::{Entry, Handle};
+use super::fd_rows::{self, Known};
+use super::probe::Prober;
 use crate::kernel::fd_table::{self, FdLink};
 use crate::kernel::sock_diag::DiagSocket;
 use crate::kernel::{netstat, sys};
@@ -248,28 +250,33 @@ impl Lab {
         found
     }
 
-    fn fd_entries(&self, links: &[FdLink]) -> Vec<FdEntry> {
-        let name_by_fd: HashMap<RawFd, &str> = self
+    fn fd_entries(&mut self, links: &[FdLink]) -> Vec<FdEntry> {
+        let fd_by_name: HashMap<&str, RawFd> = self
             .table
             .values()
-            .map(|entry| (entry.handle.raw_fd(), entry.name()))
+            .map(|entry| (entry.name(), entry.handle.raw_fd()))
             .collect();
-        links
-            .iter()
-            .map(|link| {
-                let name = name_by_fd
-                    .get(&link.fd)
-                    .map(|name| (*name).to_owned())
-                    .or_else(|| self.prober.own_fd_name(link.fd).map(str::to_owned))
-                    .or_else(|| (self.capture.raw_fd() == Some(link.fd)).then(|| "capture".into()));
-                FdEntry {
-                    fd: link.fd,
-                    kind: link.kind,
-                    target: link.target.clone(),
-                    name,
+        let known: HashMap<RawFd, Known> = self
+            .table
+            .values()
+            .map(|entry| {
+                let mut known = Known {
+                    name: entry.name().to_owned(),
+                    ..Known::default()
+                };
+                if let Handle::Ipc(ipc) = &entry.handle {
+                    known.address = ipc.handle.local_name();
+                    // The kernel's word first (getpeername); for an unnamed end, the lab's own.
+                    known.peer = ipc.handle.peer_name().or_else(|| {
+                        let partner = ipc.partner.as_deref()?;
+                        let fd = fd_by_name.get(partner)?;
+                        Some(format!("fd {fd}"))
+                    });
                 }
+                (entry.handle.raw_fd(), known)
             })
-            .collect()
+            .collect();
+        fd_rows::rows(links, &mut self.fd_labels, &known, Prober::own_fd_name)
     }
 }
 

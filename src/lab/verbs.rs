@@ -305,6 +305,9 @@ impl Lab {
     }
 
     pub(super) fn connect(&mut self, name: &str, target: &Target) -> Result<Step, LabError> {
+        if self.table.named(name)?.is_ipc() {
+            return self.ipc_connect(name, target);
+        }
         let address = self.resolve(target)?;
         self.connect_socket(name, address).map(|_| Step::Done)
     }
@@ -420,6 +423,9 @@ impl Lab {
     }
 
     pub(super) fn accept(&mut self, name: &str, as_name: Option<&str>) -> Result<Step, LabError> {
+        if self.table.named(name)?.is_ipc() {
+            return self.ipc_accept(name, as_name);
+        }
         let token = self.table.token_of(name)?;
         let naming = as_name.map_or(Naming::Numbered("a"), Naming::Given);
         self.accept_one(token, naming, true)?;
@@ -489,6 +495,9 @@ impl Lab {
 
     pub(super) fn send(&mut self, name: &str, data: &[u8]) -> Result<Step, LabError> {
         let entry = self.table.named(name)?;
+        if entry.is_ipc() {
+            return self.ipc_send(name, data);
+        }
         if matches!(entry.handle, Handle::Udp(_)) {
             // Even a send() that fails for want of a destination autobinds the socket first.
             self.allow(exposure::check_autobind(
@@ -522,6 +531,9 @@ impl Lab {
     }
 
     pub(super) fn recv(&mut self, name: &str, max: usize) -> Result<Step, LabError> {
+        if self.table.named(name)?.is_ipc() {
+            return self.ipc_recv(name, max);
+        }
         let entry = self.table.named_mut(name)?;
         let mut buffer = vec![0; max];
         let result = match &entry.handle {
@@ -551,6 +563,9 @@ impl Lab {
         target: &Target,
         data: &[u8],
     ) -> Result<Step, LabError> {
+        if self.table.named(name)?.is_ipc() {
+            return self.ipc_send_to(name, target, data);
+        }
         let destination = self.resolve(target)?;
         self.allow(exposure::check_target("sendto", destination))?;
         let entry = self.table.named(name)?;

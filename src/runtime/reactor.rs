@@ -9,6 +9,7 @@ use std::time::Duration;
 use mio::{Events, Poll, Registry, Token, Waker};
 
 use crate::kernel::fd_table;
+use crate::kernel::internal_fds::{self, LowFds};
 
 /// The token of the waker other threads use to interrupt the wait.
 pub const WAKER_TOKEN: Token = Token(0);
@@ -47,11 +48,16 @@ pub struct Reactor {
     /// Wakeups a [`Reactor::pump`] saw that belong to the loop (waker, signals): handed to the
     /// next [`Reactor::wait`], so a screen pumping its sources never swallows a signal.
     held: Wakeups,
+    /// Placeholders on the low descriptor numbers while sockscope makes its own descriptors;
+    /// released by [`Reactor::settle_descriptors`] before the lab opens anything.
+    low: LowFds,
 }
 
 impl Reactor {
     pub fn new() -> io::Result<Self> {
+        let low = LowFds::reserve();
         let poll = Poll::new()?;
+        internal_fds::name(poll.as_raw_fd(), "poll");
         let before = fd_table::read_own().unwrap_or_default();
         let waker = Arc::new(Waker::new(poll.registry(), WAKER_TOKEN)?);
         // mio hides the waker's descriptor: it is the eventfd that appeared just now.
@@ -64,13 +70,30 @@ impl Reactor {
                 })
                 .map(|link| link.fd)
         });
+        if let Some(fd) = waker_fd {
+            internal_fds::name(fd, "waker");
+        }
         Ok(Self {
             poll,
             events: Events::with_capacity(1024),
             waker,
             waker_fd,
             held: Wakeups::default(),
+            low,
         })
+    }
+
+    /// Gives the low descriptor numbers back: everything sockscope needs for itself is made (the
+    /// screen, the terminal, the input thread), so the lab's first socket gets fd 3. Called when
+    /// the loop starts; calling it again does nothing.
+    pub fn settle_descriptors(&mut self) {
+        self.low.release();
+    }
+
+    /// Whether the low numbers are still held (the loop has not started).
+    #[must_use]
+    pub fn holds_low_descriptors(&self) -> bool {
+        self.low.held() > 0
     }
 
     #[must_use]
@@ -84,19 +107,10 @@ impl Reactor {
         Arc::clone(&self.waker)
     }
 
-    /// The reactor's own descriptors and what they are, for the descriptor table.
-    #[must_use]
-    pub fn own_fds(&self) -> Vec<(RawFd, &'static str)> {
-        let mut fds = vec![(self.poll.as_raw_fd(), "poll")];
-        if let Some(fd) = self.waker_fd {
-            fds.push((fd, "waker"));
-        }
-        fds
-    }
-
     /// Waits up to `timeout` (`None`: until something happens). An interrupted wait returns
     /// nothing ready, so the caller simply goes round its loop again.
     pub fn wait(&mut self, timeout: Option<Duration>) -> io::Result<Wakeups> {
+        self.settle_descriptors();
         let mut wakeups = std::mem::take(&mut self.held);
         let timeout = if wakeups.woken || wakeups.signaled {
             Some(Duration::ZERO)
@@ -116,6 +130,7 @@ impl Reactor {
     /// the lab sees the events the syscall caused (loopback handshakes complete inside
     /// `connect`). Returns the sources; the loop's own wakeups are kept for the next wait.
     pub fn pump(&mut self) -> io::Result<Vec<Ready>> {
+        self.settle_descriptors();
         let held = std::mem::take(&mut self.held);
         let mut wakeups = self.wait_now()?;
         wakeups.woken |= held.woken;
@@ -151,5 +166,13 @@ impl Reactor {
                 });
             }
         }
+    }
+}
+
+impl Drop for Reactor {
+    fn drop(&mut self) {
+        let mut own = vec![self.poll.as_raw_fd()];
+        own.extend(self.waker_fd);
+        internal_fds::forget(&own);
     }
 }

@@ -86,7 +86,10 @@ pub fn run_in_terminal<S: Screen>(
     let recording = record
         .map(|path| {
             let (columns, rows) = crossterm::terminal::size().unwrap_or((80, 24));
-            Recording::create(path, columns, rows).map_err(|e| {
+            let (created, _) = crate::kernel::internal_fds::track("recording", || {
+                Recording::create(path, columns, rows)
+            });
+            created.map_err(|e| {
                 start_error(
                     lang,
                     &format!(
@@ -98,15 +101,17 @@ pub fn run_in_terminal<S: Screen>(
             })
         })
         .transpose()?;
-    let (plain, _guard) =
-        term::enter(mouse).map_err(|e| start_error(lang, "opening the terminal", &e))?;
+    let (entered, _) = crate::kernel::internal_fds::track("terminal", || term::enter(mouse));
+    let (plain, _guard) = entered.map_err(|e| start_error(lang, "opening the terminal", &e))?;
     drop(plain);
     let (output, recorded) = TeeOutput::new(io::stdout(), recording);
     let terminal = Terminal::new(CrosstermBackend::new(output))
         .map_err(|e| start_error(lang, "opening the terminal", &e))?;
     let (sender, receiver) = mpsc::channel();
-    let thread = InputThread::spawn(sender, reactor.waker())
-        .map_err(|e| start_error(lang, "reading the keyboard", &e))?;
+    // crossterm's reader (its own poll, waker and SIGWINCH pipe) is made inside `spawn`.
+    let (thread, _) =
+        crate::kernel::internal_fds::track("input", || InputThread::spawn(sender, reactor.waker()));
+    let thread = thread.map_err(|e| start_error(lang, "reading the keyboard", &e))?;
     let input = TerminalInput::new(receiver, thread);
     let mut runtime: Runtime<CrosstermBackend<TeeOutput>, TerminalInput> = Runtime::new(
         reactor,

@@ -48,6 +48,10 @@ const BUILTINS: &[(&str, &str)] = &[
         include_str!("../../assets/scenarios/udp-vs-tcp.toml"),
     ),
     (
+        "ipc-vs-socket",
+        include_str!("../../assets/scenarios/ipc-vs-socket.toml"),
+    ),
+    (
         "port-forward",
         include_str!("../../assets/scenarios/port-forward.toml"),
     ),
@@ -71,6 +75,7 @@ pub const BUILTIN_NAMES: &[&str] = &[
     "half-close",
     "addr-in-use",
     "udp-vs-tcp",
+    "ipc-vs-socket",
     "port-forward",
     "port-ranges",
 ];

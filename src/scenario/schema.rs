@@ -125,6 +125,10 @@ const ENDPOINT: Shape = Shape::Record(&[
     ("fd", Shape::Scalar),
     ("kind", Shape::Scalar),
     ("target", Shape::Scalar),
+    ("label", Shape::Scalar),
+    ("peer", Shape::Scalar),
+    ("address", Shape::Scalar),
+    ("purpose", Shape::Scalar),
     ("proto", Shape::Scalar),
     ("role", Shape::Scalar),
     ("local", Shape::Addr),
@@ -176,6 +180,10 @@ const FD: Shape = Shape::Record(&[
     ("kind", Shape::Scalar),
     ("target", Shape::Scalar),
     ("name", Shape::Scalar),
+    ("label", Shape::Scalar),
+    ("peer", Shape::Scalar),
+    ("address", Shape::Scalar),
+    ("purpose", Shape::Scalar),
 ]);
 
 const KERNEL_ONLY: Shape = Shape::Record(&[
@@ -360,6 +368,10 @@ mod tests {
                 kind: FdKind::Socket,
                 target: "socket:[1]".into(),
                 name: None,
+                label: "IPv4/TCP".into(),
+                peer: None,
+                address: None,
+                purpose: None,
             }],
             sockets: vec![SocketInfo {
                 name: "s".into(),

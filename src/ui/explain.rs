@@ -104,9 +104,13 @@ fn fd(app: &App, entry: &FdEntry) -> Vec<Para> {
     let number = entry.fd.to_string();
     let target = visible(&entry.target);
     let name = entry.name.as_deref().map(visible).unwrap_or_default();
+    let label = if entry.label.is_empty() {
+        entry.kind.name().to_owned()
+    } else {
+        visible(&entry.label)
+    };
     let mut paras = vec![Para::Heading(format!(
-        "fd {number}: {} {target} {name}",
-        entry.kind.name()
+        "fd {number}: {label} {target} {name}"
     ))];
     paras.push(Para::Command(format!(
         "ls -l /proc/{}/fd/{number}",
@@ -116,12 +120,40 @@ fn fd(app: &App, entry: &FdEntry) -> Vec<Para> {
         app,
         format!("lsof -p {} -a -d {number}", pid(app)),
     ));
-    let key = format!("explain.fd.{}", entry.kind.name());
+    // sockscope's own descriptors say what they are for; the lab's say what kind they are.
+    let key = match entry.purpose.as_deref() {
+        Some(purpose) => format!("fd_purpose.{purpose}"),
+        None if entry.label == "FIFO" => "explain.ipc.fifo".to_owned(),
+        None if entry.label == "pipe" => "explain.ipc.pipe".to_owned(),
+        None if entry.label.starts_with("unix") => "explain.ipc.unix".to_owned(),
+        None if entry.label == "netlink" => "explain.ipc.netlink".to_owned(),
+        None if entry.label == "packet" => "explain.ipc.packet".to_owned(),
+        None => format!("explain.fd.{}", entry.kind.name()),
+    };
     paras.push(Para::Text(fmt(
         lang,
         &key,
-        &[("fd", &number), ("target", &target), ("name", &name)],
+        &[
+            ("fd", &number),
+            ("target", &target),
+            ("name", &name),
+            ("label", &label),
+        ],
     )));
+    if let Some(peer) = &entry.peer {
+        paras.push(Para::Text(fmt(
+            lang,
+            "explain.ipc.peer",
+            &[("peer", &visible(peer))],
+        )));
+    }
+    if let Some(address) = &entry.address {
+        paras.push(Para::Text(fmt(
+            lang,
+            "explain.ipc.address",
+            &[("address", &visible(address))],
+        )));
+    }
     paras.push(Para::Text(fmt(
         lang,
         "explain.fd.table",

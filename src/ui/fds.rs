@@ -14,6 +14,8 @@ use crate::escape::visible;
 use crate::model::FdKind;
 
 const KIND_WIDTH: usize = 7;
+/// `unix seqpacket`, the longest kind label.
+const KIND_MAX: usize = 14;
 const NAME_MAX: usize = 10;
 
 /// Draws the descriptor table into `area`.
@@ -68,8 +70,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             &cols,
             vec![
                 (entry.fd.to_string(), Style::new()),
-                (entry.kind.name().to_owned(), kind_style),
-                (visible(&entry.target), Style::new()),
+                (kind_label(entry).to_owned(), kind_style),
+                (target_text(entry), Style::new()),
                 (
                     entry.name.as_deref().map(visible).unwrap_or_default(),
                     theme.accent,
@@ -91,6 +93,25 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     }
 }
 
+/// The kind as lsof would say it (`IPv4/TCP`, `unix stream`, `FIFO`), else the coarse kind.
+fn kind_label(entry: &crate::model::FdEntry) -> &str {
+    if entry.label.is_empty() {
+        entry.kind.name()
+    } else {
+        &entry.label
+    }
+}
+
+/// The target, and the other end (`pipe:[12] -> fd 4`) or the bound address (`@ @srv`).
+fn target_text(entry: &crate::model::FdEntry) -> String {
+    let target = visible(&entry.target);
+    match (&entry.peer, &entry.address) {
+        (Some(peer), _) => format!("{target} -> {}", visible(peer)),
+        (None, Some(address)) => format!("{target} @ {}", visible(address)),
+        (None, None) => target,
+    }
+}
+
 /// fd, kind, target (takes what is left), name.
 fn columns(app: &App, width: usize) -> [Col; 4] {
     let fds = &app.snapshot.fds;
@@ -100,7 +121,13 @@ fn columns(app: &App, width: usize) -> [Col; 4] {
         .max()
         .unwrap_or(2)
         .max(2);
-    let kind_width = KIND_WIDTH.max(draw::width(app.t("ui.col_kind")));
+    let kind_width = fds
+        .iter()
+        .map(|entry| draw::width(kind_label(entry)))
+        .max()
+        .unwrap_or(0)
+        .clamp(KIND_WIDTH, KIND_MAX)
+        .max(draw::width(app.t("ui.col_kind")));
     let name_width = fds
         .iter()
         .filter_map(|entry| entry.name.as_deref())
