@@ -73,8 +73,12 @@ fn a_100_mb_flood_through_the_forwarder_keeps_memory_bounded() {
     assert_eq!(received, FLOOD_BYTES, "every byte was relayed");
     let growth_kib = peak_rss_kib().saturating_sub(baseline);
     eprintln!("peak memory grew by {growth_kib} KiB while relaying {FLOOD_BYTES} bytes");
+    // A relay that buffered what the sink has not read would grow by up to 100 MB. The fixed
+    // relay buffers are 64 KiB; the rest of the growth is the allocator's per-thread arenas and
+    // the probes' snapshots, which reached ~17 MiB on a loaded machine: 32 MiB keeps the test
+    // about the relay, not about the machine's load.
     assert!(
-        growth_kib < 16 * 1024,
+        growth_kib < 32 * 1024,
         "peak memory grew by {growth_kib} KiB while relaying 100 MB"
     );
     // The relay legs were closed once both directions finished.
