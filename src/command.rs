@@ -12,6 +12,7 @@
 //! wait 200ms
 //! ```
 
+mod args;
 mod error;
 mod lex;
 mod parse;
