@@ -18,6 +18,7 @@ mod lex;
 mod parse;
 mod print;
 mod value;
+mod websocket;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -27,6 +28,7 @@ use crate::model::Proto;
 pub use error::{ParseError, ParseErrorKind};
 pub use parse::parse_script;
 pub use value::{DURATION_MAX, DURATION_MAX_TEXT, DurationError, parse_duration};
+pub use websocket::{REQUEST_PATH_MAX, WEB_VERBS, WebCommand, is_request_path};
 
 /// Where a command sends to or connects to: an address, or another lab socket by its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,6 +143,8 @@ pub enum Command {
     Wait {
         duration: Duration,
     },
+    /// The HTTP and WebSocket verbs (`ws-server`, `http-get`, `ws-client`, `ws-send`, `ws-close`).
+    Web(WebCommand),
 }
 
 /// A parsed command and where it came from.
@@ -179,6 +183,11 @@ pub const VERBS: &[(&str, &str)] = &[
     ("forward", "forward NAME LISTEN_ADDR TARGET"),
     ("auto-accept", "auto-accept NAME on|off"),
     ("wait", "wait DURATION"),
+    WEB_VERBS[0],
+    WEB_VERBS[1],
+    WEB_VERBS[2],
+    WEB_VERBS[3],
+    WEB_VERBS[4],
 ];
 
 /// The longest NAME (and so the longest generated `clients` name).
@@ -233,6 +242,7 @@ impl Command {
             Self::Forward { .. } => "forward",
             Self::AutoAccept { .. } => "auto-accept",
             Self::Wait { .. } => "wait",
+            Self::Web(web) => web.verb(),
         }
     }
 

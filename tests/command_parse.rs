@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sockscope::command::{
     Command, DURATION_MAX, DurationError, Located, ParseError, ParseErrorKind, ShutdownHow,
-    SockOpt, Target, VERBS, parse_duration, parse_script,
+    SockOpt, Target, VERBS, WebCommand, parse_duration, parse_script,
 };
 use sockscope::model::Proto;
 use sockscope::text::{self, Lang};
@@ -352,6 +352,41 @@ fn examples() -> Vec<(&'static str, Command)> {
             Command::Wait {
                 duration: Duration::from_millis(1500),
             },
+        ),
+        (
+            "ws-server web :0 16",
+            Command::Web(WebCommand::Server {
+                name: name("web"),
+                addr: Some(Target::Addr("127.0.0.1:0".parse().unwrap())),
+                backlog: Some(16),
+            }),
+        ),
+        (
+            "http-get b web",
+            Command::Web(WebCommand::HttpGet {
+                name: name("b"),
+                target: Target::Name(name("web")),
+                path: "/".to_owned(),
+            }),
+        ),
+        (
+            "ws-client chat web /chat?room=1",
+            Command::Web(WebCommand::Client {
+                name: name("chat"),
+                target: Target::Name(name("web")),
+                path: "/chat?room=1".to_owned(),
+            }),
+        ),
+        (
+            "ws-send chat \"hi\\x1b[2J\"",
+            Command::Web(WebCommand::Send {
+                name: name("chat"),
+                data: b"hi\x1b[2J".to_vec(),
+            }),
+        ),
+        (
+            "ws-close chat",
+            Command::Web(WebCommand::Close { name: name("chat") }),
         ),
     ]
 }

@@ -38,7 +38,12 @@ impl<'c, 'a> Args<'c, 'a> {
         Ok(token)
     }
 
-    pub(super) fn error(&self, token: &Token<'_>, kind: ParseErrorKind, expected: &str) -> ParseError {
+    pub(super) fn error(
+        &self,
+        token: &Token<'_>,
+        kind: ParseErrorKind,
+        expected: &str,
+    ) -> ParseError {
         ParseError {
             line: self.line,
             column: token.column,
@@ -107,7 +112,12 @@ impl<'c, 'a> Args<'c, 'a> {
             .map_err(|kind| self.error(token, kind, what))
     }
 
-    pub(super) fn number(&mut self, what: &'static str, min: u64, max: u64) -> Result<u64, ParseError> {
+    pub(super) fn number(
+        &mut self,
+        what: &'static str,
+        min: u64,
+        max: u64,
+    ) -> Result<u64, ParseError> {
         let token = self.take(what)?;
         let value = token
             .text()

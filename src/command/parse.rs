@@ -45,6 +45,8 @@ fn parse_command(raw: &RawCommand<'_>) -> Result<Command, ParseError> {
     };
     let command = if let Some(command) = socket_verb(verb, &mut args)? {
         command
+    } else if let Some(command) = super::websocket::parse(verb, &mut args)? {
+        command
     } else {
         lab_verb(verb, &mut args)?
     };

@@ -16,6 +16,7 @@ use super::probe::Prober;
 use super::relay::Relays;
 use super::table::SocketTable;
 use super::trace::Trace;
+use super::web_session::WebSessions;
 use crate::command::Command;
 use crate::model::LabMessage;
 use crate::net::lab_capture::{Endpoint, LabCapture};
@@ -42,6 +43,8 @@ pub struct Lab {
     pub(super) former: HashMap<String, SocketAddr>,
     /// The segments of the lab's connections (`AF_PACKET` on `lo`), or why there are none.
     pub(super) capture: LabCapture,
+    /// The HTTP and WebSocket conversations (`ws-server`, `http-get`, `ws-client`).
+    pub(super) web: WebSessions,
 }
 
 impl Lab {
@@ -70,6 +73,7 @@ impl Lab {
             prober,
             former: HashMap::new(),
             capture,
+            web: WebSessions::default(),
         })
     }
 
@@ -102,6 +106,7 @@ impl Lab {
         }
         self.table.clear();
         self.relays = Relays::default();
+        self.web = WebSessions::default();
         self.former.clear();
         self.errors.clear();
         self.started = Instant::now();
@@ -270,6 +275,7 @@ impl Lab {
             } => self.forward(name, *listen, target),
             Command::AutoAccept { name, on } => self.auto_accept(name, *on),
             Command::Wait { duration } => Ok(Step::Wait(*duration)),
+            Command::Web(web) => self.web(web),
         }
     }
 }
