@@ -55,6 +55,10 @@ const BUILTINS: &[(&str, &str)] = &[
         "port-ranges",
         include_str!("../../assets/scenarios/port-ranges.toml"),
     ),
+    (
+        "websocket",
+        include_str!("../../assets/scenarios/websocket.toml"),
+    ),
 ];
 
 /// The names of the built-in scenarios, in teaching order.
@@ -73,6 +77,7 @@ pub const BUILTIN_NAMES: &[&str] = &[
     "udp-vs-tcp",
     "port-forward",
     "port-ranges",
+    "websocket",
 ];
 
 /// The TOML text of a built-in.
