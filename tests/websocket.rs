@@ -196,7 +196,7 @@ fn peer_bytes_stay_escaped_in_frames_and_heads() {
     });
     for entry in &snapshot.trace {
         assert!(
-            !entry.call.chars().any(|c| c.is_control()),
+            !entry.call.chars().any(char::is_control),
             "raw control in {:?}",
             entry.call
         );

@@ -171,7 +171,10 @@ fn listener_paras(app: &App, listener: &ListenerInfo) -> Vec<Para> {
         app,
         "nstat -az TcpExtListenOverflows TcpExtListenDrops",
     ));
-    paras.push(Para::Note(app.t("explain.listener.counters").to_owned()));
+    let scope = app.snapshot.counters.scope.key();
+    paras.push(Para::Note(
+        app.t(&format!("counters.explain_{scope}")).to_owned(),
+    ));
     paras
 }
 
