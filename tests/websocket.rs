@@ -285,3 +285,47 @@ fn bad_input_exits_2_and_runs_nothing() {
     assert!(stderr.contains("line 1, column 32: "), "{stderr}");
     assert!(output.stdout.is_empty());
 }
+
+#[test]
+fn the_ladder_shows_the_upgrade_and_the_frames_as_segments() {
+    let output = common::sockscope(&[
+        "snapshot",
+        "--net",
+        "private",
+        "--run",
+        "ws-server web; ws-client chat web /chat; ws-send chat hello",
+        "--wait",
+        "300ms",
+        "--format",
+        "json",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() && stderr.contains("not available") {
+        eprintln!("NOTE: no private network here, so no capture: {stderr}");
+        return;
+    }
+    assert!(output.status.success(), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let data: Vec<(u64, String)> = json["segments"]
+        .as_array()
+        .expect("segments")
+        .iter()
+        .filter(|segment| segment["conn"] == "chat" && segment["len"].as_u64() > Some(0))
+        .map(|segment| {
+            (
+                segment["len"].as_u64().unwrap_or_default(),
+                segment["preview"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    // One connection carries the upgrade request, the 101, then the frames: a masked "hello"
+    // (2 header bytes + 4 of mask + 5) and its unmasked echo (2 + 5).
+    assert!(data.len() >= 4, "{data:#?}");
+    assert!(data[0].1.starts_with("\"GET /chat HTTP/1.1"), "{data:#?}");
+    assert!(
+        data[1].1.starts_with("\"HTTP/1.1 101 Switching Protocols"),
+        "{data:#?}"
+    );
+    assert_eq!(data[2].0, 11, "{data:#?}");
+    assert_eq!(data[3], (7, "\"\\201\\5hello\"".to_owned()), "{data:#?}");
+}
