@@ -329,3 +329,47 @@ fn the_ladder_shows_the_upgrade_and_the_frames_as_segments() {
     assert_eq!(data[2].0, 11, "{data:#?}");
     assert_eq!(data[3], (7, "\"\\201\\5hello\"".to_owned()), "{data:#?}");
 }
+
+#[test]
+fn a_decoded_entry_explains_itself_as_no_syscall() {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::layout::Rect;
+    use sockscope::app::{App, Panel};
+    use sockscope::settings::ThemeName;
+
+    let mut lab = lab_running("ws-server web; ws-client chat web /chat; ws-send chat hi");
+    let snapshot = snapshot_when(&mut lab, Duration::from_secs(5), |s| {
+        echoed(s, "chat", "hi")
+    });
+    let index = snapshot
+        .trace
+        .iter()
+        .position(|entry| entry.call.starts_with("ws frame received: TEXT"))
+        .expect("a decoded frame");
+    for (lang, says) in [
+        (Lang::En, "Not a system call"),
+        (Lang::Ko, "시스템 호출이 아닙니다"),
+    ] {
+        let mut app = App::new(lang, ThemeName::Default);
+        app.apply(snapshot.clone());
+        app.focus = Panel::Trace;
+        app.select(Panel::Trace, index);
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        terminal
+            .draw(|frame| sockscope::ui::explain::render(frame, Rect::new(0, 0, 100, 30), &app))
+            .unwrap();
+        let buffer = terminal.backend().buffer();
+        let text: String = (0..30)
+            .map(|y| {
+                (0..100)
+                    .map(|x| buffer[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let squeezed = text.replace([' ', '\n', '│'], "");
+        assert!(squeezed.contains(&says.replace(' ', "")), "{text}");
+        assert!(!text.contains("man 2 ws"), "{text}");
+    }
+}
