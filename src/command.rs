@@ -12,6 +12,7 @@
 //! wait 200ms
 //! ```
 
+mod args;
 mod error;
 mod ipc;
 mod lex;
@@ -19,6 +20,7 @@ mod nat;
 mod parse;
 mod print;
 mod value;
+mod websocket;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -30,6 +32,7 @@ pub use nat::{NAT_USAGE, NatCommand};
 pub use ipc::{IpcCommand, PairKind, UNIX_NAME_MAX, UnixAddr, UnixTarget};
 pub use parse::parse_script;
 pub use value::{DURATION_MAX, DURATION_MAX_TEXT, DurationError, parse_duration};
+pub use websocket::{REQUEST_PATH_MAX, WEB_VERBS, WebCommand, is_request_path};
 
 /// Where a command sends to or connects to: an address, or another lab socket by its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +149,8 @@ pub enum Command {
     },
     /// A local IPC verb (`pipe`, `fifo`, `socketpair`, `unix-*`): see [`IpcCommand`].
     Ipc(IpcCommand),
+    /// The HTTP and WebSocket verbs (`ws-server`, `http-get`, `ws-client`, `ws-send`, `ws-close`).
+    Web(WebCommand),
 }
 
 /// A parsed command and where it came from.
@@ -191,6 +196,11 @@ pub const VERBS: &[(&str, &str)] = &[
     ("unix-server", "unix-server NAME FILE|@NAME [BACKLOG]"),
     ("unix-client", "unix-client NAME FILE|@NAME|SERVER"),
     ("unix-dgram", "unix-dgram NAME [FILE|@NAME]"),
+    WEB_VERBS[0],
+    WEB_VERBS[1],
+    WEB_VERBS[2],
+    WEB_VERBS[3],
+    WEB_VERBS[4],
 ];
 
 /// The longest NAME (and so the longest generated `clients` name).
@@ -246,6 +256,7 @@ impl Command {
             Self::AutoAccept { .. } => "auto-accept",
             Self::Wait { .. } => "wait",
             Self::Ipc(ipc) => ipc.verb(),
+            Self::Web(web) => web.verb(),
         }
     }
 

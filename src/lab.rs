@@ -22,6 +22,9 @@ mod snapshot;
 mod table;
 pub mod trace;
 mod verbs;
+mod web_session;
+mod websocket;
+mod ws_wire;
 
 pub use self::config::{CAPTURE_TOKEN, FIRST_SOCKET_TOKEN, LabConfig, Step};
 pub use self::engine::Lab;

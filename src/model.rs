@@ -306,6 +306,39 @@ pub struct Counters {
     /// The same counters' values when the lab started, so the UI can show what the lab caused.
     pub listen_overflows_at_start: u64,
     pub listen_drops_at_start: u64,
+    /// Whose listeners they count: the kernel keeps them per network namespace.
+    pub scope: CounterScope,
+}
+
+/// Whose listeners a namespace-wide counter counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CounterScope {
+    /// The host network's namespace: every program on the machine that uses it (`"machine"`).
+    #[default]
+    Machine,
+    /// The lab's private network: only the lab, and what `sockscope exec` runs there (`"lab"`).
+    Lab,
+}
+
+impl CounterScope {
+    /// The scope of the counters in `network`.
+    #[must_use]
+    pub fn of(network: Network) -> Self {
+        match network {
+            Network::Host => Self::Machine,
+            Network::Private => Self::Lab,
+        }
+    }
+
+    /// The locale key stem of its labels (`counters.machine`, `counters.lab`).
+    #[must_use]
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Machine => "machine",
+            Self::Lab => "lab",
+        }
+    }
 }
 
 /// One syscall the lab made, in strace form.

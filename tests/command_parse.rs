@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use sockscope::command::{
     Command, DURATION_MAX, DurationError, IpcCommand, Located, PairKind, ParseError,
-    ParseErrorKind, ShutdownHow, SockOpt, Target, UnixAddr, UnixTarget, VERBS, parse_duration,
-    parse_script,
+    ParseErrorKind, ShutdownHow, SockOpt, Target, UnixAddr, UnixTarget, VERBS, WebCommand,
+    parse_duration, parse_script,
 };
 use sockscope::model::Proto;
 use sockscope::text::{self, Lang};
@@ -398,6 +398,41 @@ fn examples() -> Vec<(&'static str, Command)> {
                 name: "d".into(),
                 addr: None,
             }),
+        ),
+        (
+            "ws-server web :0 16",
+            Command::Web(WebCommand::Server {
+                name: name("web"),
+                addr: Some(Target::Addr("127.0.0.1:0".parse().unwrap())),
+                backlog: Some(16),
+            }),
+        ),
+        (
+            "http-get b web",
+            Command::Web(WebCommand::HttpGet {
+                name: name("b"),
+                target: Target::Name(name("web")),
+                path: "/".to_owned(),
+            }),
+        ),
+        (
+            "ws-client chat web /chat?room=1",
+            Command::Web(WebCommand::Client {
+                name: name("chat"),
+                target: Target::Name(name("web")),
+                path: "/chat?room=1".to_owned(),
+            }),
+        ),
+        (
+            "ws-send chat \"hi\\x1b[2J\"",
+            Command::Web(WebCommand::Send {
+                name: name("chat"),
+                data: b"hi\x1b[2J".to_vec(),
+            }),
+        ),
+        (
+            "ws-close chat",
+            Command::Web(WebCommand::Close { name: name("chat") }),
         ),
     ]
 }

@@ -262,6 +262,7 @@ fn fixture() -> Snapshot {
             listen_drops: 12,
             listen_overflows_at_start: 9,
             listen_drops_at_start: 9,
+            ..Counters::default()
         },
         trace: trace_entries(),
         errors: vec![LabMessage {

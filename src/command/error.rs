@@ -27,6 +27,8 @@ pub enum ParseErrorKind {
     DurationTooLong,
     UnterminatedQuote,
     BadEscape,
+    /// A request PATH that is not `/` followed by visible ASCII (`http-get`, `ws-client`).
+    BadRequestPath,
     /// A number outside `min..=max` (COUNT, BACKLOG, MAX, VALUE).
     OutOfRange {
         min: u64,
@@ -53,6 +55,7 @@ impl ParseErrorKind {
             Self::DurationTooLong => "input.duration_too_long",
             Self::UnterminatedQuote => "parse.unterminated_quote",
             Self::BadEscape => "parse.bad_escape",
+            Self::BadRequestPath => "websocket.bad_request_path",
             Self::OutOfRange { .. } => "parse.out_of_range",
             Self::SameName => "parse_ipc.same_name",
         }

@@ -1,20 +1,14 @@
 //! Turns the tokens of each command into a [`Command`].
 
-use std::net::SocketAddr;
-
+use super::args::Args;
 use super::error::{ParseError, ParseErrorKind, shown};
 use super::lex::{Lexer, RawCommand, Token};
-use super::value::{
-    DurationError, is_name, looks_numeric, parse_addr, parse_duration, parse_integer, parse_target,
-};
+use super::value::{DurationError, looks_numeric, parse_duration};
 use super::{
     BACKLOG_MAX, CLIENTS_MAX, Command, Located, NAME_MAX, RECV_DEFAULT, RECV_MAX, ShutdownHow,
-    SockOpt, Target, VERBS,
+    SockOpt, VERBS,
 };
 use crate::model::Proto;
-
-/// The escapes a quoted PATH may use: no `\0`, and `\xNN` bytes must form UTF-8.
-const PATH_ESCAPES: &str = r#"\n \r \t \\ \" \xNN (UTF-8)"#;
 
 /// Parses a whole script. Nothing in it should run unless all of it parses, so the first error
 /// (in script order) is returned and the commands before it are dropped.
@@ -53,6 +47,8 @@ fn parse_command(raw: &RawCommand<'_>) -> Result<Command, ParseError> {
         return Ok(command);
     }
     let command = if let Some(command) = socket_verb(verb, &mut args)? {
+        command
+    } else if let Some(command) = super::websocket::parse(verb, &mut args)? {
         command
     } else {
         lab_verb(verb, &mut args)?
@@ -258,165 +254,4 @@ fn edit_distance(a: &[char], b: &str) -> usize {
         std::mem::swap(&mut previous, &mut current);
     }
     previous[b.len()]
-}
-
-/// The arguments of one command, consumed left to right.
-struct Args<'c, 'a> {
-    tokens: &'c [Token<'a>],
-    next: usize,
-    line: usize,
-    end_column: usize,
-    usage: &'static str,
-}
-
-impl<'c, 'a> Args<'c, 'a> {
-    fn peek(&self) -> Option<&'c Token<'a>> {
-        self.tokens.get(self.next)
-    }
-
-    fn take(&mut self, missing: &'static str) -> Result<&'c Token<'a>, ParseError> {
-        let token = self.peek().ok_or_else(|| ParseError {
-            line: self.line,
-            column: self.end_column,
-            found: String::new(),
-            expected: self.usage.to_owned(),
-            kind: ParseErrorKind::MissingArgument { missing },
-        })?;
-        self.next += 1;
-        Ok(token)
-    }
-
-    fn error(&self, token: &Token<'_>, kind: ParseErrorKind, expected: &str) -> ParseError {
-        ParseError {
-            line: self.line,
-            column: token.column,
-            found: shown(token.raw),
-            expected: expected.to_owned(),
-            kind,
-        }
-    }
-
-    /// Fails on the first argument left over.
-    fn finish(&self) -> Result<(), ParseError> {
-        match self.peek() {
-            Some(token) => Err(self.error(token, ParseErrorKind::ExtraArgument, self.usage)),
-            None => Ok(()),
-        }
-    }
-
-    fn name(&mut self, what: &'static str) -> Result<String, ParseError> {
-        let token = self.take(what)?;
-        match token.text() {
-            Some(text) if is_name(text) => Ok(text.to_owned()),
-            _ => Err(self.error(token, ParseErrorKind::BadName, what)),
-        }
-    }
-
-    fn keyword<T: Copy>(
-        &mut self,
-        what: &'static str,
-        choices: &[(&str, T)],
-    ) -> Result<T, ParseError> {
-        let token = self.take(what)?;
-        let text = token.text().unwrap_or_default();
-        choices
-            .iter()
-            .find(|(word, _)| word.eq_ignore_ascii_case(text))
-            .map(|&(_, value)| value)
-            .ok_or_else(|| self.error(token, ParseErrorKind::BadKeyword, what))
-    }
-
-    fn optional_keyword<T: Copy>(
-        &mut self,
-        what: &'static str,
-        choices: &[(&str, T)],
-    ) -> Result<Option<T>, ParseError> {
-        match self.peek() {
-            Some(_) => self.keyword(what, choices).map(Some),
-            None => Ok(None),
-        }
-    }
-
-    fn addr(&mut self, what: &'static str) -> Result<SocketAddr, ParseError> {
-        let token = self.take(what)?;
-        token
-            .text()
-            .ok_or(ParseErrorKind::BadAddress)
-            .and_then(parse_addr)
-            .map_err(|kind| self.error(token, kind, what))
-    }
-
-    fn target(&mut self, what: &'static str) -> Result<Target, ParseError> {
-        let token = self.take(what)?;
-        token
-            .text()
-            .ok_or(ParseErrorKind::BadAddress)
-            .and_then(parse_target)
-            .map_err(|kind| self.error(token, kind, what))
-    }
-
-    fn number(&mut self, what: &'static str, min: u64, max: u64) -> Result<u64, ParseError> {
-        let token = self.take(what)?;
-        let value = token
-            .text()
-            .and_then(parse_integer)
-            .ok_or_else(|| self.error(token, ParseErrorKind::BadNumber, what))?;
-        u64::try_from(value)
-            .ok()
-            .filter(|value| (min..=max).contains(value))
-            .ok_or_else(|| self.error(token, ParseErrorKind::OutOfRange { min, max }, what))
-    }
-
-    /// An optional `on`, `off` or number (`setsockopt`'s VALUE).
-    fn switch_or_number(&mut self) -> Result<Option<u32>, ParseError> {
-        let Some(token) = self.peek() else {
-            return Ok(None);
-        };
-        match token.text() {
-            Some(word) if word.eq_ignore_ascii_case("on") => {
-                self.next += 1;
-                Ok(Some(1))
-            }
-            Some(word) if word.eq_ignore_ascii_case("off") => {
-                self.next += 1;
-                Ok(Some(0))
-            }
-            _ => Ok(Some(self.number("VALUE", 0, u32::MAX.into())? as u32)),
-        }
-    }
-
-    /// TEXT: one quoted string, or all the remaining bare words joined by single spaces.
-    fn text(&mut self) -> Result<Vec<u8>, ParseError> {
-        let rest = &self.tokens[self.next..];
-        let first = self.take("TEXT")?;
-        if let Some(bytes) = &first.quoted {
-            return Ok(bytes.clone());
-        }
-        let mut data = Vec::new();
-        for token in rest {
-            if token.quoted.is_some() {
-                break;
-            }
-            if !data.is_empty() {
-                data.push(b' ');
-            }
-            data.extend_from_slice(token.raw.as_bytes());
-        }
-        // A quoted token after bare words is left over, and `finish` reports it.
-        self.next += rest
-            .iter()
-            .skip(1)
-            .take_while(|t| t.quoted.is_none())
-            .count();
-        Ok(data)
-    }
-
-    /// PATH: one word or quoted string, UTF-8, without NUL.
-    fn path(&mut self) -> Result<String, ParseError> {
-        let token = self.take("PATH")?;
-        match token.text() {
-            Some(text) if !text.contains('\0') => Ok(text.to_owned()),
-            _ => Err(self.error(token, ParseErrorKind::BadEscape, PATH_ESCAPES)),
-        }
-    }
 }

@@ -76,6 +76,12 @@ pub(super) fn line(command: &Command) -> String {
         Command::AutoAccept { name, on } => vec![name.into(), on_off(*on).into()],
         Command::Wait { duration } => vec![format_duration(*duration).into()],
         Command::Ipc(ipc) => ipc.words().into_iter().map(Cow::Owned).collect(),
+        Command::Web(web) => {
+            let (plain, data) = web.words();
+            let mut words: Vec<Cow<'_, str>> = plain.into_iter().map(Cow::Owned).collect();
+            words.extend(data.map(|data| text(data).into()));
+            words
+        }
     };
     let mut out = String::from(command.verb());
     for word in words {

@@ -74,7 +74,7 @@ pub fn listing(snapshot: &Snapshot, lang: Lang) -> String {
     let counters = &snapshot.counters;
     let _ = writeln!(
         out,
-        "== ListenOverflows {} (+{}), ListenDrops {} (+{}); ephemeral {}-{}; somaxconn {}",
+        "== ListenOverflows {} (+{}), ListenDrops {} (+{}) [{}]; ephemeral {}-{}; somaxconn {}",
         counters.listen_overflows,
         counters
             .listen_overflows
@@ -83,6 +83,7 @@ pub fn listing(snapshot: &Snapshot, lang: Lang) -> String {
         counters
             .listen_drops
             .saturating_sub(counters.listen_drops_at_start),
+        text::get(lang, &format!("counters.{}", counters.scope.key())),
         snapshot.ports.ephemeral[0],
         snapshot.ports.ephemeral[1],
         snapshot.ports.somaxconn

@@ -18,6 +18,7 @@ use super::probe::Prober;
 use super::relay::Relays;
 use super::table::SocketTable;
 use super::trace::Trace;
+use super::web_session::WebSessions;
 use crate::command::Command;
 use crate::kernel::internal_fds;
 use crate::model::LabMessage;
@@ -49,6 +50,8 @@ pub struct Lab {
     pub(super) fd_labels: FdLabels,
     /// The private directory of the lab's FIFOs and unix socket paths (made on first use).
     pub(super) ipc_dir: IpcDir,
+    /// The HTTP and WebSocket conversations (`ws-server`, `http-get`, `ws-client`).
+    pub(super) web: WebSessions,
 }
 
 impl Drop for Lab {
@@ -93,6 +96,7 @@ impl Lab {
             capture,
             fd_labels: FdLabels::default(),
             ipc_dir: IpcDir::default(),
+            web: WebSessions::default(),
         })
     }
 
@@ -125,6 +129,7 @@ impl Lab {
         }
         self.table.clear();
         self.relays = Relays::default();
+        self.web = WebSessions::default();
         self.former.clear();
         self.errors.clear();
         self.started = Instant::now();
@@ -295,6 +300,7 @@ impl Lab {
             Command::AutoAccept { name, on } => self.auto_accept(name, *on),
             Command::Wait { duration } => Ok(Step::Wait(*duration)),
             Command::Ipc(ipc) => self.ipc(ipc),
+            Command::Web(web) => self.web(web),
         }
     }
 }

@@ -11,7 +11,9 @@ impl Lab {
         let Some(entry) = self.table.get(token) else {
             return;
         };
+        let (web_server, web_conversation) = self.is_web(token);
         match &entry.handle {
+            Handle::Listener(_) if readable && web_server => self.web_accept(token),
             Handle::Listener(_) if readable && entry.auto_accept => {
                 let context = if entry.forwarder.is_some() {
                     format!("forward {}", entry.name())
@@ -27,6 +29,9 @@ impl Lab {
                 }
                 if self.relays.is_relayed(token) {
                     self.pump_relay(token);
+                }
+                if web_conversation {
+                    self.drive_web(token);
                 }
             }
             _ => {}

@@ -196,7 +196,7 @@ impl Lab {
     /// Whether a relay stopped on its budget and wants another turn.
     #[must_use]
     pub fn has_unfinished_work(&self) -> bool {
-        !self.relays.unfinished.is_empty()
+        !self.relays.unfinished.is_empty() || self.has_unfinished_web()
     }
 
     /// Gives every relay that stopped on its budget another turn (one budget each). Returns
@@ -210,6 +210,7 @@ impl Lab {
             // Bytes moved: queues and counters changed.
             self.prober.mark_stale();
         }
-        !tokens.is_empty()
+        let web = self.continue_web();
+        !tokens.is_empty() || web
     }
 }

@@ -156,6 +156,7 @@ impl Lab {
                 listen_drops: drops,
                 listen_overflows_at_start: self.prober.counters_at_start.0,
                 listen_drops_at_start: self.prober.counters_at_start.1,
+                scope: crate::model::CounterScope::of(crate::net::network()),
             },
             trace: self.trace.entries(),
             trace_dropped: self.trace.dropped(),

@@ -120,6 +120,19 @@ impl Trace {
         });
     }
 
+    /// Records what the bytes of the calls before it meant (an HTTP head, a WebSocket frame),
+    /// already escaped: `decoded`, or `protocol error` when they broke the protocol.
+    pub fn record_meaning(&mut self, name: Option<&str>, text: String, failed: bool) {
+        self.push(TraceEntry {
+            call: text,
+            result: if failed { "protocol error" } else { "decoded" }.to_owned(),
+            errno: None,
+            failed,
+            name: name.map(str::to_owned),
+            at_ms: self.started.elapsed().as_millis() as u64,
+        });
+    }
+
     /// The first call that ran out of descriptors since the last time this was asked.
     pub fn take_exhaustion(&mut self) -> Option<Exhaustion> {
         self.exhaustion.take()

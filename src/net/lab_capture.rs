@@ -17,7 +17,7 @@ use super::decode::flag_names;
 use super::filter::Scope;
 use super::flows::{Flow, Flows};
 use super::{ladder, private};
-use crate::command::{Command, Target};
+use crate::command::{Command, Target, WebCommand};
 use crate::model::{
     CaptureInfo, CapturedConnection, Network, Proto, Segment, StateCause, StateChange, TcpState,
 };
@@ -132,7 +132,9 @@ impl LabCapture {
         | Command::Client { target, .. }
         | Command::Clients { target, .. }
         | Command::SendTo { target, .. }
-        | Command::Forward { target, .. }) = command
+        | Command::Forward { target, .. }
+        | Command::Web(WebCommand::HttpGet { target, .. } | WebCommand::Client { target, .. })) =
+            command
         else {
             return;
         };

@@ -59,6 +59,10 @@ const BUILTINS: &[(&str, &str)] = &[
         "port-ranges",
         include_str!("../../assets/scenarios/port-ranges.toml"),
     ),
+    (
+        "websocket",
+        include_str!("../../assets/scenarios/websocket.toml"),
+    ),
 ];
 
 /// The names of the built-in scenarios, in teaching order.
@@ -78,6 +82,7 @@ pub const BUILTIN_NAMES: &[&str] = &[
     "ipc-vs-socket",
     "port-forward",
     "port-ranges",
+    "websocket",
 ];
 
 /// The TOML text of a built-in.

@@ -214,6 +214,7 @@ const COUNTERS: Shape = Shape::Record(&[
     ("listen_drops_at_start", Shape::Scalar),
     ("listen_overflows_delta", Shape::Scalar),
     ("listen_drops_delta", Shape::Scalar),
+    ("scope", Shape::Scalar),
 ]);
 
 const TRACE_ENTRY: Shape = Shape::Record(&[

@@ -203,7 +203,10 @@ fn listener_paras(app: &App, listener: &ListenerInfo) -> Vec<Para> {
         app,
         "nstat -az TcpExtListenOverflows TcpExtListenDrops",
     ));
-    paras.push(Para::Note(app.t("explain.listener.counters").to_owned()));
+    let scope = app.snapshot.counters.scope.key();
+    paras.push(Para::Note(
+        app.t(&format!("counters.explain_{scope}")).to_owned(),
+    ));
     paras
 }
 
@@ -403,6 +406,9 @@ fn call_name(call: &str) -> &str {
 }
 
 fn trace(app: &App, entry: &TraceEntry) -> Vec<Para> {
+    if entry.errno.is_none() && matches!(entry.result.as_str(), "decoded" | "protocol error") {
+        return decoded(app, entry);
+    }
     let lang = app.lang;
     let call = visible(call_name(&entry.call));
     let known = match call.as_str() {
@@ -445,6 +451,23 @@ fn trace(app: &App, entry: &TraceEntry) -> Vec<Para> {
         paras.push(Para::Text(format!("{errno}: {meaning}")));
     }
     paras.push(Para::Command(format!("man 2 {call}")));
+    paras
+}
+
+/// An entry that is no syscall but what the bytes of the calls before it meant (the HTTP and
+/// WebSocket verbs): what kind of reading it is, and how to see the same bytes outside.
+fn decoded(app: &App, entry: &TraceEntry) -> Vec<Para> {
+    let mut paras = vec![Para::Heading(visible(&entry.call))];
+    let kind = if entry.call.starts_with("ws frame") {
+        "websocket.explain_frame"
+    } else if entry.call.starts_with("http") {
+        "websocket.explain_http"
+    } else {
+        "websocket.explain_event"
+    };
+    paras.push(Para::Text(app.t(kind).to_owned()));
+    paras.push(Para::Note(app.t("websocket.explain_decoded").to_owned()));
+    paras.push(Para::Command("tcpdump -i lo -nX 'tcp'".to_owned()));
     paras
 }
 

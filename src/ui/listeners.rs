@@ -272,19 +272,52 @@ fn counters(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
             theme.title
         }
     };
-    let line = Line::from(vec![
-        Span::styled(
-            format!(" ListenOverflows {} ", counters.listen_overflows),
-            theme.title,
-        ),
-        Span::styled(format!("(+{overflows})"), delta_style(overflows)),
-        Span::styled(
-            format!(" ListenDrops {} ", counters.listen_drops),
-            theme.title,
-        ),
-        Span::styled(format!("(+{drops})"), delta_style(drops)),
-        Span::styled(" ", theme.title),
-    ]);
+    // Whose counts these are comes first: on the host network they are the whole machine's,
+    // and a delta is not necessarily the lab's. The totals go first when room is short.
+    let key = counters.scope.key();
+    let room = usize::from(area.width - 2);
+    let long = app.t(&format!("counters.{key}"));
+    let short = app.t(&format!("counters.{key}_short"));
+    // (scope, with totals, the kernel's full names): from the most to the least said.
+    let candidates = [
+        (long, true, true),
+        (long, false, true),
+        (short, false, true),
+        (short, false, false),
+    ];
+    let build = |scope: &str, totals: bool, full_names: bool| {
+        let total = |value: u64| {
+            if totals {
+                format!(" {value} ")
+            } else {
+                " ".to_owned()
+            }
+        };
+        let (overflows_name, drops_name) = if full_names {
+            ("ListenOverflows", "ListenDrops")
+        } else {
+            ("Overflows", "Drops")
+        };
+        Line::from(vec![
+            Span::styled(format!(" {scope}:"), theme.title),
+            Span::styled(
+                format!(" {overflows_name}{}", total(counters.listen_overflows)),
+                theme.title,
+            ),
+            Span::styled(format!("(+{overflows})"), delta_style(overflows)),
+            Span::styled(
+                format!(" {drops_name}{}", total(counters.listen_drops)),
+                theme.title,
+            ),
+            Span::styled(format!("(+{drops})"), delta_style(drops)),
+            Span::styled(" ", theme.title),
+        ])
+    };
+    let line = candidates
+        .iter()
+        .map(|&(scope, totals, full_names)| build(scope, totals, full_names))
+        .find(|line| line.width() <= room)
+        .unwrap_or_else(|| build(short, false, false));
     let row = Rect::new(area.x + 1, area.bottom() - 1, area.width - 2, 1);
     draw::put(buf, row, row.y, &line);
 }

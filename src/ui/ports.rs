@@ -1,6 +1,11 @@
-//! The port number space 0-65535 scaled to the panel's width: IANA's three bands, the kernel's
+//! The port number space 0-65535 on the panel's width: IANA's three bands, the kernel's
 //! ephemeral range under them (not the same thing), the privileged boundary, and a marker for
 //! every port the lab's sockets occupy.
+//!
+//! The axis is broken: to scale, the well-known band (0-1023, 1.6% of the space) would get one
+//! column of 60 and no label, yet it is the band a lesson on ports starts with. So 0-1023 gets a
+//! readable segment of its own on the left, then a `/` break, then 1024-65535 to scale; the
+//! legend says the first segment is not to scale.
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -75,34 +80,121 @@ fn rows_for(height: u16) -> Vec<Row> {
     wanted.to_vec()
 }
 
-/// The column of `port` on a line `width` columns wide.
-fn column_of(port: u16, width: u16) -> u16 {
-    (u32::from(port) * u32::from(width) / 65_536) as u16
+/// The first port of the part of the axis drawn to scale (IANA's registered band starts there).
+const SCALED_FROM: u32 = 1024;
+/// The ports in the part drawn to scale: 1024-65535.
+const SCALED_PORTS: u32 = 65_536 - SCALED_FROM;
+/// The column the break is drawn in.
+const BREAK: &str = "/";
+
+/// How a line of `width` columns stands for the ports: `well_known` columns for 0-1023 (not to
+/// scale), one column for the break, the rest for 1024-65535 (to scale). On a line too narrow
+/// for a break, everything is to scale (`well_known == 0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Scale {
+    width: u16,
+    well_known: u16,
 }
 
-/// The first port a column stands for.
-fn port_at(column: u16, width: u16) -> u16 {
-    (u32::from(column) * 65_536 / u32::from(width.max(1))).min(65_535) as u16
-}
+impl Scale {
+    /// The widest well-known segment that leaves at least three quarters of the line to scale:
+    /// the band's full label if it fits, else its name, else a letter.
+    fn new(map: &PortMap<'_>, width: u16) -> Self {
+        if width < 8 {
+            return Self {
+                width,
+                well_known: 0,
+            };
+        }
+        let (full, short) = band_label(map, PortBand::WellKnown);
+        let room = usize::from(width / 4);
+        let wanted = [draw::width(&full), draw::width(short)]
+            .into_iter()
+            .find(|&wanted| wanted <= room)
+            .unwrap_or(1)
+            .max(2);
+        Self {
+            width,
+            well_known: wanted as u16,
+        }
+    }
 
-/// The IANA band (well-known, registered, dynamic) a column stands for.
-fn iana_band(column: u16, width: u16) -> PortBand {
-    let port = port_at(column, width);
-    [PortBand::WellKnown, PortBand::Registered, PortBand::Dynamic]
-        .into_iter()
-        .find(|band| {
-            let (lo, hi) = band.range([0, 0]);
-            (lo..=hi).contains(&port)
-        })
-        .unwrap_or(PortBand::Dynamic)
-}
+    fn is_broken(self) -> bool {
+        self.well_known > 0
+    }
 
-/// The columns `[first, last]` of an IANA band on a line `width` wide.
-fn band_columns(band: PortBand, width: u16) -> Option<(u16, u16)> {
-    let columns: Vec<u16> = (0..width)
-        .filter(|column| iana_band(*column, width) == band)
-        .collect();
-    Some((*columns.first()?, *columns.last()?))
+    /// The column of the break, if the axis has one.
+    fn break_column(self) -> Option<u16> {
+        self.is_broken().then_some(self.well_known)
+    }
+
+    /// Columns of the part to scale, and where it starts.
+    fn scaled(self) -> (u16, u16) {
+        if self.is_broken() {
+            (self.well_known + 1, self.width - self.well_known - 1)
+        } else {
+            (0, self.width)
+        }
+    }
+
+    /// The column of `port`.
+    fn column_of(self, port: u16) -> u16 {
+        let port = u32::from(port);
+        if self.is_broken() && port < SCALED_FROM {
+            return (port * u32::from(self.well_known) / SCALED_FROM) as u16;
+        }
+        let (start, columns) = self.scaled();
+        let (from, span) = if self.is_broken() {
+            (SCALED_FROM, SCALED_PORTS)
+        } else {
+            (0, 65_536)
+        };
+        start + ((port - from) * u32::from(columns) / span) as u16
+    }
+
+    /// The first port a column stands for (`None` for the break).
+    fn port_at(self, column: u16) -> Option<u16> {
+        let column = u32::from(column);
+        if self.is_broken() && column < u32::from(self.well_known) {
+            return Some((column * SCALED_FROM / u32::from(self.well_known)) as u16);
+        }
+        if self.break_column().map(u32::from) == Some(column) {
+            return None;
+        }
+        let (start, columns) = self.scaled();
+        let (from, span) = if self.is_broken() {
+            (SCALED_FROM, SCALED_PORTS)
+        } else {
+            (0, 65_536)
+        };
+        let offset = column - u32::from(start);
+        Some((from + offset * span / u32::from(columns.max(1))).min(65_535) as u16)
+    }
+
+    /// The IANA band (well-known, registered, dynamic) a column stands for.
+    fn iana_band(self, column: u16) -> Option<PortBand> {
+        let port = self.port_at(column)?;
+        [PortBand::WellKnown, PortBand::Registered, PortBand::Dynamic]
+            .into_iter()
+            .find(|band| {
+                let (lo, hi) = band.range([0, 0]);
+                (lo..=hi).contains(&port)
+            })
+    }
+
+    /// The columns `[first, last]` of an IANA band.
+    fn band_columns(self, band: PortBand) -> Option<(u16, u16)> {
+        let columns: Vec<u16> = (0..self.width)
+            .filter(|column| self.iana_band(*column) == Some(band))
+            .collect();
+        Some((*columns.first()?, *columns.last()?))
+    }
+
+    /// The columns `[first, last]` of the kernel's ephemeral range.
+    fn ephemeral_columns(self, [lo, hi]: [u16; 2]) -> (u16, u16) {
+        let first = self.column_of(lo);
+        (first, self.column_of(hi).max(first))
+    }
 }
 
 fn band_label(map: &PortMap<'_>, band: PortBand) -> (String, &'static str) {
@@ -112,13 +204,13 @@ fn band_label(map: &PortMap<'_>, band: PortBand) -> (String, &'static str) {
 }
 
 /// One marker per port in use: `(index in ports.in_use, column)`, sorted by column.
-fn markers(map: &PortMap<'_>, width: u16) -> Vec<(usize, u16)> {
+fn markers(map: &PortMap<'_>, scale: Scale) -> Vec<(usize, u16)> {
     let mut out: Vec<(usize, u16)> = map
         .ports
         .in_use
         .iter()
         .enumerate()
-        .map(|(index, used)| (index, column_of(used.port, width)))
+        .map(|(index, used)| (index, scale.column_of(used.port)))
         .collect();
     out.sort_unstable_by_key(|(index, column)| (*column, *index));
     out
@@ -126,8 +218,9 @@ fn markers(map: &PortMap<'_>, width: u16) -> Vec<(usize, u16)> {
 
 /// The labels that fit, one per marker column: `(index, label, label_start)`. A label goes right
 /// of its marker, else left of it; ports sharing a column are counted (`c1:40001 +5`).
-fn placed_labels(map: &PortMap<'_>, width: u16) -> Vec<(usize, String, u16)> {
-    let markers = markers(map, width);
+fn placed_labels(map: &PortMap<'_>, scale: Scale) -> Vec<(usize, String, u16)> {
+    let width = scale.width;
+    let markers = markers(map, scale);
     let mut occupied = vec![false; usize::from(width)];
     for (_, column) in &markers {
         occupied[usize::from(*column)] = true;
@@ -195,28 +288,32 @@ pub fn render_map(frame: &mut Frame, area: Rect, map: &PortMap<'_>) {
         return;
     }
     let selected = map.focused.then_some(map.selected);
+    let scale = Scale::new(map, inner.width);
     let buf = frame.buffer_mut();
     let separate_ephemeral = rows.contains(&Row::Ephemeral);
     for (offset, row) in rows.into_iter().enumerate() {
         let line = Rect::new(inner.x, inner.y + offset as u16, inner.width, 1);
         match row {
-            Row::Bands => bands(buf, line, map, &theme, selected),
-            Row::Ephemeral => ephemeral(buf, line, map, &theme, selected),
+            Row::Bands => bands(buf, line, map, scale, &theme, selected),
+            Row::Ephemeral => ephemeral(buf, line, map, scale, &theme, selected),
             Row::Markers => {
                 if !separate_ephemeral {
-                    let [lo, hi] = map.ports.ephemeral;
-                    let first = column_of(lo, line.width);
-                    let last = column_of(hi, line.width).max(first);
+                    let (first, last) = scale.ephemeral_columns(map.ports.ephemeral);
                     let region = Rect::new(line.x + first, line.y, last - first + 1, 1);
                     buf.set_style(region, theme.band_ephemeral);
                 }
-                ports_in_use(buf, line, map, &theme, selected);
+                ports_in_use(buf, line, map, scale, &theme, selected);
             }
-            Row::Axis => axis(buf, line, map, &theme),
+            Row::Axis => axis(buf, line, map, scale, &theme),
             Row::Legend => {
+                let key = if scale.is_broken() {
+                    "ports.legend_broken"
+                } else {
+                    "ports.legend"
+                };
                 let legend = text::format(
                     map.lang,
-                    "ui.ports_legend",
+                    key,
                     &[("port", &map.ports.unprivileged_start.to_string())],
                 );
                 draw::put_str(buf, line, line.x, line.y, &legend, theme.muted);
@@ -225,18 +322,25 @@ pub fn render_map(frame: &mut Frame, area: Rect, map: &PortMap<'_>) {
     }
 }
 
-fn bands(buf: &mut Buffer, line: Rect, map: &PortMap<'_>, theme: &Theme, selected: Option<usize>) {
+fn bands(
+    buf: &mut Buffer,
+    line: Rect,
+    map: &PortMap<'_>,
+    scale: Scale,
+    theme: &Theme,
+    selected: Option<usize>,
+) {
     let width = line.width;
     // The privileged boundary: binding below it needs CAP_NET_BIND_SERVICE. Its `|` gets a column
-    // of its own, which no label covers.
+    // of its own, which no label covers (at 1024, the column right after the break).
     let boundary = map.ports.unprivileged_start;
     let boundary =
-        (boundary > 0 && width >= 2).then(|| column_of(boundary, width).clamp(1, width - 1));
+        (boundary > 0 && width >= 2).then(|| scale.column_of(boundary).clamp(1, width - 1));
     for (index, band) in [PortBand::WellKnown, PortBand::Registered, PortBand::Dynamic]
         .into_iter()
         .enumerate()
     {
-        let Some((first, last)) = band_columns(band, width) else {
+        let Some((first, last)) = scale.band_columns(band) else {
             continue;
         };
         let style = if selected == Some(index) {
@@ -270,19 +374,20 @@ fn bands(buf: &mut Buffer, line: Rect, map: &PortMap<'_>, theme: &Theme, selecte
     if let Some(column) = boundary {
         draw::put_str(buf, line, line.x + column, line.y, "|", theme.warning);
     }
+    if let Some(column) = scale.break_column() {
+        draw::put_str(buf, line, line.x + column, line.y, BREAK, theme.muted);
+    }
 }
 
 fn ephemeral(
     buf: &mut Buffer,
     line: Rect,
     map: &PortMap<'_>,
+    scale: Scale,
     theme: &Theme,
     selected: Option<usize>,
 ) {
-    let [lo, hi] = map.ports.ephemeral;
-    let width = line.width;
-    let first = column_of(lo, width);
-    let last = column_of(hi, width).max(first);
+    let (first, last) = scale.ephemeral_columns(map.ports.ephemeral);
     let span = last - first + 1;
     let style = if selected == Some(3) {
         theme.selection
@@ -310,12 +415,12 @@ fn ports_in_use(
     buf: &mut Buffer,
     line: Rect,
     map: &PortMap<'_>,
+    scale: Scale,
     theme: &Theme,
     selected: Option<usize>,
 ) {
-    let width = line.width;
     let chosen = selected.and_then(|index| index.checked_sub(PortBand::ALL.len()));
-    let markers = markers(map, width);
+    let markers = markers(map, scale);
     if markers.is_empty() {
         draw::put_str(buf, line, line.x, line.y, map.t("ui.no_ports"), theme.muted);
         return;
@@ -328,7 +433,7 @@ fn ports_in_use(
         };
         draw::put_str(buf, line, line.x + column, line.y, "^", style);
     }
-    for (index, label, start) in placed_labels(map, width) {
+    for (index, label, start) in placed_labels(map, scale) {
         let style = if chosen == Some(index) {
             theme.selection
         } else {
@@ -338,12 +443,17 @@ fn ports_in_use(
     }
 }
 
-fn axis(buf: &mut Buffer, line: Rect, map: &PortMap<'_>, theme: &Theme) {
+fn axis(buf: &mut Buffer, line: Rect, map: &PortMap<'_>, scale: Scale, theme: &Theme) {
     let width = line.width;
     let [lo, hi] = map.ports.ephemeral;
     // In order of importance: the ends first, then the band boundaries.
-    let ticks = [0, 65_535, 49_152, lo, hi, 1024];
+    let ticks = [0, 65_535, 1024, 49_152, lo, hi];
     let mut taken: Vec<(u16, u16)> = Vec::new();
+    if let Some(column) = scale.break_column() {
+        // The break goes through the axis too, and no number covers it.
+        draw::put_str(buf, line, line.x + column, line.y, BREAK, theme.muted);
+        taken.push((column, column));
+    }
     for port in ticks {
         let label = port.to_string();
         let label_width = label.len() as u16;
@@ -353,7 +463,7 @@ fn axis(buf: &mut Buffer, line: Rect, map: &PortMap<'_>, theme: &Theme) {
         let start = if port == 65_535 {
             width - label_width
         } else {
-            column_of(port, width).min(width - label_width)
+            scale.column_of(port).min(width - label_width)
         };
         let end = start + label_width;
         let collides = taken
@@ -374,25 +484,24 @@ pub(crate) fn hit(map: &PortMap<'_>, area: Rect, column: u16, row: u16) -> Optio
     if row < inner.y || row >= inner.bottom() || column < inner.x || column >= inner.right() {
         return None;
     }
-    let width = inner.width;
+    let scale = Scale::new(map, inner.width);
     let x = column - inner.x;
     match rows_for(inner.height).get(usize::from(row - inner.y))? {
-        Row::Bands => PortBand::ALL
-            .iter()
-            .position(|band| *band == iana_band(x, width)),
+        Row::Bands => {
+            let band = scale.iana_band(x)?;
+            PortBand::ALL.iter().position(|each| *each == band)
+        }
         Row::Ephemeral => {
-            let [lo, hi] = map.ports.ephemeral;
-            let first = column_of(lo, width);
-            let last = column_of(hi, width).max(first);
+            let (first, last) = scale.ephemeral_columns(map.ports.ephemeral);
             (first..=last).contains(&x).then_some(3)
         }
         Row::Markers => {
-            let labels = placed_labels(map, width);
+            let labels = placed_labels(map, scale);
             let on_label = labels.iter().find(|(_, label, start)| {
                 (*start..*start + draw::width(label) as u16).contains(&x)
             });
             let on_marker = || {
-                markers(map, width)
+                markers(map, scale)
                     .into_iter()
                     .find(|(_, marker)| *marker == x)
                     .map(|(index, _)| index)
