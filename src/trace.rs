@@ -8,8 +8,12 @@
 //!   [`event::TraceEvent`]s over a bounded channel and a `mio::Waker`;
 //! - [`decode`], [`names`], [`sockaddr`], [`memory`] — strace-style decoding;
 //! - [`log`], [`output`], [`view`], [`session`] — what a screen or snapshot holds;
-//! - [`headless`] — `snapshot --trace`.
+//! - [`attach`] — why `--pid` may not trace a process;
+//! - [`board`] — the dashboard's state (keys, filters, the prompt), drawn by `crate::ui::trace_board`;
+//! - [`headless`] — `snapshot --trace` and `--trace-pid`.
 
+pub mod attach;
+pub mod board;
 pub mod decode;
 pub mod event;
 pub mod filter;

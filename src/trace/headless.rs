@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use color_eyre::eyre::{Result, WrapErr};
 use serde::Serialize;
 
+use super::board::TraceBoard;
 use super::event::Ending;
 use super::program::Program;
 use super::session::{GRACE, ProgramSnapshot, TracedRun};
@@ -44,7 +45,7 @@ fn bad_input(message: &str) -> ExitCode {
 
 /// Runs `snapshot --trace LINE`.
 pub fn snapshot(args: &SnapshotArgs, line: &str, lang: Lang) -> Result<ExitCode> {
-    if args.format != Format::Json {
+    if args.format == Format::Listing {
         return Ok(bad_input(text::get(lang, "trace.json_only")));
     }
     let parsed = match parse_script(args.run.as_deref().unwrap_or_default()) {
@@ -87,7 +88,7 @@ pub fn snapshot(args: &SnapshotArgs, line: &str, lang: Lang) -> Result<ExitCode>
             );
             return Ok(bad_input(&message));
         }
-        Err(StartError::Io(error)) => {
+        Err(StartError::Io(error) | StartError::Attach(error)) => {
             report::say(&text::format(
                 lang,
                 "trace.cannot_trace",
@@ -110,6 +111,10 @@ pub fn snapshot(args: &SnapshotArgs, line: &str, lang: Lang) -> Result<ExitCode>
         }
         lab.run_for(left.min(script::PROBE_EVERY), script::PROBE_EVERY)?;
         run.pump();
+        // Nothing of the program changes any more.
+        if run.log().finished {
+            break;
+        }
     }
     lab.invalidate_kernel_view();
     let lab_snapshot = lab.snapshot();
@@ -130,16 +135,128 @@ pub fn snapshot(args: &SnapshotArgs, line: &str, lang: Lang) -> Result<ExitCode>
         };
         report::say(&message);
     }
-    let combined = Combined {
-        lab: &lab_snapshot,
-        program: &program_snapshot,
+    Ok(write(args, lang, &lab_snapshot, &program_snapshot, false))
+}
+
+/// Writes the lab and the program: JSON, or the trace dashboard as text or SVG.
+fn write(
+    args: &SnapshotArgs,
+    lang: Lang,
+    lab: &Snapshot,
+    program: &ProgramSnapshot,
+    attached: bool,
+) -> ExitCode {
+    let rendered = match args.format {
+        Format::Json => {
+            let combined = Combined {
+                lab,
+                program,
+            };
+            let mut json =
+                serde_json::to_string_pretty(&combined).expect("the snapshot serializes");
+            json.push('\n');
+            crate::escape::json_controls(json)
+        }
+        Format::Text | Format::Svg | Format::Listing => {
+            let theme = args.theme.unwrap_or_default();
+            let mut board = TraceBoard::new(lang, theme, program.clone());
+            board.attached = attached;
+            board.take_syscalls(
+                program.syscalls_dropped + program.syscalls.len() as u64,
+                program.syscalls.iter(),
+            );
+            board.lab = lab.clone();
+            let screen = render_board(&board, args.size.columns, args.size.rows);
+            if args.format == Format::Svg {
+                let title = Some(format!("sockscope trace {}", program.command.join(" ")));
+                crate::export::buffer_to_svg(&screen, &crate::export::svg_options(theme, title))
+            } else {
+                crate::export::buffer_to_text(&screen)
+            }
+        }
     };
-    let mut json = serde_json::to_string_pretty(&combined).expect("the snapshot serializes");
-    json.push('\n');
-    let json = crate::escape::json_controls(json);
-    if let Err(error) = write_output(args.output.as_deref(), json.as_bytes()) {
+    if let Err(error) = write_output(args.output.as_deref(), rendered.as_bytes()) {
         report::say(&error.message(lang));
-        return Ok(ExitCode::from(EXIT_IO_ERROR));
+        return ExitCode::from(EXIT_IO_ERROR);
     }
-    Ok(ExitCode::SUCCESS)
+    ExitCode::SUCCESS
+}
+
+/// The trace dashboard drawn at `columns` x `rows`, as the terminal would show it.
+#[must_use]
+pub fn render_board(board: &TraceBoard, columns: u16, rows: u16) -> ratatui::buffer::Buffer {
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(columns, rows))
+        .expect("a test backend never fails");
+    terminal
+        .draw(|frame| crate::ui::trace_board::render(frame, board))
+        .expect("drawing into memory never fails");
+    terminal.backend().buffer().clone()
+}
+
+/// `snapshot --trace-pid PID`: attach to a running process (where ptrace permits), run the lab's
+/// commands, wait, and write both; the process is detached and left running. Where ptrace is not
+/// permitted, the descriptors and sockets `/proc` and `sock_diag` allow, and why no syscalls.
+pub fn snapshot_pid(args: &SnapshotArgs, pid: i32, lang: Lang) -> Result<ExitCode> {
+    if args.format == Format::Listing {
+        return Ok(bad_input(text::get(lang, "trace.json_only")));
+    }
+    let parsed = match parse_script(args.run.as_deref().unwrap_or_default()) {
+        Ok(parsed) => parsed,
+        Err(error) => return Ok(bad_input(&error.localized(lang))),
+    };
+    if pid <= 0 || !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        return Ok(bad_input(&text::format(
+            lang,
+            "trace_board.no_such_pid",
+            &[("pid", &pid.to_string())],
+        )));
+    }
+    let defaults = LabConfig::default();
+    let config = LabConfig {
+        lang,
+        default_bind: args.bind.unwrap_or(defaults.default_bind),
+        allow_external: args.allow_external,
+        ..defaults
+    };
+    let mut lab = HeadlessLab::new(config).wrap_err("starting the lab's event loop")?;
+    let mut diag = SockDiag::new().wrap_err("opening a NETLINK_SOCK_DIAG socket")?;
+    let mut run = match TracedRun::attach(pid, Limits::default(), None) {
+        Ok(run) => Some(run),
+        Err(StartError::Attach(error)) => {
+            let reason = super::attach::why_not(pid, &error, lang);
+            report::say(&reason);
+            let program = ProgramSnapshot::untraced(pid, &mut diag, reason);
+            script::run(&mut lab, &parsed)?;
+            lab.run_for(args.wait, script::PROBE_EVERY)?;
+            lab.invalidate_kernel_view();
+            let lab_snapshot = lab.snapshot();
+            return Ok(write(args, lang, &lab_snapshot, &program, true));
+        }
+        Err(error) => {
+            report::say(&error.to_string());
+            return Ok(ExitCode::from(EXIT_IO_ERROR));
+        }
+    };
+    script::run(&mut lab, &parsed)?;
+    let deadline = Instant::now() + args.wait;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        lab.run_for(left.min(script::PROBE_EVERY), script::PROBE_EVERY)?;
+        if let Some(run) = run.as_mut() {
+            run.pump();
+        }
+    }
+    lab.invalidate_kernel_view();
+    let lab_snapshot = lab.snapshot();
+    let program = run
+        .as_mut()
+        .map(|run| run.snapshot(&mut diag))
+        .expect("attached");
+    if let Some(mut run) = run.take() {
+        run.detach();
+    }
+    Ok(write(args, lang, &lab_snapshot, &program, true))
 }
