@@ -245,6 +245,23 @@ pub enum Waited {
     },
 }
 
+/// Waits for the next change of the tracee `pid` alone.
+pub fn wait_pid(pid: i32) -> io::Result<Waited> {
+    let mut status: libc::c_int = 0;
+    loop {
+        // SAFETY: as in `wait_any`.
+        let waited = unsafe { libc::waitpid(pid, &raw mut status, libc::__WALL) };
+        if waited == -1 {
+            let error = io::Error::last_os_error();
+            if error.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(error);
+        }
+        return Ok(decode_status(waited, status));
+    }
+}
+
 /// Like [`wait_any`], without waiting: `None` when nothing changed.
 pub fn wait_any_nohang() -> io::Result<Option<Waited>> {
     let mut status: libc::c_int = 0;

@@ -37,7 +37,10 @@ pub fn why_not(pid: i32, error: &io::Error, lang: Lang) -> String {
     let me = rustix::process::geteuid().as_raw();
     let theirs = owner(pid);
     let scope = yama_scope();
-    let scope_text = scope.map_or_else(|| "-".to_owned(), |scope| scope.to_string());
+    let scope_text = scope.map_or_else(
+        || text::get(lang, "trace_board.no_yama").to_owned(),
+        |scope| scope.to_string(),
+    );
     let key = match (errno, scope) {
         (libc::ESRCH, _) => "trace_board.denied_gone",
         _ if me == 0 => "trace_board.denied_root",

@@ -148,10 +148,7 @@ fn write(
 ) -> ExitCode {
     let rendered = match args.format {
         Format::Json => {
-            let combined = Combined {
-                lab,
-                program,
-            };
+            let combined = Combined { lab, program };
             let mut json =
                 serde_json::to_string_pretty(&combined).expect("the snapshot serializes");
             json.push('\n');

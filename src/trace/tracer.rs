@@ -30,7 +30,7 @@ use super::program::Program;
 use super::syscalls::{Call, Class};
 use crate::kernel::ptrace::{
     ChildSetup, ChildStep, Resume, SyscallStop, Waited, fork_traced, pointer_array, report_pipe,
-    resume, syscall_stop, wait_any, wait_any_nohang,
+    resume, syscall_stop, wait_any, wait_any_nohang, wait_pid,
 };
 
 /// Bounds that keep a runaway program from taking sockscope's memory.
@@ -181,6 +181,26 @@ impl Tracer {
                     }
                 }
             }
+            // Every task's first stop, then on to its syscalls: once `attach` returns, every
+            // syscall the process starts is seen (a call it was blocked in restarts).
+            for &tid in std::iter::once(&pid).chain(&threads) {
+                loop {
+                    match wait_pid(tid) {
+                        Ok(Waited::Event { event, .. }) if event == PTRACE_EVENT_STOP => {
+                            let _ = resume(tid, Resume::Syscall, 0);
+                            break;
+                        }
+                        Ok(Waited::Exited { .. } | Waited::Signaled { .. }) | Err(_) => break,
+                        // A signal that came first: delivered, then the interrupt's stop.
+                        Ok(Waited::Stopped { signal, .. }) => {
+                            let _ = resume(tid, Resume::Syscall, signal);
+                        }
+                        Ok(_) => {
+                            let _ = resume(tid, Resume::Syscall, 0);
+                        }
+                    }
+                }
+            }
             Ok((leader, threads))
         })
     }
@@ -226,6 +246,10 @@ impl Tracer {
                 tracer.add(leader.as_raw(), None, false);
                 for tid in threads {
                     tracer.add(tid, Some(leader.as_raw()), true);
+                    // Its first stop is behind it (see `attach`).
+                    if let Some(thread) = tracer.processes.get_mut(&tid) {
+                        thread.awaiting_stop = false;
+                    }
                 }
                 tracer.run();
             })

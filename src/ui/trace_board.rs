@@ -154,6 +154,22 @@ fn header(frame: &mut Frame, area: Rect, board: &TraceBoard, theme: &Theme) {
     } else {
         board.t("trace_board.running").to_owned()
     };
+    let waiting = program
+        .processes
+        .iter()
+        .find(|p| p.pid == program.pid)
+        .and_then(|p| p.waiting_in.as_ref().map(|call| (call, p.waiting_fd)));
+    let how = match waiting {
+        Some((call, fd)) if program.exit.is_none() => {
+            let call = match fd {
+                Some(fd) => format!("{call}({fd})"),
+                None => format!("{call}()"),
+            };
+            let waits = text::format(board.lang, "trace_board.waits_in", &[("call", &call)]);
+            format!("{how} · {waits}")
+        }
+        _ => how,
+    };
     let mut spans = vec![
         Span::styled(" sockscope trace ", theme.banner),
         Span::raw(" "),
@@ -287,6 +303,24 @@ fn sockets(frame: &mut Frame, area: Rect, board: &TraceBoard, theme: &Theme) {
         return;
     }
     let buf = frame.buffer_mut();
+    let mut lines = socket_lines(board, theme);
+    if lines.is_empty() {
+        lines.push(Line::from(Span::styled(
+            board.t("trace_board.no_sockets"),
+            theme.muted,
+        )));
+    }
+    let total = lines.len();
+    for (row, line) in lines.iter().take(usize::from(inner.height)).enumerate() {
+        draw::put(buf, inner, inner.y + row as u16, line);
+    }
+    more(buf, inner, total, theme, board);
+}
+
+/// The program's sockets, its socket descriptors `sock_diag` does not list, then the lab's.
+fn socket_lines(board: &TraceBoard, theme: &Theme) -> Vec<Line<'static>> {
+    let program = &board.program.sockets;
+    let lab = &board.lab.sockets;
     let mut lines: Vec<Line> = Vec::new();
     for socket in program {
         let remote = socket
@@ -326,6 +360,28 @@ fn sockets(frame: &mut Frame, area: Rect, board: &TraceBoard, theme: &Theme) {
         }
         lines.push(Line::from(spans));
     }
+    // Socket descriptors sock_diag does not list: not yet listening or connected (or not TCP/UDP).
+    for fd in board
+        .program
+        .fds
+        .iter()
+        .filter(|fd| fd.kind == FdKind::Socket)
+    {
+        if program.iter().any(|s| s.pid == fd.pid && s.fd == fd.fd) {
+            continue;
+        }
+        lines.push(Line::from(vec![
+            Span::raw(format!("{}/{} ", fd.pid, fd.fd)),
+            Span::styled(
+                text::format(
+                    board.lang,
+                    "trace_board.unlisted",
+                    &[("target", &visible(&fd.target))],
+                ),
+                theme.muted,
+            ),
+        ]));
+    }
     for socket in lab {
         let local = socket
             .local
@@ -344,17 +400,7 @@ fn sockets(frame: &mut Frame, area: Rect, board: &TraceBoard, theme: &Theme) {
             Span::raw(format!("{local}{remote}")),
         ]));
     }
-    if lines.is_empty() {
-        lines.push(Line::from(Span::styled(
-            board.t("trace_board.no_sockets"),
-            theme.muted,
-        )));
-    }
-    let total = lines.len();
-    for (row, line) in lines.iter().take(usize::from(inner.height)).enumerate() {
-        draw::put(buf, inner, inner.y + row as u16, line);
-    }
-    more(buf, inner, total, theme, board);
+    lines
 }
 
 fn listeners(frame: &mut Frame, area: Rect, board: &TraceBoard, theme: &Theme) {
