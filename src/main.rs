@@ -232,10 +232,10 @@ fn dispatch(cli: Cli, scenario: Option<Scenario>, keys: &KeyBindings) -> Result<
 fn snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
     let lang = lang_of(args.lang);
     if let Some(program) = &args.trace {
-        return sockscope::trace::snapshot(args, program, lang);
+        return sockscope::screens::trace_snapshot::snapshot(args, program, lang);
     }
     if let Some(pid) = args.trace_pid {
-        return sockscope::trace::headless::snapshot_pid(args, pid, lang);
+        return sockscope::screens::trace_snapshot::snapshot_pid(args, pid, lang);
     }
     let parsed = match parse_or_report(args.run.as_deref().unwrap_or_default(), lang) {
         Ok(parsed) => parsed,

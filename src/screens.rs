@@ -5,6 +5,7 @@
 pub mod lab;
 mod queue;
 pub mod trace;
+pub mod trace_snapshot;
 pub mod watch;
 
 pub use self::lab::LabScreen;

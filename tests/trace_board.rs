@@ -201,3 +201,40 @@ fn stdin_from_the_prompt_output_escaped_and_the_programs_own_exit_stays_on_scree
         Some(Ending::Quit)
     );
 }
+
+#[test]
+fn detach_leaves_a_started_program_running_untraced() {
+    let server = compiled("server", SERVER);
+    let mut runtime = runtime(140, 40);
+    let mut options = options(&[server.to_str().unwrap(), "0"]);
+    options.detach = true;
+    let mut screen = TraceScreen::new(runtime.reactor(), options).expect("the board starts");
+    runtime.begin(&mut screen).expect("size");
+    let pid = screen.pid().expect("a traced program");
+    // Without the seccomp filter every syscall stops, and the same calls are shown.
+    let shown = turn_until(&mut runtime, &mut screen, |text| {
+        text.contains("listen(3, 3) = 0") && text.contains("--detach")
+    });
+    assert!(shown.contains("listen(3, 3) = 0"), "{shown}");
+    assert!(shown.contains("q leaves it running (--detach)"), "{shown}");
+    runtime.input_mut().push(key(KeyCode::Char('q')));
+    assert_eq!(
+        runtime
+            .turn(&mut screen, Some(Duration::ZERO))
+            .expect("turn"),
+        Some(Ending::Quit)
+    );
+    drop(screen);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("still running");
+    assert!(status.contains("TracerPid:\t0\n"), "{status}");
+    assert!(!status.contains("State:\tZ"), "{status}");
+    // Still a child of this process (the tracer thread forked it): end it and reap it.
+    let _ = std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status();
+    let _ = rustix::process::waitpid(
+        rustix::process::Pid::from_raw(pid),
+        rustix::process::WaitOptions::empty(),
+    );
+    assert!(!Path::new(&format!("/proc/{pid}")).exists());
+}

@@ -165,7 +165,7 @@ impl TraceScreen {
                 .register(stderr, STDERR_TOKEN, Interest::READABLE)?;
             // A server is listening once it waits: the lab's clients then find it.
             if !options.script.is_empty() && !run.is_attached() {
-                run.settle(crate::trace::headless::SETTLE_LIMIT);
+                run.settle(crate::trace::session::SETTLE_LIMIT);
             }
         }
         screen

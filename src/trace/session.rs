@@ -19,6 +19,9 @@ use crate::kernel::sock_diag::SockDiag;
 /// How long the program gets to end after `SIGTERM` before `SIGKILL`.
 pub const GRACE: Duration = Duration::from_secs(1);
 
+/// The longest the program may take to reach its first wait before the lab's commands run anyway.
+pub const SETTLE_LIMIT: Duration = Duration::from_secs(5);
+
 /// The program as a snapshot shows it: the same field meanings as the lab's JSON for `fds`,
 /// `sockets`, `listeners`; `syscalls` are the program's own, in strace form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -7,28 +7,24 @@
 //! runs for `--wait`, and both are read at the same instant. The program is then ended.
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use color_eyre::eyre::{Result, WrapErr};
 use serde::Serialize;
 
-use super::board::TraceBoard;
-use super::event::Ending;
-use super::program::Program;
-use super::session::{GRACE, ProgramSnapshot, TracedRun};
-use super::tracer::{Limits, StartError};
 use crate::cli::{Format, SnapshotArgs};
 use crate::command::parse_script;
-use crate::kernel::ptrace::ChildStep;
 use crate::kernel::sock_diag::SockDiag;
 use crate::lab::{HeadlessLab, LabConfig};
 use crate::model::Snapshot;
 use crate::report::{self, EXIT_BAD_INPUT, EXIT_IO_ERROR, write_output};
 use crate::script;
 use crate::text::{self, Lang};
-
-/// The longest the program may take to reach its first wait before the lab's commands run anyway.
-pub const SETTLE_LIMIT: Duration = Duration::from_secs(5);
+use crate::trace::board::TraceBoard;
+use crate::trace::event::Ending;
+use crate::trace::program::Program;
+use crate::trace::session::{GRACE, ProgramSnapshot, SETTLE_LIMIT, TracedRun};
+use crate::trace::tracer::{Limits, StartError};
 
 /// The snapshot JSON: the lab's fields as `snapshot --run` writes them, and `program`.
 #[derive(Serialize)]
@@ -71,34 +67,15 @@ pub fn snapshot(args: &SnapshotArgs, line: &str, lang: Lang) -> Result<ExitCode>
     let shown = program.shown();
     let mut run = match TracedRun::start(program, Limits::default(), None) {
         Ok(run) => run,
-        Err(StartError::Child { step, error }) => {
-            let key = if step == ChildStep::Exec {
-                "trace.cannot_exec"
+        Err(error) => {
+            report::say(&super::trace::start_message(lang, &shown, &error));
+            // The program's fault (not found by execve, not a program) is bad input.
+            let code = if matches!(error, StartError::Child { .. }) {
+                EXIT_BAD_INPUT
             } else {
-                "trace.cannot_trace"
+                EXIT_IO_ERROR
             };
-            let message = text::format(
-                lang,
-                key,
-                &[
-                    ("name", &shown),
-                    ("step", step.name()),
-                    ("error", &error.to_string()),
-                ],
-            );
-            return Ok(bad_input(&message));
-        }
-        Err(StartError::Io(error) | StartError::Attach(error)) => {
-            report::say(&text::format(
-                lang,
-                "trace.cannot_trace",
-                &[
-                    ("name", &shown),
-                    ("step", "fork"),
-                    ("error", &error.to_string()),
-                ],
-            ));
-            return Ok(ExitCode::from(EXIT_IO_ERROR));
+            return Ok(ExitCode::from(code));
         }
     };
     run.settle(SETTLE_LIMIT);
@@ -220,7 +197,7 @@ pub fn snapshot_pid(args: &SnapshotArgs, pid: i32, lang: Lang) -> Result<ExitCod
     let mut run = match TracedRun::attach(pid, Limits::default(), None) {
         Ok(run) => Some(run),
         Err(StartError::Attach(error)) => {
-            let reason = super::attach::why_not(pid, &error, lang);
+            let reason = crate::trace::attach::why_not(pid, &error, lang);
             report::say(&reason);
             let program = ProgramSnapshot::untraced(pid, &mut diag, reason);
             script::run(&mut lab, &parsed)?;
