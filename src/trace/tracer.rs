@@ -1028,3 +1028,32 @@ fn is_socket(pid: i32, fd: i32) -> bool {
         && std::fs::read_link(format!("/proc/{pid}/fd/{fd}"))
             .is_ok_and(|target| target.as_os_str().as_bytes().starts_with(b"socket:"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fd_kinds_learn_from_proc_once_and_forget_on_close() {
+        let pid = std::process::id() as i32;
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("a socket");
+        let file = std::fs::File::open("/proc/self/status").expect("a file");
+        let socket_fd = std::os::fd::AsRawFd::as_raw_fd(&socket);
+        let file_fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+        let mut kinds = FdKinds::default();
+        assert!(kinds.is_socket(pid, socket_fd));
+        assert!(!kinds.is_socket(pid, file_fd));
+        assert!(!kinds.is_socket(pid, -1));
+        // Known now: the answer comes from the cache, even where /proc would now say otherwise.
+        kinds.learn(file_fd, true);
+        assert!(kinds.is_socket(pid, file_fd));
+        // Forgotten (a close, a dup2 onto it): asked again.
+        kinds.forget(file_fd);
+        assert!(!kinds.is_socket(pid, file_fd));
+        kinds.clear();
+        assert!(kinds.is_socket(pid, socket_fd));
+        // Beyond the remembered range: still answered, from /proc each time.
+        kinds.learn(i32::MAX, true);
+        assert!(!kinds.is_socket(pid, i32::MAX));
+    }
+}
