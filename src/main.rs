@@ -538,8 +538,10 @@ fn trace(args: &TraceArgs) -> ExitCode {
         match Program::from_argv(words) {
             Ok(program) => Target::Start(program),
             Err(error) => {
+                // The same messages as `snapshot --trace`, naming this command's form.
                 let (key, name) = error.key_and_name();
-                report::say(&text::format(lang, key, &[("name", name)]));
+                let key = key.replace("trace.", "trace_board.");
+                report::say(&text::format(lang, &key, &[("name", name)]));
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
         }

@@ -893,3 +893,47 @@ fn an_ordinary_user_attaching_to_roots_process_is_told_why_and_shown_what_proc_a
     assert!(status.contains("TracerPid:\t0\n"));
     assert!(std::net::TcpStream::connect(("127.0.0.1", server.port)).is_ok());
 }
+
+#[test]
+fn the_board_draws_at_any_size_and_says_when_it_is_too_small() {
+    let server = compiled("server", SERVER);
+    let line = format!("{} 0", server.display());
+    for (size, expect) in [
+        ("80x24", "listen(3, 3) = 0"),
+        ("60x16", "its syscalls"),
+        ("59x40", "too small"),
+        ("20x5", "terminal too"),
+        ("1x1", ""),
+    ] {
+        let output = common::sockscope(&[
+            "snapshot", "--trace", &line, "--format", "text", "--size", size, "--wait", "0s",
+        ]);
+        assert_eq!(output.status.code(), Some(0), "{size}");
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(text.contains(expect), "{size}:\n{text}");
+    }
+    let svg = common::sockscope(&[
+        "snapshot", "--trace", &line, "--format", "svg", "--wait", "0s",
+    ]);
+    assert_eq!(svg.status.code(), Some(0));
+    let svg = String::from_utf8_lossy(&svg.stdout);
+    assert!(
+        svg.starts_with("<svg") || svg.starts_with("<?xml"),
+        "{}",
+        &svg[..80.min(svg.len())]
+    );
+    assert!(svg.contains("listen(3, 3) = 0"));
+}
+
+#[test]
+fn the_trace_command_refuses_a_missing_program_or_pid_before_opening_a_screen() {
+    let missing = common::sockscope(&["trace", "--", "/no/such/server"]);
+    assert_eq!(missing.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&missing.stderr);
+    assert!(message.contains("'/no/such/server' not found"), "{message}");
+    // No program at all: clap's usage error.
+    assert_eq!(common::sockscope(&["trace"]).status.code(), Some(2));
+    let no_pid = common::sockscope(&["snapshot", "--trace-pid", "999999999", "--format", "json"]);
+    assert_eq!(no_pid.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_pid.stderr).contains("no process 999999999"));
+}
