@@ -222,11 +222,12 @@ fn fds(frame: &mut Frame, area: Rect, board: &TraceBoard, theme: &Theme) {
         return;
     }
     let buf = frame.buffer_mut();
+    // Padded by display width: the Korean labels are two columns a character.
     let header = format!(
-        "{:>7} {:>3} {:<7} {}",
+        "{:>7} {:>3} {} {}",
         "pid",
         "fd",
-        board.t("ui.col_kind"),
+        draw::fit(board.t("ui.col_kind"), 7),
         board.t("ui.col_target")
     );
     draw::put(
