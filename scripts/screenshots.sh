@@ -40,3 +40,30 @@ shot ladder --size 200x50 --lang en --net private \
   --wait 100ms
 shot ladder-ko --size 160x45 --lang ko --net private \
   --run 'server srv 127.0.0.1:0 1; clients c 3 srv' --wait 1200ms
+# The trace walkthrough (issue 12, docs/trace-walkthrough.md): a learner's echo server from socket()
+# to accept(), one build per step, traced; the last one with six lab clients knocking. Each build is
+# ./echo in a directory of its own, so the pictures show the command a learner would type.
+walk=$(mktemp -d)
+trap 'rm -rf "$walk"' EXIT
+root=$PWD
+bin_abs=$(realpath "$bin")
+for step in 1 2 3 4; do
+  mkdir -p "$walk/$step"
+  cc -O1 -DSTEP=$step -o "$walk/$step/echo" docs/walkthrough/echo.c
+done
+walkshot() { # name, step, then sockscope snapshot arguments
+  local name=$1 step=$2; shift 2
+  (cd "$walk/$step" && "$bin_abs" snapshot --config /dev/null --format svg \
+    -o "$root/screenshots/$name.svg" "$@" </dev/null >/dev/null 2>&1)
+  echo "screenshots/$name.svg"
+}
+# A port nobody uses right now (the lab's clients need to know it before the program runs).
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+for lang in en ko; do
+  suffix=$([ "$lang" = en ] && echo "" || echo "-ko")
+  walkshot "walkthrough-1-socket$suffix" 1 --size 150x36 --lang "$lang" --trace "./echo $port"
+  walkshot "walkthrough-2-bind$suffix" 2 --size 150x36 --lang "$lang" --trace "./echo $port"
+  walkshot "walkthrough-3-listen$suffix" 3 --size 150x36 --lang "$lang" --trace "./echo $port"
+  walkshot "walkthrough-4-accept$suffix" 4 --size 150x36 --lang "$lang" --trace "./echo $port" \
+    --run "clients c 6 127.0.0.1:$port; send c1 \"hello\\n\"" --wait 300ms
+done

@@ -68,6 +68,8 @@ pub enum CommandLine {
     Demo(DemoArgs),
     /// Every socket on the machine, live, with its owning process.
     Watch(WatchArgs),
+    /// Your own program as the lab: its descriptors, sockets, queues and syscalls, live.
+    Trace(TraceArgs),
     /// Runs a command inside a running lab's private network (`--net private`), like `ip netns exec`.
     Exec(ExecArgs),
     /// One snapshot of every TCP and UDP socket on the machine, like `ss -tuanp`.
@@ -226,7 +228,7 @@ fn parse_size(text: &str) -> Result<Size, String> {
 }
 
 #[derive(Debug, Clone, Args)]
-#[command(group(ArgGroup::new("source").required(true).multiple(true).args(["run", "demo", "trace"])))]
+#[command(group(ArgGroup::new("source").required(true).multiple(true).args(["run", "demo", "trace", "trace_pid"])))]
 pub struct SnapshotArgs {
     /// Lab commands to run (the same language as the `:` prompt).
     #[arg(long, value_name = "CMDS")]
@@ -238,6 +240,10 @@ pub struct SnapshotArgs {
     /// commands run once it waits for the network (JSON only).
     #[arg(long, value_name = "'PROG ARGS'")]
     pub trace: Option<String>,
+    /// A running process to attach to (or, where ptrace is not permitted, to show from /proc and
+    /// `sock_diag` with the reason).
+    #[arg(long, value_name = "PID", conflicts_with_all = ["trace", "demo"])]
+    pub trace_pid: Option<i32>,
     /// With --demo: play up to this step (1-based; default: the last).
     #[arg(long, value_name = "N", requires = "demo")]
     pub step: Option<usize>,
@@ -278,6 +284,31 @@ pub struct SnapshotArgs {
     /// With --animate: how long each step is shown.
     #[arg(long, value_name = "DUR", default_value = "4s", value_parser = parse_wait, requires = "animate")]
     pub step_time: Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TraceArgs {
+    /// Attach to this running process instead of starting a program.
+    #[arg(long, value_name = "PID", conflicts_with = "program")]
+    pub pid: Option<i32>,
+    /// q leaves the program running instead of ending it (a program started so runs without the
+    /// seccomp filter: every syscall stops, which is slower).
+    #[arg(long)]
+    pub detach: bool,
+    /// Lab commands to run once the program waits for the network.
+    #[arg(long, value_name = "CMDS")]
+    pub run: Option<String>,
+    /// Address `server` binds when none is given.
+    #[arg(long, value_name = "ADDR", value_parser = parse_bind)]
+    pub bind: Option<SocketAddr>,
+    /// Allow what is refused by default (see the lab's --allow-external).
+    #[arg(long)]
+    pub allow_external: bool,
+    #[command(flatten)]
+    pub screen: ScreenArgs,
+    /// The program and its arguments, after `--`.
+    #[arg(last = true, value_name = "PROG", required_unless_present = "pid")]
+    pub program: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -7,7 +7,7 @@ use color_eyre::eyre::{Report, Result, WrapErr};
 use sockscope::app::{App, LayoutMode, LectureView};
 use sockscope::cli::{
     Cli, CommandLine, ConfigArgs, DemoArgs, DumpArgs, Format, LabArgs, LangArg, ScreenArgs,
-    SnapshotArgs, WatchArgs,
+    SnapshotArgs, TraceArgs, WatchArgs,
 };
 use sockscope::command::Located;
 use sockscope::command::parse_script;
@@ -220,6 +220,7 @@ fn dispatch(cli: Cli, scenario: Option<Scenario>, keys: &KeyBindings) -> Result<
         Some(CommandLine::Demo(args)) => Ok(demo(&args, scenario, keys)),
         Some(CommandLine::Dump(args)) => dump(&args),
         Some(CommandLine::Watch(args)) => Ok(watch(&args, keys)),
+        Some(CommandLine::Trace(args)) => Ok(trace(&args)),
         // Answered before the config was read.
         Some(CommandLine::Config(_) | CommandLine::Completions(_) | CommandLine::Man) => {
             Ok(ExitCode::SUCCESS)
@@ -231,7 +232,10 @@ fn dispatch(cli: Cli, scenario: Option<Scenario>, keys: &KeyBindings) -> Result<
 fn snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
     let lang = lang_of(args.lang);
     if let Some(program) = &args.trace {
-        return sockscope::trace::snapshot(args, program, lang);
+        return sockscope::screens::trace_snapshot::snapshot(args, program, lang);
+    }
+    if let Some(pid) = args.trace_pid {
+        return sockscope::screens::trace_snapshot::snapshot_pid(args, pid, lang);
     }
     let parsed = match parse_or_report(args.run.as_deref().unwrap_or_default(), lang) {
         Ok(parsed) => parsed,
@@ -515,5 +519,46 @@ fn watch(args: &WatchArgs, keys: &KeyBindings) -> ExitCode {
         false,
         args.record.as_deref(),
         |reactor| WatchScreen::new(reactor, &options).map(|screen| Remapped::new(screen, keys)),
+    ))
+}
+
+/// `sockscope trace [--pid PID] -- PROG ARGS`: the traced program's dashboard.
+fn trace(args: &TraceArgs) -> ExitCode {
+    use sockscope::screens::trace::{Options, Target, TraceScreen};
+    use sockscope::trace::program::Program;
+    let lang = lang_of(args.screen.lang);
+    let script = match parse_or_report(args.run.as_deref().unwrap_or(""), lang) {
+        Ok(parsed) => parsed,
+        Err(code) => return code,
+    };
+    let target = if let Some(pid) = args.pid {
+        Target::Attach(pid)
+    } else {
+        let words = args.program.iter().map(std::ffi::OsString::from).collect();
+        match Program::from_argv(words) {
+            Ok(program) => Target::Start(program),
+            Err(error) => {
+                // The same messages as `snapshot --trace`, naming this command's form.
+                let (key, name) = error.key_and_name();
+                let key = key.replace("trace.", "trace_board.");
+                report::say(&text::format(lang, &key, &[("name", name)]));
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+        }
+    };
+    let options = Options {
+        target,
+        lab: lab_config(lang, args.bind, args.allow_external),
+        lang,
+        theme: args.screen.theme.unwrap_or_default(),
+        refresh: Duration::from_secs(1) / args.screen.refresh,
+        detach: args.detach,
+        script,
+    };
+    report_start(run_in_terminal(
+        lang,
+        false,
+        args.screen.record.as_deref(),
+        |reactor| TraceScreen::new(reactor, options),
     ))
 }

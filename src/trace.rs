@@ -8,12 +8,15 @@
 //!   [`event::TraceEvent`]s over a bounded channel and a `mio::Waker`;
 //! - [`decode`], [`names`], [`sockaddr`], [`memory`] — strace-style decoding;
 //! - [`log`], [`output`], [`view`], [`session`] — what a screen or snapshot holds;
-//! - [`headless`] — `snapshot --trace`.
+//! - [`attach`] — why `--pid` may not trace a process;
+//! - [`board`] — the dashboard's state (keys, filters, the prompt), drawn by `crate::ui::trace_board`;
+//! - `snapshot --trace` and `--trace-pid` are `crate::screens::trace_snapshot` (they draw the board).
 
+pub mod attach;
+pub mod board;
 pub mod decode;
 pub mod event;
 pub mod filter;
-pub mod headless;
 pub mod log;
 pub mod memory;
 pub mod names;
@@ -25,5 +28,4 @@ pub mod syscalls;
 pub mod tracer;
 pub mod view;
 
-pub use self::headless::snapshot;
 pub use self::session::{ProgramSnapshot, TracedRun};

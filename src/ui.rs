@@ -21,6 +21,7 @@ pub mod scroll;
 pub mod status;
 pub mod theme;
 pub mod trace;
+pub mod trace_board;
 pub mod watch;
 
 use ratatui::Frame;

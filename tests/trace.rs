@@ -2,13 +2,14 @@
 //! compiler, run under the tracer, checked against `/proc/PID/fd`, `ss` and `strace`.
 
 mod common;
+mod trace_programs;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -19,40 +20,7 @@ use sockscope::trace::event::{Ending, Syscall};
 use sockscope::trace::program::Program;
 use sockscope::trace::session::{ProgramSnapshot, TracedRun};
 use sockscope::trace::tracer::Limits;
-
-/// A server that listens with a backlog of 3 on 127.0.0.1:PORT (argv[1], 0 for any), says which
-/// descriptor and port it got, and serves one connection at a time: it accepts, then echoes what
-/// it reads until the peer closes. Clients that never send keep it in its first `read`, so the
-/// rest wait in the accept queue.
-const SERVER: &str = r#"
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <arpa/inet.h>
-#include <sys/socket.h>
-int main(int argc, char **argv) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(atoi(argv[1]));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0) { perror("bind"); return 1; }
-    if (listen(fd, 3) != 0) { perror("listen"); return 1; }
-    socklen_t len = sizeof a;
-    getsockname(fd, (struct sockaddr *)&a, &len);
-    printf("fd=%d port=%d\n", fd, ntohs(a.sin_port));
-    fflush(stdout);
-    for (;;) {
-        int c = accept(fd, NULL, NULL);
-        char buf[64];
-        ssize_t n;
-        while ((n = read(c, buf, sizeof buf)) > 0) write(c, buf, n);
-        close(c);
-    }
-}
-"#;
+use trace_programs::{SERVER, compiled};
 
 /// A scripted client/server pair in one program: the parent listens, forks a client that sends
 /// "ping", reads the answer and closes; the parent answers "pong", reads the end, closes both.
@@ -129,36 +97,6 @@ int main(void) {
     return 0;
 }
 ";
-
-/// Compiles `source` once per test run with `cc`.
-fn compiled(name: &str, source: &str) -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    let dir = DIR.get_or_init(|| {
-        let dir =
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("trace-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        dir
-    });
-    let binary = dir.join(name);
-    if !binary.exists() {
-        // Tests run in parallel: each compiles to a file of its own, then renames it into place
-        // (atomic), so no test runs a half-written binary.
-        let unique = format!("{name}-{:?}", std::thread::current().id()).replace(['(', ')'], "");
-        let source_path = dir.join(format!("{unique}.c"));
-        std::fs::write(&source_path, source).expect("source written");
-        let output = dir.join(&unique);
-        let status = Command::new("cc")
-            .arg("-O1")
-            .arg("-o")
-            .arg(&output)
-            .arg(&source_path)
-            .status()
-            .expect("the system C compiler (cc) runs");
-        assert!(status.success(), "cc {name}.c failed");
-        std::fs::rename(&output, &binary).expect("rename");
-    }
-    binary
-}
 
 fn program(binary: &Path, arguments: &[&str]) -> Program {
     let mut line = vec![OsString::from(binary)];
@@ -503,8 +441,9 @@ fn a_program_that_does_not_exist_or_cannot_run_is_bad_input() {
     let unbalanced = run("sh 'open");
     assert_eq!(unbalanced.status.code(), Some(2));
 
-    let text_format = common::sockscope(&["snapshot", "--trace", "true", "--format", "text"]);
-    assert_eq!(text_format.status.code(), Some(2));
+    // The listing format is the lab's alone; text and SVG draw the trace board.
+    let listing = common::sockscope(&["snapshot", "--trace", "true", "--format", "listing"]);
+    assert_eq!(listing.status.code(), Some(2));
 }
 
 #[test]
@@ -779,4 +718,222 @@ fn ending_sends_sigterm_then_sigkill_after_the_grace_period() {
         Some(Ending::Signaled(libc::SIGKILL))
     );
     assert!(!Path::new(&format!("/proc/{pid}")).exists(), "reaped");
+}
+
+/// A server the test starts itself (not under trace), and the descriptor and port it printed.
+struct Untraced {
+    child: std::process::Child,
+    fd: i32,
+    port: u16,
+}
+
+impl Untraced {
+    fn start() -> Self {
+        use std::io::BufRead as _;
+        let server = compiled("server", SERVER);
+        let mut child = Command::new(&server)
+            .arg("0")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the server starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("piped"))
+            .read_line(&mut line)
+            .expect("the server says its port");
+        let field = |name: &str| -> i64 {
+            line.split_whitespace()
+                .find_map(|word| word.strip_prefix(name))
+                .and_then(|value| value.parse().ok())
+                .unwrap_or_else(|| panic!("{name} in {line:?}"))
+        };
+        Self {
+            fd: field("fd=") as i32,
+            port: field("port=") as u16,
+            child,
+        }
+    }
+
+    fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+}
+
+impl Drop for Untraced {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn attaching_to_a_running_server_shows_its_descriptors_sockets_and_later_syscalls() {
+    let server = Untraced::start();
+    let pid = server.pid().to_string();
+    let run = format!("client c1 127.0.0.1:{}; send c1 attach-me", server.port);
+    let output = common::sockscope(&[
+        "snapshot",
+        "--trace-pid",
+        &pid,
+        "--run",
+        &run,
+        "--wait",
+        "300ms",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let program = &json["program"];
+    assert!(program["untraced_reason"].is_null(), "{program}");
+    // The listening descriptor the server printed, a socket in /proc and LISTEN in sock_diag.
+    let fds = program["fds"].as_array().expect("fds");
+    assert!(
+        fds.iter()
+            .any(|fd| fd["fd"] == server.fd && fd["kind"] == "socket"),
+        "{fds:?}"
+    );
+    let listener = &program["listeners"][0];
+    assert_eq!(listener["fd"], server.fd);
+    assert_eq!(listener["backlog"], 3);
+    assert_eq!(listener["local"], format!("127.0.0.1:{}", server.port));
+    // What it did after the attach: accepted the lab's client and echoed its bytes.
+    let calls: Vec<String> = program["syscalls"]
+        .as_array()
+        .expect("syscalls")
+        .iter()
+        .map(|call| {
+            format!(
+                "{} = {}",
+                call["call"].as_str().unwrap(),
+                call["result"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let accepted = calls
+        .iter()
+        .find(|call| call.starts_with(&format!("accept({}", server.fd)))
+        .unwrap_or_else(|| panic!("no accept in {calls:?}"));
+    let connection: i32 = accepted
+        .rsplit(" = ")
+        .next()
+        .unwrap()
+        .parse()
+        .expect("an fd");
+    assert!(
+        calls.contains(&format!("write({connection}, \"attach-me\", 9) = 9")),
+        "{calls:?}"
+    );
+    // The accepted connection, with its TCP_INFO from sock_diag (INET_DIAG_INFO): it received
+    // exactly the nine bytes the lab sent.
+    let accepted_socket = program["sockets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|socket| socket["fd"] == connection)
+        .unwrap_or_else(|| panic!("fd {connection} in {program}"));
+    assert_eq!(accepted_socket["state"], "ESTABLISHED");
+    assert_eq!(
+        accepted_socket["tcp"]["bytes_received"], 9,
+        "{accepted_socket}"
+    );
+    // Detached: it runs on untraced and still echoes.
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("still running");
+    assert!(status.contains("TracerPid:\t0\n"), "{status}");
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).expect("connects");
+    stream.write_all(b"still").unwrap();
+    let mut echoed = [0u8; 5];
+    stream.read_exact(&mut echoed).unwrap();
+    assert_eq!(&echoed, b"still");
+}
+
+#[test]
+fn an_ordinary_user_attaching_to_roots_process_is_told_why_and_shown_what_proc_allows() {
+    if !rustix::process::geteuid().is_root() {
+        return;
+    }
+    let server = Untraced::start();
+    let pid = server.pid().to_string();
+    let output = common::sockscope_command(true)
+        .args(["snapshot", "--trace-pid", &pid, "--format", "json"])
+        .env("LANG", "C")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // The errno and its meaning, whose process it is, who we are, and what would permit it.
+    for part in [
+        "PTRACE_SEIZE",
+        "EPERM",
+        "Operation not permitted",
+        "uid 0",
+        "uid 65534",
+        "as root",
+    ] {
+        assert!(stderr.contains(part), "{part} in {stderr}");
+    }
+    let json: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let program = &json["program"];
+    let reason = program["untraced_reason"].as_str().expect("a reason");
+    assert!(stderr.trim().ends_with(reason), "{reason} / {stderr}");
+    assert_eq!(program["syscalls"].as_array().map(Vec::len), Some(0));
+    // /proc/PID/fd of another user's process is closed to us: said, not hidden.
+    assert_eq!(program["fds"].as_array().map(Vec::len), Some(0));
+    let errors = program["probe_errors"].to_string();
+    assert!(
+        errors.contains(&format!("/proc/{pid}/fd")) && errors.contains("Permission denied"),
+        "{errors}"
+    );
+    // Untouched: not traced, still listening.
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("running");
+    assert!(status.contains("TracerPid:\t0\n"));
+    assert!(std::net::TcpStream::connect(("127.0.0.1", server.port)).is_ok());
+}
+
+#[test]
+fn the_board_draws_at_any_size_and_says_when_it_is_too_small() {
+    let server = compiled("server", SERVER);
+    let line = format!("{} 0", server.display());
+    for (size, expect) in [
+        ("80x24", "listen(3, 3) = 0"),
+        ("60x16", "its syscalls"),
+        ("59x40", "too small"),
+        ("20x5", "terminal too"),
+        ("1x1", ""),
+    ] {
+        let output = common::sockscope(&[
+            "snapshot", "--trace", &line, "--format", "text", "--size", size, "--wait", "0s",
+        ]);
+        assert_eq!(output.status.code(), Some(0), "{size}");
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(text.contains(expect), "{size}:\n{text}");
+    }
+    let svg = common::sockscope(&[
+        "snapshot", "--trace", &line, "--format", "svg", "--wait", "0s",
+    ]);
+    assert_eq!(svg.status.code(), Some(0));
+    let svg = String::from_utf8_lossy(&svg.stdout);
+    assert!(
+        svg.starts_with("<svg") || svg.starts_with("<?xml"),
+        "{}",
+        &svg[..80.min(svg.len())]
+    );
+    assert!(svg.contains("listen(3, 3) = 0"));
+}
+
+#[test]
+fn the_trace_command_refuses_a_missing_program_or_pid_before_opening_a_screen() {
+    let missing = common::sockscope(&["trace", "--", "/no/such/server"]);
+    assert_eq!(missing.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&missing.stderr);
+    assert!(message.contains("'/no/such/server' not found"), "{message}");
+    // No program at all: clap's usage error.
+    assert_eq!(common::sockscope(&["trace"]).status.code(), Some(2));
+    let no_pid = common::sockscope(&["snapshot", "--trace-pid", "999999999", "--format", "json"]);
+    assert_eq!(no_pid.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_pid.stderr).contains("no process 999999999"));
 }

@@ -35,6 +35,10 @@ pub fn apply_to(cli: &mut Cli, matches: &ArgMatches, config: &Config) {
             args.lang = args.lang.or(lang);
             args.theme = args.theme.or(config.theme);
         }
+        Some(CommandLine::Trace(args)) => {
+            screen(&mut args.screen, config, lang, &given);
+            args.bind = args.bind.or(config.bind);
+        }
         Some(CommandLine::Dump(args)) => args.lang = args.lang.or(lang),
         Some(CommandLine::Exec(args)) => args.lang = args.lang.or(lang),
         Some(CommandLine::Config(_) | CommandLine::Completions(_) | CommandLine::Man) => {}

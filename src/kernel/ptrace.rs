@@ -136,15 +136,18 @@ unsafe fn child(setup: &ChildSetup<'_>, program: &libc::sock_fprog) -> ! {
         libc::kill(libc::getpid(), libc::SIGSTOP);
         // Required for an unprivileged process to install a filter; it also means a set-user-ID
         // program run under trace does not gain privileges (ptrace prevents that anyway).
-        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 {
+        // No filter (`--detach`): every syscall stops instead, and the program can run on
+        // untraced.
+        if program.len > 0 && libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 {
             fail(ChildStep::NoNewPrivs);
         }
-        if libc::syscall(
-            libc::SYS_seccomp,
-            libc::SECCOMP_SET_MODE_FILTER,
-            0,
-            std::ptr::from_ref(program),
-        ) == -1
+        if program.len > 0
+            && libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER,
+                0,
+                std::ptr::from_ref(program),
+            ) == -1
         {
             fail(ChildStep::Seccomp);
         }
@@ -240,6 +243,49 @@ pub enum Waited {
     SyscallStop {
         pid: i32,
     },
+}
+
+/// Waits for the next change of the tracee `pid` alone.
+pub fn wait_pid(pid: i32) -> io::Result<Waited> {
+    let mut status: libc::c_int = 0;
+    loop {
+        // SAFETY: as in `wait_any`.
+        let waited = unsafe { libc::waitpid(pid, &raw mut status, libc::__WALL) };
+        if waited == -1 {
+            let error = io::Error::last_os_error();
+            if error.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(error);
+        }
+        return Ok(decode_status(waited, status));
+    }
+}
+
+/// Like [`wait_any`], without waiting: `None` when nothing changed.
+pub fn wait_any_nohang() -> io::Result<Option<Waited>> {
+    let mut status: libc::c_int = 0;
+    loop {
+        // SAFETY: as in `wait_any`.
+        let pid = unsafe {
+            libc::waitpid(
+                -1,
+                &raw mut status,
+                libc::__WALL | libc::__WNOTHREAD | libc::WNOHANG,
+            )
+        };
+        match pid {
+            -1 => {
+                let error = io::Error::last_os_error();
+                if error.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(error);
+            }
+            0 => return Ok(None),
+            pid => return Ok(Some(decode_status(pid, status))),
+        }
+    }
 }
 
 /// Waits for the next change of any child or tracee of *this thread* (`__WALL | __WNOTHREAD`: the

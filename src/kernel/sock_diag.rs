@@ -21,6 +21,7 @@ use netlink_packet_sock_diag::inet::{
 use netlink_sys::Socket;
 use netlink_sys::protocols::NETLINK_SOCK_DIAG;
 
+use crate::kernel::sys::TcpInfo;
 use crate::model::{Proto, TcpState};
 
 /// `1 << TCP_NEW_SYN_RECV`: the state the kernel keeps request sockets in (a handshake in progress, or
@@ -85,6 +86,8 @@ pub struct SockDiag {
     socket: Socket,
     buf: Vec<u8>,
     seq: u32,
+    /// The `idiag_ext` bits of the next request (0: no attributes asked for).
+    extensions: u8,
     /// Set when a dump stopped part-way: the kernel may still hold the rest of it for this socket, so
     /// the next dump starts on a fresh socket.
     stale: bool,
@@ -110,6 +113,7 @@ impl SockDiag {
             socket: open_socket()?,
             buf: vec![0; RECV_BUF],
             seq: 0,
+            extensions: 0,
             stale: false,
         })
     }
@@ -150,6 +154,32 @@ impl SockDiag {
         Ok(raw)
     }
 
+    /// Like [`SockDiag::dump_each`], asking the kernel for `INET_DIAG_INFO` too: each TCP socket comes
+    /// with its `struct tcp_info` (what `ss -ti` shows), read from the reply's attributes (`None`
+    /// where the kernel sent none: UDP, request and `TIME_WAIT` sockets).
+    pub fn dump_each_with_info(
+        &mut self,
+        proto: Proto,
+        v6: bool,
+        states: u32,
+        mut f: impl FnMut(DiagSocket, Option<TcpInfo>),
+    ) -> io::Result<usize> {
+        let mut count = 0usize;
+        self.extensions = INET_DIAG_INFO_EXT;
+        let result = self.run(proto, v6, states, |chunk, seq| {
+            // Two walks of one batch in the same order: `decode` for the sockets and the dump's
+            // control messages, `tcp_infos` for the attributes (left out of `decode`, which the
+            // plain dumps keep allocation-free).
+            let mut infos = tcp_infos(chunk, seq).into_iter();
+            decode(chunk, Some(seq), proto, &mut |socket| {
+                count += 1;
+                f(socket, infos.next().flatten());
+            })
+        });
+        self.extensions = 0;
+        result.map(|()| count)
+    }
+
     /// Sends one dump request and feeds each received batch to `on_chunk` until it reports `NLMSG_DONE`.
     fn run(
         &mut self,
@@ -163,7 +193,8 @@ impl SockDiag {
             self.stale = false;
         }
         self.seq = self.seq.wrapping_add(1);
-        let request = request_bytes(proto, v6, states, self.seq);
+        let mut request = request_bytes(proto, v6, states, self.seq);
+        InetRequestBuffer::new(&mut request[NETLINK_HEADER_LEN..]).set_extensions(self.extensions);
         // Until DONE arrives, an early return leaves the rest of the dump queued on this socket.
         self.stale = true;
         retry_eintr(|| self.socket.send(&request, 0))?;
@@ -335,6 +366,50 @@ fn socket(payload: &[u8], proto: Proto) -> io::Result<DiagSocket> {
         uid: msg.uid(),
         timer_ms,
     })
+}
+
+/// `INET_DIAG_INFO` (`include/uapi/linux/inet_diag.h`): the attribute holding `struct tcp_info`.
+pub const INET_DIAG_INFO: u16 = 2;
+
+/// The `idiag_ext` bit that asks for [`INET_DIAG_INFO`] (`1 << (INET_DIAG_INFO - 1)`).
+pub const INET_DIAG_INFO_EXT: u8 = 1 << (INET_DIAG_INFO - 1);
+
+/// The `INET_DIAG_INFO` attribute of each socket message of `bytes` (of sequence `seq`), in order.
+fn tcp_infos(bytes: &[u8], seq: u32) -> Vec<Option<TcpInfo>> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    while offset < bytes.len() {
+        let Ok(message) = NetlinkBuffer::new_checked(&bytes[offset..]) else {
+            break;
+        };
+        let length = message.length() as usize;
+        if message.sequence_number() == seq && message.message_type() == SOCK_DIAG_BY_FAMILY {
+            let payload = &bytes[offset + NETLINK_HEADER_LEN..offset + length];
+            out.push(info_attribute(
+                payload.get(RESPONSE_LEN..).unwrap_or_default(),
+            ));
+        }
+        offset = offset.saturating_add(length.next_multiple_of(4));
+    }
+    out
+}
+
+/// Walks the `struct rtattr`s after an `inet_diag_msg` for `INET_DIAG_INFO`.
+fn info_attribute(mut attributes: &[u8]) -> Option<TcpInfo> {
+    while attributes.len() >= 4 {
+        let length = usize::from(u16::from_ne_bytes([attributes[0], attributes[1]]));
+        let kind = u16::from_ne_bytes([attributes[2], attributes[3]]);
+        if length < 4 || length > attributes.len() {
+            return None;
+        }
+        if kind == INET_DIAG_INFO {
+            return Some(TcpInfo::from_bytes(&attributes[4..length]));
+        }
+        attributes = attributes
+            .get(length.next_multiple_of(4)..)
+            .unwrap_or_default();
+    }
+    None
 }
 
 /// `idiag_src`/`idiag_dst` (16 bytes, IPv4 in the first 4) and a big-endian port.

@@ -5,12 +5,15 @@
 //! Its own thread because ptrace makes the thread that forked the program its tracer (every later
 //! ptrace request must come from it) and because `waitpid` blocks.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::CString;
 use std::io::{self, Read as _};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
+use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -22,12 +25,12 @@ use nix::unistd::Pid;
 use super::decode::{self, Pending};
 use super::event::{Ending, Syscall, TraceEvent};
 use super::filter;
-use super::memory::Tracee;
+use super::memory::{Memory as _, Tracee};
 use super::program::Program;
 use super::syscalls::{Call, Class};
 use crate::kernel::ptrace::{
     ChildSetup, ChildStep, Resume, SyscallStop, Waited, fork_traced, pointer_array, report_pipe,
-    resume, syscall_stop, wait_any,
+    resume, syscall_stop, wait_any, wait_any_nohang, wait_pid,
 };
 
 /// Bounds that keep a runaway program from taking sockscope's memory.
@@ -64,6 +67,9 @@ pub enum StartError {
     Child { step: ChildStep, error: io::Error },
     /// fork, pipe or ptrace failed in sockscope itself.
     Io(io::Error),
+    /// `PTRACE_SEIZE` of a running process failed (`EPERM`: Yama or another user; `ESRCH`: no
+    /// such process).
+    Attach(io::Error),
 }
 
 impl std::fmt::Display for StartError {
@@ -71,6 +77,7 @@ impl std::fmt::Display for StartError {
         match self {
             Self::Child { step, error } => write!(f, "{}: {error}", step.name()),
             Self::Io(error) => error.fmt(f),
+            Self::Attach(error) => write!(f, "ptrace(PTRACE_SEIZE): {error}"),
         }
     }
 }
@@ -78,6 +85,20 @@ impl std::fmt::Display for StartError {
 enum Control {
     /// Kill every process still traced.
     Kill,
+    /// Detach from every process and let it run on (only without a seccomp filter).
+    Detach,
+}
+
+/// Which syscalls stop the program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stops {
+    /// A seccomp filter stops only the traced syscalls (`strace --seccomp-bpf`): fast, but the
+    /// program can never run untraced again (a traced syscall fails with `ENOSYS` without a
+    /// tracer), so it ends with sockscope.
+    Seccomp,
+    /// Every syscall stops (`PTRACE_SYSCALL`, as plain strace): slower, but the program can be
+    /// left running (`--detach`), and the only way for a process attached with `--pid`.
+    Every,
 }
 
 /// A running trace. Dropping it kills the program (see [`Tracer::end`]).
@@ -88,15 +109,32 @@ pub struct Tracer {
     leader: Pid,
     started: Instant,
     finished: bool,
+    stops: Stops,
+    /// Attached with `--pid`: dropping the tracer leaves the process running.
+    detach_on_drop: bool,
+    /// Shared with the tracer thread (see `Loop::woken`).
+    woken: Arc<AtomicBool>,
 }
 
 impl Tracer {
-    /// Starts `program` and traces it; returns once it has `execve`d (or failed to).
+    /// Starts `program` and traces it with the seccomp filter; returns once it has `execve`d
+    /// (or failed to).
     pub fn start(
         program: &Program,
         stdio: Stdio,
         limits: Limits,
         waker: Option<Arc<mio::Waker>>,
+    ) -> Result<Self, StartError> {
+        Self::start_with(program, stdio, limits, waker, Stops::Seccomp)
+    }
+
+    /// Starts `program` and traces it, stopping as `stops` says.
+    pub fn start_with(
+        program: &Program,
+        stdio: Stdio,
+        limits: Limits,
+        waker: Option<Arc<mio::Waker>>,
+        stops: Stops,
     ) -> Result<Self, StartError> {
         let (path, argv) = program
             .c_strings()
@@ -109,15 +147,84 @@ impl Tracer {
                 CString::new(pair).ok()
             })
             .collect();
+        Self::spawn(limits, waker, stops, false, move || {
+            let leader = launch(&path, &argv, &envp, stdio, stops)?;
+            Ok((leader, Vec::new()))
+        })
+    }
+
+    /// Attaches to the running process `pid` and its threads (`PTRACE_SEIZE`, then
+    /// `PTRACE_INTERRUPT` to start following its syscalls), following its new children. No
+    /// seccomp filter can be given to a running process: every syscall stops ([`Stops::Every`]).
+    /// Dropping the tracer detaches and leaves the process running.
+    pub fn attach(
+        pid: i32,
+        limits: Limits,
+        waker: Option<Arc<mio::Waker>>,
+    ) -> Result<Self, StartError> {
+        Self::spawn(limits, waker, Stops::Every, true, move || {
+            let leader = Pid::from_raw(pid);
+            let options = trace_options(Stops::Every);
+            ptrace::seize(leader, options).map_err(|e| StartError::Attach(e.into()))?;
+            let _ = ptrace::interrupt(leader);
+            // Threads started while we seize the others are followed by PTRACE_O_TRACECLONE
+            // once their creator is seized; two passes catch those that raced the first.
+            let mut threads = Vec::new();
+            for _ in 0..2 {
+                for tid in tasks(pid) {
+                    if tid == pid || threads.contains(&tid) {
+                        continue;
+                    }
+                    if ptrace::seize(Pid::from_raw(tid), options).is_ok() {
+                        let _ = ptrace::interrupt(Pid::from_raw(tid));
+                        threads.push(tid);
+                    }
+                }
+            }
+            // Every task's first stop, then on to its syscalls: once `attach` returns, every
+            // syscall the process starts is seen (a call it was blocked in restarts).
+            for &tid in std::iter::once(&pid).chain(&threads) {
+                loop {
+                    match wait_pid(tid) {
+                        Ok(Waited::Event { event, .. }) if event == PTRACE_EVENT_STOP => {
+                            let _ = resume(tid, Resume::Syscall, 0);
+                            break;
+                        }
+                        Ok(Waited::Exited { .. } | Waited::Signaled { .. }) | Err(_) => break,
+                        // A signal that came first: delivered, then the interrupt's stop.
+                        Ok(Waited::Stopped { signal, .. }) => {
+                            let _ = resume(tid, Resume::Syscall, signal);
+                        }
+                        Ok(_) => {
+                            let _ = resume(tid, Resume::Syscall, 0);
+                        }
+                    }
+                }
+            }
+            Ok((leader, threads))
+        })
+    }
+
+    /// The tracer thread: `begin` starts or attaches (on that thread: ptrace requests must come
+    /// from the thread that attached) and names the first tracee and its threads.
+    fn spawn(
+        limits: Limits,
+        waker: Option<Arc<mio::Waker>>,
+        stops: Stops,
+        detach_on_drop: bool,
+        begin: impl FnOnce() -> Result<(Pid, Vec<i32>), StartError> + Send + 'static,
+    ) -> Result<Self, StartError> {
         let (events_in, events) = mpsc::sync_channel(limits.channel.max(16));
         let (control, control_out) = mpsc::channel();
         let (started_in, started_out) = mpsc::channel();
         let started = Instant::now();
+        let woken = Arc::new(AtomicBool::new(false));
+        let woken_by_tracer = Arc::clone(&woken);
         let thread = thread::Builder::new()
             .name("sockscope-tracer".into())
             .spawn(move || {
-                let leader = match launch(&path, &argv, &envp, stdio) {
-                    Ok(leader) => leader,
+                let (leader, threads) = match begin() {
+                    Ok(first) => first,
                     Err(error) => {
                         let _ = started_in.send(Err(error));
                         return;
@@ -133,8 +240,17 @@ impl Tracer {
                     processes: HashMap::new(),
                     recorded: 0,
                     dropped: 0,
+                    stops,
+                    woken: woken_by_tracer,
                 };
                 tracer.add(leader.as_raw(), None, false);
+                for tid in threads {
+                    tracer.add(tid, Some(leader.as_raw()), true);
+                    // Its first stop is behind it (see `attach`).
+                    if let Some(thread) = tracer.processes.get_mut(&tid) {
+                        thread.awaiting_stop = false;
+                    }
+                }
                 tracer.run();
             })
             .map_err(StartError::Io)?;
@@ -146,6 +262,9 @@ impl Tracer {
                 leader,
                 started,
                 finished: false,
+                stops,
+                detach_on_drop,
+                woken,
             }),
             Ok(Err(error)) => {
                 let _ = thread.join();
@@ -156,6 +275,34 @@ impl Tracer {
                 Err(StartError::Io(io::Error::other("the tracer thread ended")))
             }
         }
+    }
+
+    /// Which syscalls stop the program.
+    #[must_use]
+    pub fn stops(&self) -> Stops {
+        self.stops
+    }
+
+    /// Detaches from every traced process, leaving them running (only [`Stops::Every`]: with
+    /// the seccomp filter the program would fail without its tracer, so it is ended instead).
+    /// Returns the events that arrived meanwhile.
+    pub fn detach(&mut self) -> Vec<TraceEvent> {
+        if self.stops != Stops::Every {
+            return self.end(&[], Duration::ZERO);
+        }
+        let mut events = self.drain();
+        let _ = self.control.send(Control::Detach);
+        if let Some(thread) = self.thread.take() {
+            while !thread.is_finished() {
+                if let Some(event) = self.next_until(Instant::now() + Duration::from_millis(50)) {
+                    events.push(event);
+                }
+            }
+            let _ = thread.join();
+        }
+        events.extend(self.drain());
+        self.finished = true;
+        events
     }
 
     /// The program's first process (also its process group).
@@ -172,6 +319,8 @@ impl Tracer {
 
     /// Every event already sent, without waiting.
     pub fn drain(&mut self) -> Vec<TraceEvent> {
+        // Before reading: an event sent from now on wakes the loop again.
+        self.woken.store(false, Ordering::Release);
         let mut out = Vec::new();
         while let Ok(event) = self.events.try_recv() {
             self.note(&event);
@@ -245,8 +394,37 @@ impl Tracer {
 impl Drop for Tracer {
     fn drop(&mut self) {
         if self.thread.is_some() {
-            self.end(&[], Duration::ZERO);
+            if self.detach_on_drop {
+                self.detach();
+            } else {
+                self.end(&[], Duration::ZERO);
+            }
         }
+    }
+}
+
+/// The thread ids of process `pid` (`/proc/PID/task`).
+fn tasks(pid: i32) -> Vec<i32> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|dir| {
+            dir.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The ptrace options of every tracee.
+fn trace_options(stops: Stops) -> Options {
+    let options = Options::PTRACE_O_TRACESYSGOOD
+        | Options::PTRACE_O_TRACEFORK
+        | Options::PTRACE_O_TRACEVFORK
+        | Options::PTRACE_O_TRACECLONE
+        | Options::PTRACE_O_TRACEEXEC;
+    match stops {
+        // If sockscope dies, the program dies with it rather than hit ENOSYS untraced.
+        Stops::Seccomp => options | Options::PTRACE_O_TRACESECCOMP | Options::PTRACE_O_EXITKILL,
+        // Without a filter the program runs on fine if sockscope dies.
+        Stops::Every => options,
     }
 }
 
@@ -257,8 +435,13 @@ fn launch(
     argv: &[CString],
     envp: &[CString],
     stdio: Stdio,
+    stops: Stops,
 ) -> Result<Pid, StartError> {
-    let filter = filter::program();
+    // No filter: the child installs none (see `fork_traced`).
+    let filter = match stops {
+        Stops::Seccomp => filter::program(),
+        Stops::Every => Vec::new(),
+    };
     let argv_pointers = pointer_array(argv);
     let envp_pointers = pointer_array(envp);
     let (report_read, report_write) = report_pipe().map_err(StartError::Io)?;
@@ -299,14 +482,7 @@ fn launch(
             error: io::Error::from_raw_os_error(errno),
         }
     };
-    let options = Options::PTRACE_O_TRACESYSGOOD
-        | Options::PTRACE_O_TRACEFORK
-        | Options::PTRACE_O_TRACEVFORK
-        | Options::PTRACE_O_TRACECLONE
-        | Options::PTRACE_O_TRACEEXEC
-        | Options::PTRACE_O_TRACESECCOMP
-        // If sockscope dies, the program dies with it rather than hit ENOSYS untraced.
-        | Options::PTRACE_O_EXITKILL;
+    let options = trace_options(stops);
     loop {
         match wait_any().map_err(StartError::Io)? {
             Waited::Stopped { pid, signal } if pid == raw && signal == libc::SIGSTOP => {
@@ -315,7 +491,11 @@ fn launch(
                 resume(pid, Resume::Continue, 0).map_err(StartError::Io)?;
             }
             Waited::Event { pid, event } if pid == raw && event == libc::PTRACE_EVENT_EXEC => {
-                resume(pid, Resume::Continue, 0).map_err(StartError::Io)?;
+                let how = match stops {
+                    Stops::Seccomp => Resume::Continue,
+                    Stops::Every => Resume::Syscall,
+                };
+                resume(pid, how, 0).map_err(StartError::Io)?;
                 return Ok(Pid::from_raw(pid));
             }
             Waited::Exited { pid, .. } | Waited::Signaled { pid, .. } if pid == raw => {
@@ -344,6 +524,25 @@ struct Process {
     /// Reported (`Started` or `Unrecorded`): false only while its stop came before its parent's
     /// fork event.
     announced: bool,
+    /// Which of its descriptors are sockets (shared by the threads of one process).
+    fds: Rc<RefCell<FdKinds>>,
+}
+
+impl Process {
+    fn new(
+        recorded: bool,
+        awaiting_stop: bool,
+        announced: bool,
+        fds: Rc<RefCell<FdKinds>>,
+    ) -> Self {
+        Self {
+            pending: None,
+            recorded,
+            awaiting_stop,
+            announced,
+            fds,
+        }
+    }
 }
 
 struct Loop {
@@ -356,6 +555,10 @@ struct Loop {
     recorded: usize,
     /// Events not sent because the channel was full, not yet reported.
     dropped: u64,
+    stops: Stops,
+    /// The waker was called and the reader has not drained since: no need to call it again
+    /// (one `eventfd` write per batch of events, not per event).
+    woken: Arc<AtomicBool>,
 }
 
 impl Loop {
@@ -372,7 +575,13 @@ impl Loop {
             let _ = self.events.send(TraceEvent::Dropped { count });
         }
         let _ = self.events.send(event);
-        if let Some(waker) = &self.waker {
+        self.wake();
+    }
+
+    fn wake(&self) {
+        if let Some(waker) = &self.waker
+            && !self.woken.swap(true, Ordering::AcqRel)
+        {
             let _ = waker.wake();
         }
     }
@@ -393,9 +602,7 @@ impl Loop {
         if let Err(TrySendError::Full(_)) = self.events.try_send(event) {
             self.dropped += 1;
         }
-        if let Some(waker) = &self.waker {
-            let _ = waker.wake();
-        }
+        self.wake();
     }
 
     /// A new tracee; `awaiting_stop` until its initial `SIGSTOP` is seen.
@@ -404,15 +611,15 @@ impl Loop {
         if recorded {
             self.recorded += 1;
         }
-        self.processes.insert(
-            pid,
-            Process {
-                pending: None,
-                recorded,
-                awaiting_stop: parent.is_some(),
-                announced: true,
-            },
-        );
+        // A thread shares its parent's descriptor table; a forked child starts with a copy.
+        let fds = match parent.and_then(|parent| self.processes.get(&parent)) {
+            Some(parent) if thread => Rc::clone(&parent.fds),
+            Some(parent) => Rc::new(RefCell::new(parent.fds.borrow().clone())),
+            None => Rc::default(),
+        };
+        let awaiting_stop = parent.is_some();
+        self.processes
+            .insert(pid, Process::new(recorded, awaiting_stop, true, fds));
         let at_ms = self.at_ms();
         self.emit_always(if recorded {
             TraceEvent::Started {
@@ -427,18 +634,110 @@ impl Loop {
     }
 
     fn run(&mut self) {
+        let mut idle = Duration::ZERO;
         loop {
-            if let Ok(Control::Kill) = self.control.try_recv() {
-                for &pid in self.processes.keys() {
-                    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            match self.control.try_recv() {
+                Ok(Control::Kill) => {
+                    for &pid in self.processes.keys() {
+                        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                    }
                 }
+                Ok(Control::Detach) => {
+                    self.detach_all();
+                    break;
+                }
+                Err(_) => {}
             }
-            // ECHILD: nothing left to trace.
-            let Ok(waited) = wait_any() else { break };
+            let waited = if self.stops == Stops::Every {
+                // Detaching must be possible while the program sleeps in `accept`: poll, and
+                // sleep on the control channel (a message ends the sleep at once).
+                match wait_any_nohang() {
+                    Ok(Some(waited)) => {
+                        idle = Duration::ZERO;
+                        waited
+                    }
+                    Ok(None) => {
+                        idle = (idle * 2).clamp(Duration::from_micros(200), IDLE_POLL_MAX);
+                        if let Ok(message) = self.control.recv_timeout(idle) {
+                            match message {
+                                Control::Detach => {
+                                    self.detach_all();
+                                    break;
+                                }
+                                Control::Kill => {
+                                    for &pid in self.processes.keys() {
+                                        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                                    }
+                                }
+                            }
+                        }
+                        continue;
+                    }
+                    Err(_) => break,
+                }
+            } else {
+                // ECHILD: nothing left to trace.
+                let Ok(waited) = wait_any() else { break };
+                waited
+            };
             // A resume that fails means the tracee died meanwhile (SIGKILL): its exit follows.
             let _ = self.handle(waited);
+            if self.stops == Stops::Every && self.processes.is_empty() {
+                break;
+            }
         }
         self.emit_always(TraceEvent::Finished);
+    }
+
+    /// Stops every tracee (`PTRACE_INTERRUPT`) and detaches it, so it runs on untraced. Only
+    /// without a seccomp filter (`Stops::Every`): with one, its traced calls would fail.
+    fn detach_all(&mut self) {
+        let pids: Vec<i32> = self.processes.keys().copied().collect();
+        for &pid in &pids {
+            let _ = ptrace::interrupt(Pid::from_raw(pid));
+        }
+        let mut left: std::collections::HashSet<i32> = pids.into_iter().collect();
+        let deadline = Instant::now() + DETACH_LIMIT;
+        while !left.is_empty() && Instant::now() < deadline {
+            match wait_any_nohang() {
+                Ok(Some(waited)) => {
+                    let (pid, signal) = match waited {
+                        Waited::Exited { pid, status } => {
+                            self.ended(pid, Ending::Exited(status));
+                            left.remove(&pid);
+                            continue;
+                        }
+                        Waited::Signaled { pid, signal } => {
+                            self.ended(pid, Ending::Signaled(signal));
+                            left.remove(&pid);
+                            continue;
+                        }
+                        // A signal that arrived meanwhile is passed on with the detach.
+                        Waited::Stopped { pid, signal } if signal != libc::SIGSTOP => (pid, signal),
+                        Waited::Stopped { pid, .. }
+                        | Waited::Event { pid, .. }
+                        | Waited::SyscallStop { pid } => (pid, 0),
+                    };
+                    if ptrace::detach(Pid::from_raw(pid), Signal::try_from(signal).ok()).is_ok()
+                        || !left.contains(&pid)
+                    {
+                        left.remove(&pid);
+                    }
+                }
+                Ok(None) => thread::sleep(Duration::from_micros(500)),
+                Err(_) => break,
+            }
+        }
+        self.processes.clear();
+    }
+
+    /// Resumes `pid` to its next stop of interest.
+    fn go(&self, pid: i32, signal: i32) -> io::Result<()> {
+        let how = match self.stops {
+            Stops::Seccomp => Resume::Continue,
+            Stops::Every => Resume::Syscall,
+        };
+        resume(pid, how, signal)
     }
 
     fn handle(&mut self, waited: Waited) -> io::Result<()> {
@@ -446,7 +745,7 @@ impl Loop {
             Waited::Exited { pid, status } => self.ended(pid, Ending::Exited(status)),
             Waited::Signaled { pid, signal } => self.ended(pid, Ending::Signaled(signal)),
             Waited::Event { pid, event } => return self.event(pid, event),
-            Waited::SyscallStop { pid } => return self.syscall_exit(pid),
+            Waited::SyscallStop { pid } => return self.syscall_stop(pid),
             Waited::Stopped { pid, signal } => return self.stopped(pid, signal),
         }
         Ok(())
@@ -467,20 +766,13 @@ impl Loop {
                 // The new tracee's initial stop: swallowed.
                 Some(process) if process.awaiting_stop => {
                     process.awaiting_stop = false;
-                    return resume(pid, Resume::Continue, 0);
+                    return self.go(pid, 0);
                 }
                 // A new tracee whose stop came before its parent's fork event: known from now.
                 None => {
-                    self.processes.insert(
-                        pid,
-                        Process {
-                            pending: None,
-                            recorded: false,
-                            awaiting_stop: false,
-                            announced: false,
-                        },
-                    );
-                    return resume(pid, Resume::Continue, 0);
+                    self.processes
+                        .insert(pid, Process::new(false, false, false, Rc::default()));
+                    return self.go(pid, 0);
                 }
                 Some(_) => {}
             }
@@ -490,7 +782,7 @@ impl Loop {
         if ptrace::getsiginfo(Pid::from_raw(pid)) == Err(nix::errno::Errno::EINVAL) {
             return Ok(());
         }
-        resume(pid, Resume::Continue, signal)
+        self.go(pid, signal)
     }
 
     fn event(&mut self, pid: i32, event: i32) -> io::Result<()> {
@@ -514,31 +806,62 @@ impl Loop {
                 let at_ms = self.at_ms();
                 if let Some(process) = self.processes.get_mut(&pid) {
                     process.pending = None;
+                    // Close-on-exec descriptors are gone; the others keep their kind, but a
+                    // fresh start is simplest and costs one readlink per descriptor used.
+                    process.fds.borrow_mut().clear();
                     if process.recorded {
                         self.emit_always(TraceEvent::Exec { pid, at_ms });
                     }
                 }
             }
+            // A seized tracee's stop (its first after PTRACE_INTERRUPT, or an auto-attached
+            // child's first): it counts as the initial stop.
+            PTRACE_EVENT_STOP => match self.processes.get_mut(&pid) {
+                Some(process) => process.awaiting_stop = false,
+                None => {
+                    self.processes
+                        .insert(pid, Process::new(false, false, false, Rc::default()));
+                }
+            },
             libc::PTRACE_EVENT_SECCOMP => return self.seccomp(pid),
             _ => {}
         }
-        resume(pid, Resume::Continue, 0)
+        self.go(pid, 0)
     }
 
-    /// A filtered syscall is about to run: decide whether to follow it to its return.
+    /// A filtered syscall is about to run (seccomp stop).
     fn seccomp(&mut self, pid: i32) -> io::Result<()> {
-        let recorded = self.processes.get(&pid).is_some_and(|p| p.recorded);
         let SyscallStop::Seccomp { arch, nr, args } = syscall_stop(Pid::from_raw(pid))? else {
-            return resume(pid, Resume::Continue, 0);
+            return self.go(pid, 0);
         };
-        let call = Call::from_number(nr).filter(|_| arch == filter::NATIVE_ARCH && recorded);
+        self.entered(pid, arch, nr, args)
+    }
+
+    /// A syscall starts: decide whether to follow it to its return.
+    fn entered(&mut self, pid: i32, arch: u32, nr: u64, args: [u64; 6]) -> io::Result<()> {
+        let Some(process) = self.processes.get(&pid) else {
+            return self.go(pid, 0);
+        };
+        let call = Call::from_number(nr).filter(|_| arch == filter::NATIVE_ARCH);
         let Some(call) = call else {
-            return resume(pid, Resume::Continue, 0);
+            return self.go(pid, 0);
         };
+        let fds = Rc::clone(&process.fds);
+        let recorded = process.recorded;
+        // The descriptor table changes under these whatever the descriptor is: forget what they
+        // replace (close_range is not traced, so socket-making calls also say so at their return).
+        match call {
+            Call::Close => fds.borrow_mut().forget(args[0] as i32),
+            Call::Dup2 | Call::Dup3 => fds.borrow_mut().forget(args[1] as i32),
+            _ => {}
+        }
+        if !recorded {
+            return self.go(pid, 0);
+        }
         // read, write, close, dup and fcntl are shown only on sockets: a program's file reads
-        // cost one stop each, not two.
-        if call.class() == Class::OnAnyFd && !is_socket(pid, args[0] as i32) {
-            return resume(pid, Resume::Continue, 0);
+        // cost one stop each, not two (and, once known, no readlink either).
+        if call.class() == Class::OnAnyFd && !fds.borrow_mut().is_socket(pid, args[0] as i32) {
+            return self.go(pid, 0);
         }
         let pending = decode::entry(call, args, &Tracee(Pid::from_raw(pid)));
         if call.may_wait() {
@@ -556,34 +879,133 @@ impl Loop {
         resume(pid, Resume::Syscall, 0)
     }
 
-    fn syscall_exit(&mut self, pid: i32) -> io::Result<()> {
+    fn syscall_stop(&mut self, pid: i32) -> io::Result<()> {
         match syscall_stop(Pid::from_raw(pid))? {
             SyscallStop::Exit { value, is_error } => {
                 let pending = self.processes.get_mut(&pid).and_then(|p| p.pending.take());
                 if let Some(pending) = pending {
-                    let name = pending.call.name();
-                    let fd = pending.fd;
-                    let decoded =
-                        decode::exit(&pending, value, is_error, &Tracee(Pid::from_raw(pid)));
-                    let at_ms = self.at_ms();
-                    self.emit(TraceEvent::Syscall(Syscall {
-                        pid,
-                        syscall: name,
-                        fd,
-                        call: decoded.call_text(name),
-                        args: decoded.args,
-                        result: decoded.result,
-                        errno: decoded.errno,
-                        failed: decoded.failed,
-                        at_ms,
-                    }));
+                    self.returned(pid, &pending, value, is_error);
                 }
-                resume(pid, Resume::Continue, 0)
+                self.go(pid, 0)
+            }
+            SyscallStop::Entry { arch, nr, args } if self.stops == Stops::Every => {
+                self.entered(pid, arch, nr, args)
             }
             // Kernels before 4.8 stop at the seccomp check before the syscall-entry stop: go on
             // to the exit stop.
             SyscallStop::Entry { .. } => resume(pid, Resume::Syscall, 0),
-            _ => resume(pid, Resume::Continue, 0),
+            _ => self.go(pid, 0),
+        }
+    }
+
+    /// A followed syscall returned: learn the descriptors it made, decode and send it.
+    fn returned(&mut self, pid: i32, pending: &Pending, value: i64, is_error: bool) {
+        let memory = Tracee(Pid::from_raw(pid));
+        if !is_error && let Some(process) = self.processes.get(&pid) {
+            let mut fds = process.fds.borrow_mut();
+            let a = pending.args;
+            match pending.call {
+                // Every descriptor these return is a socket (dup and fcntl are followed only on
+                // sockets).
+                Call::Socket
+                | Call::Accept
+                | Call::Accept4
+                | Call::Dup
+                | Call::Dup2
+                | Call::Dup3 => fds.learn(value as i32, true),
+                Call::Fcntl if matches!(a[1] as i32, libc::F_DUPFD | libc::F_DUPFD_CLOEXEC) => {
+                    fds.learn(value as i32, true);
+                }
+                Call::Socketpair => {
+                    if let (Some(first), Some(second)) =
+                        (memory.read_u32(a[3]), memory.read_u32(a[3] + 4))
+                    {
+                        fds.learn(first as i32, true);
+                        fds.learn(second as i32, true);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let name = pending.call.name();
+        let fd = pending.fd;
+        let decoded = decode::exit(pending, value, is_error, &memory);
+        let at_ms = self.at_ms();
+        self.emit(TraceEvent::Syscall(Syscall {
+            pid,
+            syscall: name,
+            fd,
+            call: decoded.call_text(name),
+            args: decoded.args,
+            result: decoded.result,
+            errno: decoded.errno,
+            failed: decoded.failed,
+            at_ms,
+        }));
+    }
+}
+
+/// `PTRACE_EVENT_STOP` (`include/uapi/linux/ptrace.h`; not in every libc version).
+const PTRACE_EVENT_STOP: i32 = 128;
+
+/// The longest the tracer sleeps between polls while nothing happens (`Stops::Every`).
+const IDLE_POLL_MAX: Duration = Duration::from_millis(20);
+
+/// How long detaching may take before the tracer gives up on a tracee that never stops.
+const DETACH_LIMIT: Duration = Duration::from_secs(2);
+
+/// Which of one process's descriptors are sockets, as far as the tracer knows: learned from a
+/// `readlink` of `/proc/PID/fd/FD` once, and from the calls that make sockets; forgotten on
+/// `close`, on `dup2`/`dup3` onto it, and on `execve`. A read on a known file then costs the
+/// seccomp stop alone.
+#[derive(Debug, Clone, Default)]
+pub struct FdKinds {
+    /// Indexed by descriptor: 0 unknown, 1 a socket, 2 something else.
+    kinds: Vec<u8>,
+}
+
+/// Descriptors above this are not remembered (looked up each time).
+const FD_KINDS_MAX: usize = 1 << 16;
+
+impl FdKinds {
+    const UNKNOWN: u8 = 0;
+    const SOCKET: u8 = 1;
+    const OTHER: u8 = 2;
+
+    pub fn learn(&mut self, fd: i32, socket: bool) {
+        let Ok(index) = usize::try_from(fd) else {
+            return;
+        };
+        if index >= FD_KINDS_MAX {
+            return;
+        }
+        if self.kinds.len() <= index {
+            self.kinds.resize(index + 1, Self::UNKNOWN);
+        }
+        self.kinds[index] = if socket { Self::SOCKET } else { Self::OTHER };
+    }
+
+    pub fn forget(&mut self, fd: i32) {
+        if let Some(kind) = usize::try_from(fd).ok().and_then(|i| self.kinds.get_mut(i)) {
+            *kind = Self::UNKNOWN;
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.kinds.clear();
+    }
+
+    /// Whether `fd` of process `pid` is a socket (asks `/proc` only when not known).
+    pub fn is_socket(&mut self, pid: i32, fd: i32) -> bool {
+        match usize::try_from(fd).ok().and_then(|i| self.kinds.get(i)) {
+            Some(&Self::SOCKET) => true,
+            Some(&Self::OTHER) => false,
+            _ if fd < 0 => false,
+            _ => {
+                let socket = is_socket(pid, fd);
+                self.learn(fd, socket);
+                socket
+            }
         }
     }
 }
@@ -605,4 +1027,33 @@ fn is_socket(pid: i32, fd: i32) -> bool {
     fd >= 0
         && std::fs::read_link(format!("/proc/{pid}/fd/{fd}"))
             .is_ok_and(|target| target.as_os_str().as_bytes().starts_with(b"socket:"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fd_kinds_learn_from_proc_once_and_forget_on_close() {
+        let pid = std::process::id() as i32;
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("a socket");
+        let file = std::fs::File::open("/proc/self/status").expect("a file");
+        let socket_fd = std::os::fd::AsRawFd::as_raw_fd(&socket);
+        let file_fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+        let mut kinds = FdKinds::default();
+        assert!(kinds.is_socket(pid, socket_fd));
+        assert!(!kinds.is_socket(pid, file_fd));
+        assert!(!kinds.is_socket(pid, -1));
+        // Known now: the answer comes from the cache, even where /proc would now say otherwise.
+        kinds.learn(file_fd, true);
+        assert!(kinds.is_socket(pid, file_fd));
+        // Forgotten (a close, a dup2 onto it): asked again.
+        kinds.forget(file_fd);
+        assert!(!kinds.is_socket(pid, file_fd));
+        kinds.clear();
+        assert!(kinds.is_socket(pid, socket_fd));
+        // Beyond the remembered range: still answered, from /proc each time.
+        kinds.learn(i32::MAX, true);
+        assert!(!kinds.is_socket(pid, i32::MAX));
+    }
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::kernel::fd_table;
 use crate::kernel::sock_diag::{ALL_STATES, DiagSocket, SockDiag};
+use crate::kernel::sys::TcpInfo;
 use crate::model::{FdKind, Proto, Role, TcpState, Waiting};
 
 /// One descriptor of one of the program's processes.
@@ -35,6 +36,37 @@ pub struct ProgramSocket {
     pub recv_q: u32,
     pub send_q: u32,
     pub inode: u64,
+    /// TCP: the kernel's `struct tcp_info`, from the same `sock_diag` reply (`INET_DIAG_INFO`).
+    pub tcp: Option<ProgramTcpInfo>,
+}
+
+/// The `struct tcp_info` fields a traced program's TCP socket shows (as `ss -ti` does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ProgramTcpInfo {
+    /// `tcpi_rtt`: smoothed round-trip time in microseconds.
+    pub rtt_us: u32,
+    /// `tcpi_total_retrans`.
+    pub retransmits: u32,
+    pub segs_out: u32,
+    pub segs_in: u32,
+    pub bytes_acked: u64,
+    pub bytes_received: u64,
+    /// `tcpi_unacked`: segments in flight.
+    pub unacked: u32,
+}
+
+impl From<TcpInfo> for ProgramTcpInfo {
+    fn from(info: TcpInfo) -> Self {
+        Self {
+            rtt_us: info.rtt_us,
+            retransmits: info.total_retrans,
+            segs_out: info.segs_out,
+            segs_in: info.segs_in,
+            bytes_acked: info.bytes_acked,
+            bytes_received: info.bytes_received,
+            unacked: info.unacked,
+        }
+    }
 }
 
 /// A listening socket of the program and its queues.
@@ -75,22 +107,41 @@ fn peer(remote: SocketAddr) -> Option<SocketAddr> {
     (remote.port() != 0 || !remote.ip().is_unspecified()).then_some(remote)
 }
 
-/// Reads the descriptor tables of `pids` (processes, not threads) and joins their sockets with one
-/// `sock_diag` walk.
-pub fn read(pids: &[i32], diag: &mut SockDiag) -> ProgramView {
-    let mut view = ProgramView::default();
+/// Every TCP and UDP socket of both families, with the TCP sockets' `tcp_info` by inode.
+fn dump_all(
+    diag: &mut SockDiag,
+    probe_errors: &mut Vec<String>,
+) -> (Vec<DiagSocket>, HashMap<u64, ProgramTcpInfo>) {
     let mut kernel = Vec::new();
+    let mut infos: HashMap<u64, ProgramTcpInfo> = HashMap::new();
     for (proto, v6) in [
         (Proto::Tcp, false),
         (Proto::Tcp, true),
         (Proto::Udp, false),
         (Proto::Udp, true),
     ] {
-        match diag.dump(proto, v6, ALL_STATES) {
-            Ok(sockets) => kernel.extend(sockets),
-            Err(error) => view.probe_errors.push(format!("sock_diag: {error}")),
+        let dumped = if proto == Proto::Tcp {
+            diag.dump_each_with_info(proto, v6, ALL_STATES, |socket, info| {
+                if let Some(info) = info.filter(|_| socket.inode != 0) {
+                    infos.insert(socket.inode, ProgramTcpInfo::from(info));
+                }
+                kernel.push(socket);
+            })
+        } else {
+            diag.dump_each(proto, v6, ALL_STATES, |socket| kernel.push(socket))
+        };
+        if let Err(error) = dumped {
+            probe_errors.push(format!("sock_diag: {error}"));
         }
     }
+    (kernel, infos)
+}
+
+/// Reads the descriptor tables of `pids` (processes, not threads) and joins their sockets with one
+/// `sock_diag` walk.
+pub fn read(pids: &[i32], diag: &mut SockDiag) -> ProgramView {
+    let mut view = ProgramView::default();
+    let (kernel, infos) = dump_all(diag, &mut view.probe_errors);
     let by_inode: HashMap<u64, &DiagSocket> = kernel
         .iter()
         .filter(|socket| socket.inode != 0)
@@ -119,6 +170,7 @@ pub fn read(pids: &[i32], diag: &mut SockDiag) -> ProgramView {
                     recv_q: socket.recv_q,
                     send_q: socket.send_q,
                     inode: socket.inode,
+                    tcp: infos.get(&socket.inode).copied(),
                 });
             }
             view.fds.push(ProgramFd {
