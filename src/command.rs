@@ -17,15 +17,17 @@ mod lex;
 mod parse;
 mod print;
 mod value;
+mod wire;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::model::Proto;
+use crate::model::{Proto, WireHost};
 
 pub use error::{ParseError, ParseErrorKind};
 pub use parse::parse_script;
 pub use value::{DURATION_MAX, DURATION_MAX_TEXT, DurationError, parse_duration};
+pub use wire::{DEFAULT_SEED, Direction, WireCommand, percent_text};
 
 /// Where a command sends to or connects to: an address, or another lab socket by its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,6 +142,13 @@ pub enum Command {
     Wait {
         duration: Duration,
     },
+    /// A socket-making command placed on one host of the wire: written `NAME@a` / `NAME@b`.
+    On {
+        host: WireHost,
+        command: Box<Command>,
+    },
+    /// What the wire does with the segments it relays (`--net wire`).
+    Wire(WireCommand),
 }
 
 /// A parsed command and where it came from.
@@ -156,7 +165,7 @@ pub struct Located {
 
 /// Every verb with its usage form. The forms are language-neutral; help and errors show them as-is.
 pub const VERBS: &[(&str, &str)] = &[
-    ("socket", "socket NAME tcp|udp [v6]"),
+    ("socket", "socket NAME[@HOST] tcp|udp [v6]"),
     ("bind", "bind NAME ADDR:PORT|NAME"),
     ("listen", "listen NAME BACKLOG"),
     ("connect", "connect NAME ADDR:PORT|NAME"),
@@ -172,12 +181,16 @@ pub const VERBS: &[(&str, &str)] = &[
         "setsockopt NAME reuseaddr|reuseport|nodelay|linger0|defer_accept [VALUE]",
     ),
     ("open", "open NAME PATH"),
-    ("server", "server NAME [ADDR:PORT|NAME] [BACKLOG]"),
-    ("client", "client NAME TARGET"),
-    ("clients", "clients PREFIX COUNT TARGET"),
-    ("forward", "forward NAME LISTEN_ADDR TARGET"),
+    ("server", "server NAME[@HOST] [ADDR:PORT|NAME] [BACKLOG]"),
+    ("client", "client NAME[@HOST] TARGET"),
+    ("clients", "clients PREFIX[@HOST] COUNT TARGET"),
+    ("forward", "forward NAME[@HOST] LISTEN_ADDR TARGET"),
     ("auto-accept", "auto-accept NAME on|off"),
     ("wait", "wait DURATION"),
+    (
+        "wire",
+        "wire hold on|off | deliver [ID] | drop [ID] | delay DURATION [a>b|b>a] | loss PERCENT [seed N] | reset",
+    ),
 ];
 
 /// The longest NAME (and so the longest generated `clients` name).
@@ -232,6 +245,8 @@ impl Command {
             Self::Forward { .. } => "forward",
             Self::AutoAccept { .. } => "auto-accept",
             Self::Wait { .. } => "wait",
+            Self::On { command, .. } => command.verb(),
+            Self::Wire(_) => "wire",
         }
     }
 

@@ -7,8 +7,9 @@
 //! - [`namespace`] — `unshare` and bringing `lo` up in a new network namespace.
 //!
 //! - [`ptrace`] — `fork` + `PTRACE_TRACEME` + seccomp for `sockscope trace`, `waitpid`, syscall stops.
+//! - [`tun`] — the wire's TUN devices (`TUNSETIFF`, `TUNSETOFFLOAD`, `SIOCSIFADDR`).
 //!
-//! These four are the only modules with `unsafe` code.
+//! These five are the only modules with `unsafe` code.
 //! - [`sock_diag`] — `NETLINK_SOCK_DIAG` dumps of every TCP/UDP socket, including those no
 //!   descriptor points at.
 //! - [`fd_table`] — `/proc/<pid>/fd`.
@@ -25,3 +26,4 @@ pub mod ptrace;
 pub mod sock_diag;
 pub mod sys;
 pub mod sysctl;
+pub mod tun;

@@ -76,6 +76,7 @@ fn socket(
         history: history(states),
         forwarder: None,
         tcp: None,
+        host: None,
     }
 }
 
@@ -336,6 +337,8 @@ fn segment(conn: &str, seg: Seg) -> Segment {
         retransmission: seg.retransmission,
         preview: seg.preview.map(Into::into),
         dropped_before: seg.dropped_before,
+        wire_id: None,
+        wire: None,
     }
 }
 
@@ -533,6 +536,8 @@ fn closing_segments() -> Vec<Segment> {
                         preview,
                         retransmission,
                         dropped_before: gap,
+                        wire_id: None,
+                        wire: None,
                     },
                 )
             },

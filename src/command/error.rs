@@ -32,6 +32,10 @@ pub enum ParseErrorKind {
         min: u64,
         max: u64,
     },
+    /// `NAME@HOST` with a host the wire does not have (only `a` and `b`).
+    BadHost,
+    /// `wire loss` with something that is no percentage from 0 to 100.
+    BadPercent,
 }
 
 impl ParseErrorKind {
@@ -52,6 +56,8 @@ impl ParseErrorKind {
             Self::UnterminatedQuote => "parse.unterminated_quote",
             Self::BadEscape => "parse.bad_escape",
             Self::OutOfRange { .. } => "parse.out_of_range",
+            Self::BadHost => "wire.parse_bad_host",
+            Self::BadPercent => "wire.parse_bad_percent",
         }
     }
 }

@@ -20,6 +20,7 @@ use super::{ladder, private};
 use crate::command::{Command, Target};
 use crate::model::{
     CaptureInfo, CapturedConnection, Network, Proto, Segment, StateCause, StateChange, TcpState,
+    WireMark,
 };
 use crate::text::{self, Lang};
 
@@ -48,6 +49,17 @@ pub struct LabCapture {
     /// idle lab holding a full capture (131k segments) would otherwise rebuild and copy all of
     /// them at every probe.
     cached: Option<CachedExport>,
+    /// `--net wire`: each segment's number on the wire and, until it is delivered, where it is.
+    wire: WireMarks,
+}
+
+/// What the wire says about the segments it relays, by capture index.
+#[derive(Debug, Default)]
+pub struct WireMarks {
+    ids: HashMap<u64, u64>,
+    marks: HashMap<u64, WireMark>,
+    /// Counts every change (they are drawn on the ladder).
+    generation: u64,
 }
 
 struct CachedExport {
@@ -107,11 +119,19 @@ impl LabCapture {
             Network::Private => Scope::All,
             // Nothing until the lab has sockets.
             Network::Host => Scope::Ports(BTreeSet::new()),
+            // The wire files every packet it relays itself.
+            Network::Wire => Scope::All,
+        };
+        let capture = if network == Network::Wire {
+            Ok(Capture::detached())
+        } else {
+            Capture::open(scope)
         };
         Self {
             network,
             origin: now_since_epoch(),
-            capture: Capture::open(scope),
+            capture,
+            wire: WireMarks::default(),
             names: HashMap::new(),
             ports: BTreeSet::new(),
             names_generation: 0,
@@ -122,7 +142,28 @@ impl LabCapture {
     /// The descriptor to register for readability, when the capture runs.
     #[must_use]
     pub fn raw_fd(&self) -> Option<RawFd> {
-        self.capture.as_ref().ok().map(Capture::raw_fd)
+        self.capture.as_ref().ok().and_then(Capture::raw_fd)
+    }
+
+    /// `--net wire`: files a packet that entered the wire, numbered `id` on it; returns its
+    /// segment's capture index (`None`: not TCP or UDP).
+    pub fn record_wire(&mut self, packet: &[u8], id: u64) -> Option<u64> {
+        let capture = self.capture.as_mut().ok()?;
+        let index = capture.record(packet, packet.len(), now_since_epoch())?;
+        self.wire.ids.insert(index, id);
+        self.wire.generation += 1;
+        Some(index)
+    }
+
+    /// `--net wire`: where a segment the wire has not delivered is (`None`: delivered).
+    pub fn mark_wire(&mut self, index: u64, mark: Option<WireMark>) {
+        let changed = match mark {
+            Some(mark) => self.wire.marks.insert(index, mark) != Some(mark),
+            None => self.wire.marks.remove(&index).is_some(),
+        };
+        if changed {
+            self.wire.generation += 1;
+        }
     }
 
     /// Before a command runs: the port it will connect or send to joins the filter, so the first
@@ -196,6 +237,7 @@ impl LabCapture {
         }
         self.names.clear();
         self.names_generation += 1;
+        self.wire = WireMarks::default();
         self.cached = None;
         self.ports.clear();
         self.origin = now_since_epoch();
@@ -231,11 +273,14 @@ impl LabCapture {
         info.captured = flows.recorded();
         info.ring_drops = flows.dropped();
         info.connections_evicted = flows.flows_evicted;
-        let key = (flows.recorded(), self.names_generation);
+        let key = (
+            flows.recorded(),
+            self.names_generation + self.wire.generation,
+        );
         let cached = match self.cached.take() {
             Some(cached) if cached.key == key => cached,
             _ => {
-                let (segments, connections, by_flow) = export_flows(flows, &self.names);
+                let (segments, connections, by_flow) = export_flows(flows, &self.names, &self.wire);
                 let histories = side_histories(flows, &segments, &by_flow, first);
                 CachedExport {
                     key,
@@ -317,7 +362,7 @@ pub fn segments_and_connections(
     flows: &Flows,
     names: &Names,
 ) -> (Vec<Segment>, Vec<CapturedConnection>) {
-    let (segments, connections, _) = export_flows(flows, names);
+    let (segments, connections, _) = export_flows(flows, names, &WireMarks::default());
     (segments, connections)
 }
 
@@ -325,6 +370,7 @@ pub fn segments_and_connections(
 fn export_flows(
     flows: &Flows,
     names: &Names,
+    wire: &WireMarks,
 ) -> (Vec<Segment>, Vec<CapturedConnection>, Vec<Vec<usize>>) {
     // Capture order across connections: sort small keys, then build each segment once.
     let kept: Vec<&Flow> = flows.iter().collect();
@@ -384,6 +430,8 @@ fn export_flows(
             } else {
                 0
             },
+            wire_id: wire.ids.get(&stored.index).copied(),
+            wire: wire.marks.get(&stored.index).copied(),
         });
     }
     let connections = kept

@@ -29,6 +29,8 @@ pub fn in_lab_network(app: &App, command: impl Into<String>) -> Para {
     let command = command.into();
     match app.snapshot.capture.network {
         Network::Private => Para::Command(format!("{EXEC_PREFIX}{command}")),
+        // The lab runs on host a; `--host b` reaches the other one.
+        Network::Wire => Para::Command(format!("sockscope exec --host a -- {command}")),
         Network::Host => Para::Command(command),
     }
 }
