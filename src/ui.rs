@@ -21,6 +21,7 @@ pub mod status;
 pub mod theme;
 pub mod trace;
 pub mod watch;
+pub mod wire;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
