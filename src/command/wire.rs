@@ -3,8 +3,9 @@
 //!
 //! ```text
 //! wire hold on|off            segments wait in the wire until delivered (off: all go on)
-//! wire deliver [ID]           the oldest held segment, or the one numbered ID
-//! wire drop [ID]              throws away the oldest held segment, or the one numbered ID
+//! wire deliver [ID]           the next held segment (the oldest that is no retransmission, else
+//!                             the oldest), or the one numbered ID
+//! wire drop [ID]              throws away the same segment deliver would pass on
 //! wire delay DURATION [a>b|b>a]   a one-way delay (both directions unless one is named)
 //! wire loss PERCENT [seed N]  drops that share of segments at random, reproducibly (seed 1)
 //! wire reset                  a transparent wire again (what waits goes on)

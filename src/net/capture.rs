@@ -93,8 +93,14 @@ impl Capture {
     }
 
     /// Files one IP packet seen at `time` (since the Unix epoch); returns its index in capture
-    /// order, or `None` for a packet that is no TCP segment or UDP datagram.
-    pub fn record(&mut self, packet: &[u8], wire_len: usize, time: Duration) -> Option<u64> {
+    /// order and whether it is a retransmission, or `None` for a packet that is no TCP segment or
+    /// UDP datagram.
+    pub fn record(
+        &mut self,
+        packet: &[u8],
+        wire_len: usize,
+        time: Duration,
+    ) -> Option<(u64, bool)> {
         let Some(decoded) = decode::decode(packet, wire_len) else {
             self.undecoded += 1;
             return None;
@@ -102,8 +108,8 @@ impl Capture {
         let first = *self.first.get_or_insert(time);
         let t_us = time.saturating_sub(first).as_micros() as u64;
         let index = self.flows.recorded();
-        self.flows.record(&decoded, t_us);
-        Some(index)
+        let retransmission = self.flows.record(&decoded, t_us);
+        Some((index, retransmission))
     }
 
     #[must_use]

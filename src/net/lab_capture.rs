@@ -146,13 +146,13 @@ impl LabCapture {
     }
 
     /// `--net wire`: files a packet that entered the wire, numbered `id` on it; returns its
-    /// segment's capture index (`None`: not TCP or UDP).
-    pub fn record_wire(&mut self, packet: &[u8], id: u64) -> Option<u64> {
+    /// segment's capture index and whether it is a retransmission (`None`: not TCP or UDP).
+    pub fn record_wire(&mut self, packet: &[u8], id: u64) -> Option<(u64, bool)> {
         let capture = self.capture.as_mut().ok()?;
-        let index = capture.record(packet, packet.len(), now_since_epoch())?;
+        let (index, retransmission) = capture.record(packet, packet.len(), now_since_epoch())?;
         self.wire.ids.insert(index, id);
         self.wire.generation += 1;
-        Some(index)
+        Some((index, retransmission))
     }
 
     /// `--net wire`: where a segment the wire has not delivered is (`None`: delivered).

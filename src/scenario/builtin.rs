@@ -55,6 +55,22 @@ const BUILTINS: &[(&str, &str)] = &[
         "port-ranges",
         include_str!("../../assets/scenarios/port-ranges.toml"),
     ),
+    (
+        "handshake-step",
+        include_str!("../../assets/scenarios/handshake-step.toml"),
+    ),
+    (
+        "syn-retransmit",
+        include_str!("../../assets/scenarios/syn-retransmit.toml"),
+    ),
+    (
+        "close-step",
+        include_str!("../../assets/scenarios/close-step.toml"),
+    ),
+    (
+        "slow-network",
+        include_str!("../../assets/scenarios/slow-network.toml"),
+    ),
 ];
 
 /// The names of the built-in scenarios, in teaching order.
@@ -73,6 +89,10 @@ pub const BUILTIN_NAMES: &[&str] = &[
     "udp-vs-tcp",
     "port-forward",
     "port-ranges",
+    "handshake-step",
+    "syn-retransmit",
+    "close-step",
+    "slow-network",
 ];
 
 /// The TOML text of a built-in.

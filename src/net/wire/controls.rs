@@ -20,6 +20,8 @@ pub struct Packet {
     pub bytes: Vec<u8>,
     /// Its segment in the capture, when it decoded as TCP or UDP.
     pub segment: Option<u64>,
+    /// A copy the sender's retransmission timer sent again (the capture says so).
+    pub retransmission: bool,
 }
 
 /// What became of a packet just now.
@@ -152,10 +154,16 @@ impl Controls {
         Fate::Wait(segment, WireMark::Delayed)
     }
 
+    /// The held packet `id`, or without one the next in the conversation: the oldest that is not
+    /// a retransmission (while a segment is held the sender's timer keeps sending copies of it,
+    /// which would otherwise come first in line), else the oldest.
     fn take_held(&mut self, id: Option<u64>) -> Result<Packet, Refusal> {
         let position = match id {
-            None => (!self.held.is_empty())
-                .then_some(0)
+            None => self
+                .held
+                .iter()
+                .position(|packet| !packet.retransmission)
+                .or((!self.held.is_empty()).then_some(0))
                 .ok_or(Refusal::NothingHeld)?,
             Some(id) => self
                 .held
@@ -261,7 +269,23 @@ mod tests {
             direction,
             bytes: vec![id as u8],
             segment: Some(id),
+            retransmission: false,
         }
+    }
+
+    #[test]
+    fn deliver_without_an_id_passes_over_retransmitted_copies() {
+        let now = Instant::now();
+        let mut controls = Controls::default();
+        controls.set_hold(true, now);
+        let mut copy = packet(&mut controls, Direction::AToB);
+        copy.retransmission = true;
+        controls.arrive(copy, now);
+        let new = packet(&mut controls, Direction::BToA);
+        controls.arrive(new, now);
+        assert!(matches!(controls.deliver(None, now), Ok(Fate::Deliver(p)) if p.id == 2));
+        // Only copies left: the oldest goes.
+        assert!(matches!(controls.deliver(None, now), Ok(Fate::Deliver(p)) if p.id == 1));
     }
 
     #[test]

@@ -99,12 +99,13 @@ impl Wire {
             read += 1;
             let id = self.controls.take_id();
             let bytes = self.buffer[..length].to_vec();
-            let segment = capture.record_wire(&bytes, id);
+            let recorded = capture.record_wire(&bytes, id);
             let packet = Packet {
                 id,
                 direction: direction_from(from),
                 bytes,
-                segment,
+                segment: recorded.map(|(index, _)| index),
+                retransmission: recorded.is_some_and(|(_, retransmission)| retransmission),
             };
             let fate = self.controls.arrive(packet, now);
             self.settle(fate, capture);
