@@ -272,6 +272,7 @@ fn fixture() -> Snapshot {
         segments: fixture_segments().into(),
         capture: capture_info(&fixture_segments()),
         kernel_only_history: Vec::new(),
+        wire: None,
     }
 }
 
@@ -536,8 +537,6 @@ fn closing_segments() -> Vec<Segment> {
                         preview,
                         retransmission,
                         dropped_before: gap,
-                        wire_id: None,
-                        wire: None,
                     },
                 )
             },
