@@ -115,12 +115,11 @@ impl LabCapture {
     pub fn open() -> Self {
         let network = super::network();
         let scope = match network {
-            // Everything in the private network is the lab's (or started with `sockscope exec`).
-            Network::Private => Scope::All,
+            // Everything in the private network is the lab's (or started with `sockscope exec`);
+            // the wire files every packet it relays itself.
+            Network::Private | Network::Wire => Scope::All,
             // Nothing until the lab has sockets.
             Network::Host => Scope::Ports(BTreeSet::new()),
-            // The wire files every packet it relays itself.
-            Network::Wire => Scope::All,
         };
         let capture = if network == Network::Wire {
             Ok(Capture::detached())

@@ -4,6 +4,7 @@
 //! killed by a signal leaves its file behind: a file whose process is gone, or whose process is no
 //! longer in the recorded network namespace, is stale and removed by the next listing.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
@@ -74,7 +75,7 @@ pub fn write_with(user_namespace: bool, extra: &[(&str, String)]) -> io::Result<
         u8::from(user_namespace)
     );
     for (key, value) in extra {
-        contents.push_str(&format!("{key}={value}\n"));
+        let _ = writeln!(contents, "{key}={value}");
     }
     fs::write(&path, contents)?;
     Ok(LabFile { path })

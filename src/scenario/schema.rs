@@ -379,6 +379,7 @@ mod tests {
     }
 
     /// A snapshot with one entry in every list, so every field the model serializes appears.
+    #[allow(clippy::too_many_lines)] // one literal: every field of the model, filled
     fn full_snapshot() -> Snapshot {
         let addr = "127.0.0.1:1".parse().ok();
         Snapshot {

@@ -129,10 +129,10 @@ impl WireHosts {
                 .map_err(io::Error::from)
         };
         enter(&self.b)?;
-        let made = make();
+        let product = make();
         // Failing to go back would leave every later socket on the wrong host: nothing sane is
         // left to do then.
         enter(&self.a).expect("setns back to host a");
-        Ok(made)
+        Ok(product)
     }
 }

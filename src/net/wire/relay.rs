@@ -179,13 +179,12 @@ impl Wire {
                 other => break other,
             }
         };
-        let mark = match written {
-            Ok(_) => None,
-            Err(_) => {
-                self.write_errors += 1;
-                self.controls.dropped += 1;
-                Some(WireMark::Dropped)
-            }
+        let mark = if written.is_ok() {
+            None
+        } else {
+            self.write_errors += 1;
+            self.controls.dropped += 1;
+            Some(WireMark::Dropped)
         };
         if let Some(index) = packet.segment {
             capture.mark_wire(index, mark);
