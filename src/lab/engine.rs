@@ -62,6 +62,13 @@ impl Lab {
         let wire = crate::net::wire::hosts().map(Wire::new);
         if let Some(wire) = &wire {
             wire.register(&registry, WIRE_TOKENS)?;
+            let hosts = wire.hosts();
+            internal.extend([
+                (hosts.a.tun.as_raw_fd(), "wire: host a's TUN"),
+                (hosts.b.tun.as_raw_fd(), "wire: host b's TUN"),
+                (hosts.a.namespace.as_raw_fd(), "wire: host a"),
+                (hosts.b.namespace.as_raw_fd(), "wire: host b"),
+            ]);
         }
         let prober = Prober::new(internal, wire.as_ref().map(Wire::hosts));
         let capture = LabCapture::open();

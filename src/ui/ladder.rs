@@ -247,7 +247,7 @@ fn segment_line(
     // an `X` when it never will), from the sender's side.
     let (drawn, gap) = match segment.wire {
         Some(_) => {
-            let drawn = (width * 3 / 5).max(width.min(MIN_ARROW));
+            let drawn = (width * 4 / 5).max(width.min(MIN_ARROW));
             (drawn, width - drawn)
         }
         None => (width, 0),
