@@ -86,7 +86,7 @@ fn main() {
     let relay = std::thread::spawn(move || {
         let mut lab = HeadlessLab::new(LabConfig::default()).expect("lab");
         while !running.load(Ordering::Relaxed) {
-            lab.run_for(Duration::from_millis(20), Duration::from_secs(3600))
+            lab.run_for(Duration::from_millis(20), Duration::from_hours(1))
                 .expect("loop runs");
         }
     });
