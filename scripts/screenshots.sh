@@ -40,3 +40,14 @@ shot ladder --size 200x50 --lang en --net private \
   --wait 100ms
 shot ladder-ko --size 160x45 --lang ko --net private \
   --run 'server srv 127.0.0.1:0 1; clients c 3 srv' --wait 1200ms
+# The wire (issue 11): the handshake stepped one segment at a time between hosts a and b (needs
+# root here: /dev/net/tun is root-only). The lecture selects --net wire itself.
+if [ "$(id -u)" = 0 ]; then
+  for step in 1 2 3 4; do
+    shot "handshake-step-$step" --size 170x45 --lang en --demo handshake-step --step "$step"
+  done
+  shot handshake-step-animated --size 170x45 --lang en --demo handshake-step --animate
+  shot syn-retransmit-ko --size 170x45 --lang ko --demo syn-retransmit --step 3
+else
+  echo "skipped screenshots/handshake-step*.svg: the wire's TUN devices need root here" >&2
+fi
