@@ -129,10 +129,10 @@ impl Lab {
         self.prober.forget_closed();
         self.prober.restart_counters();
         self.prober.mark_stale();
-        self.capture.clear();
         if let Some(wire) = &mut self.wire {
-            wire.clear();
+            wire.clear(self.capture.tuples());
         }
+        self.capture.clear();
     }
 
     /// Makes the next snapshot walk the kernel's socket tables again instead of reusing the last

@@ -229,6 +229,19 @@ impl LabCapture {
         }
     }
 
+    /// The endpoints of every connection captured so far (both orders of each).
+    #[must_use]
+    pub fn tuples(&self) -> Vec<(SocketAddr, SocketAddr)> {
+        let Ok(capture) = &self.capture else {
+            return Vec::new();
+        };
+        capture
+            .flows()
+            .iter()
+            .flat_map(|flow| [(flow.a, flow.b), (flow.b, flow.a)])
+            .collect()
+    }
+
     /// A reset lab: a new ladder, new names.
     pub fn clear(&mut self) {
         if let Ok(capture) = &mut self.capture {

@@ -36,7 +36,10 @@ pub fn in_lab_network(app: &App, command: impl Into<String>) -> Para {
                 .and_then(|item| item.name().and_then(|name| app.snapshot.socket(name)))
                 .and_then(|socket| socket.host)
                 .unwrap_or(crate::model::WireHost::A);
-            Para::Command(format!("sockscope exec --host {} -- {command}", host.name()))
+            Para::Command(format!(
+                "sockscope exec --host {} -- {command}",
+                host.name()
+            ))
         }
         Network::Host => Para::Command(command),
     }

@@ -8,8 +8,10 @@
 //! (the lab goes on at the next turn, so keys and frames get theirs), and a delay is a deadline
 //! the loop's timeout honours ([`Wire::next_due`]), never a sleep.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::time::Instant;
 
@@ -41,6 +43,10 @@ pub struct Wire {
     unread: [bool; 2],
     /// Writes the receiving host's device refused (counted as dropped).
     pub write_errors: u64,
+    /// Connections of a lab since reset (`from`, `to`): what their closed or orphaned sockets
+    /// still send (a FIN, an RST, a LAST_ACK's retransmission) passes as on a cable, unrecorded,
+    /// so it never takes the place of the replayed lab's segments in the hold.
+    stale: HashSet<(SocketAddr, SocketAddr)>,
 }
 
 fn host_index(host: WireHost) -> usize {
@@ -66,6 +72,7 @@ impl Wire {
             buffer: vec![0; PACKET_MAX],
             unread: [false; 2],
             write_errors: 0,
+            stale: HashSet::new(),
         }
     }
 
@@ -99,6 +106,20 @@ impl Wire {
             read += 1;
             let id = self.controls.take_id();
             let bytes = self.buffer[..length].to_vec();
+            if !self.stale.is_empty()
+                && crate::net::decode::decode(&bytes, length)
+                    .is_some_and(|seen| self.stale.contains(&(seen.from, seen.to)))
+            {
+                let packet = Packet {
+                    id,
+                    direction: direction_from(from),
+                    bytes,
+                    segment: None,
+                    retransmission: false,
+                };
+                self.write(packet, capture);
+                continue;
+            }
             let recorded = capture.record_wire(&bytes, id);
             let packet = Packet {
                 id,
@@ -224,10 +245,11 @@ impl Wire {
     }
 
     /// A reset lab: the wire is transparent again and forgets what waited in it (those segments
-    /// belonged to sockets that are gone).
-    pub fn clear(&mut self) {
+    /// belonged to sockets that are gone); the connections in `old` pass untouched from now on.
+    pub fn clear(&mut self, old: impl IntoIterator<Item = (SocketAddr, SocketAddr)>) {
         self.controls.reset(Instant::now());
         self.controls.clear();
+        self.stale.extend(old);
     }
 
     /// The wire for the snapshot.
