@@ -271,6 +271,56 @@ fn a_one_way_delay_of_200ms_makes_connect_take_400ms_and_rtt_follows() {
 /// What goes through the lossy wire.
 const TOTAL: usize = 10 << 20;
 
+/// The process's wire, made by the first test that asks (the hosts live as long as the process),
+/// with the calling thread put on host a, where the lab runs.
+fn in_process_wire() -> &'static wire::hosts::WireHosts {
+    if let Some(hosts) = wire::hosts() {
+        rustix::thread::move_into_link_name_space(
+            std::os::fd::AsFd::as_fd(&hosts.a.namespace),
+            Some(rustix::thread::LinkNameSpaceType::Network),
+        )
+        .expect("setns to host a");
+        return hosts;
+    }
+    if let Err(error) = wire::enter(address::DEFAULT_A, address::DEFAULT_B) {
+        panic!("{}: {}", error.step, error.error);
+    }
+    wire::hosts().expect("hosts made")
+}
+
+#[test]
+fn a_reset_lab_replays_the_stepped_handshake_without_the_old_segments_in_the_way() {
+    need_wire!();
+    let _guard = lock();
+    in_process_wire();
+    let mut lab = HeadlessLab::new(LabConfig::default()).expect("lab starts");
+    let script = "wire hold on; server srv@b; client c@a srv; wait 100ms";
+    common::run(
+        &mut lab,
+        &format!(
+            "{script}; wire deliver; wait 50ms; wire deliver; wait 50ms; wire deliver; wait 50ms; accept srv as s"
+        ),
+    );
+    assert_eq!(
+        lab.snapshot().socket("s").map(|s| s.host),
+        Some(Some(WireHost::B))
+    );
+    // Stepping back: the lab closes everything (FINs leave both hosts) and replays.
+    lab.reset();
+    common::run(&mut lab, script);
+    let snapshot = lab.snapshot();
+    let wire = snapshot.wire.as_ref().expect("wire");
+    assert_eq!(wire.held.len(), 1, "only the new SYN is held: {wire:?}");
+    assert_eq!(snapshot.segments.len(), 1, "{:?}", snapshot.segments);
+    common::run(&mut lab, "wire deliver; wait 50ms");
+    let snapshot = lab.snapshot();
+    let srv = snapshot.listener("srv").expect("srv");
+    assert_eq!(
+        srv.syn_queue, 1,
+        "the new SYN was delivered, not an old FIN"
+    );
+}
+
 /// Pseudo-random but reproducible bytes: byte `i` of the stream.
 fn pattern(i: usize) -> u8 {
     (i.wrapping_mul(2_654_435_761) >> 13) as u8
@@ -280,14 +330,7 @@ fn pattern(i: usize) -> u8 {
 fn ten_megabytes_through_a_wire_losing_2_percent_arrive_intact_and_in_order() {
     need_wire!();
     let _guard = lock();
-    let entered = wire::enter(address::DEFAULT_A, address::DEFAULT_B);
-    let _network = match entered {
-        Ok(network) => network,
-        // Another test of this process made it already (the hosts live as long as the process).
-        Err(error) if wire::hosts().is_some() => panic!("second wire: {}", error.error),
-        Err(error) => panic!("{}: {}", error.step, error.error),
-    };
-    let hosts = wire::hosts().expect("hosts made");
+    let hosts = in_process_wire();
     let mut lab = HeadlessLab::new(LabConfig::default()).expect("lab starts");
     lab.execute(&LabCommand::Wire(WireCommand::Loss {
         ppm: 20_000,
