@@ -44,7 +44,7 @@ pub struct Wire {
     /// Writes the receiving host's device refused (counted as dropped).
     pub write_errors: u64,
     /// Connections of a lab since reset (`from`, `to`): what their closed or orphaned sockets
-    /// still send (a FIN, an RST, a LAST_ACK's retransmission) passes as on a cable, unrecorded,
+    /// still send (a FIN, an RST, a `LAST_ACK` end's retransmission) passes as on a cable, unrecorded,
     /// so it never takes the place of the replayed lab's segments in the hold.
     stale: HashSet<(SocketAddr, SocketAddr)>,
 }
