@@ -60,6 +60,7 @@ fn connection(index: usize) -> SocketInfo {
         ],
         forwarder: None,
         tcp: None,
+        host: None,
     }
 }
 
@@ -240,6 +241,8 @@ fn full_capture(snapshot: &mut Snapshot) {
                 retransmission: false,
                 preview: (len > 0).then(|| "\"0123456789abcdef0123456789abcdef\"".into()),
                 dropped_before: 0,
+                wire_id: None,
+                wire: None,
             });
         }
     }

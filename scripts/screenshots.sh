@@ -67,3 +67,14 @@ for lang in en ko; do
   walkshot "walkthrough-4-accept$suffix" 4 --size 150x36 --lang "$lang" --trace "./echo $port" \
     --run "clients c 6 127.0.0.1:$port; send c1 \"hello\\n\"" --wait 300ms
 done
+# The wire (issue 11): the handshake stepped one segment at a time between hosts a and b (needs
+# root here: /dev/net/tun is root-only). The lecture selects --net wire itself.
+if [ "$(id -u)" = 0 ]; then
+  for step in 1 2 3 4; do
+    shot "handshake-step-$step" --size 170x45 --lang en --demo handshake-step --step "$step"
+  done
+  shot handshake-step-animated --size 170x45 --lang en --demo handshake-step --animate
+  shot syn-retransmit-ko --size 170x45 --lang ko --demo syn-retransmit --step 3
+else
+  echo "skipped screenshots/handshake-step*.svg: the wire's TUN devices need root here" >&2
+fi

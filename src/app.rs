@@ -423,6 +423,25 @@ impl App {
         }
     }
 
+    /// The wire number of the held segment selected on the ladder, if the ladder has the focus
+    /// and its selected row is one.
+    fn selected_held(&self) -> Option<u64> {
+        if self.focus != Panel::Ladder {
+            return None;
+        }
+        let ladder = self.ladder();
+        let index = self.selected_within(Panel::Ladder, ladder.rows.len());
+        match ladder.rows.get(index) {
+            Some(crate::app::LadderRow::Segment(at)) => {
+                let segment = ladder.segments[*at];
+                (segment.wire == Some(crate::model::WireMark::Held))
+                    .then_some(segment.wire_id)
+                    .flatten()
+            }
+            _ => None,
+        }
+    }
+
     fn quick(&mut self, verb: QuickVerb) -> Vec<Effect> {
         let command = match verb {
             QuickVerb::NewListener => Some(Command::Server {
@@ -473,6 +492,12 @@ impl App {
                 name,
                 how: ShutdownHow::Write,
             }),
+            QuickVerb::WireDeliver => Some(Command::Wire(crate::command::WireCommand::Deliver(
+                self.selected_held(),
+            ))),
+            QuickVerb::WireDrop => Some(Command::Wire(crate::command::WireCommand::Drop(
+                self.selected_held(),
+            ))),
         };
         if let Some(command) = command {
             vec![Effect::Run(command)]

@@ -117,6 +117,20 @@ pub enum NetArg {
     Host,
     /// A network namespace of sockscope's own: its own loopback, segments always captured.
     Private,
+    /// Two hosts, a and b (namespaces with a TUN device each), joined by sockscope, which relays,
+    /// holds, delays and drops their segments (root, where /dev/net/tun is root-only).
+    Wire,
+}
+
+/// The hosts' addresses under `--net wire`.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct WireArgs {
+    /// With --net wire: host a's address and prefix, inside 198.18.0.0/15.
+    #[arg(long, value_name = "ADDR/PREFIX", default_value = "198.18.0.1/24", value_parser = crate::net::wire::address::HostAddress::parse)]
+    pub wire_a: crate::net::wire::address::HostAddress,
+    /// With --net wire: host b's address and prefix (the same network as host a's).
+    #[arg(long, value_name = "ADDR/PREFIX", default_value = "198.18.0.2/24", value_parser = crate::net::wire::address::HostAddress::parse)]
+    pub wire_b: crate::net::wire::address::HostAddress,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -124,6 +138,9 @@ pub struct ExecArgs {
     /// The lab's process id (default: the only private lab running).
     #[arg(long, value_name = "PID")]
     pub lab: Option<u32>,
+    /// In a wire lab: the host to run the command on (default: a).
+    #[arg(long, value_name = "a|b", value_parser = parse_host)]
+    pub host: Option<crate::model::WireHost>,
     /// Language of the error messages.
     #[arg(long, value_enum)]
     pub lang: Option<LangArg>,
@@ -148,7 +165,14 @@ pub struct LabArgs {
     #[arg(long)]
     pub allow_external: bool,
     #[command(flatten)]
+    pub wire: WireArgs,
+    #[command(flatten)]
     pub screen: ScreenArgs,
+}
+
+fn parse_host(text: &str) -> Result<crate::model::WireHost, String> {
+    crate::model::WireHost::parse(text)
+        .ok_or_else(|| format!("'{text}' is no host of the wire (a or b)"))
 }
 
 /// How the dashboard looks and behaves (shared by `lab` and `demo`).
@@ -284,6 +308,8 @@ pub struct SnapshotArgs {
     /// With --animate: how long each step is shown.
     #[arg(long, value_name = "DUR", default_value = "4s", value_parser = parse_wait, requires = "animate")]
     pub step_time: Duration,
+    #[command(flatten)]
+    pub wire: WireArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -333,6 +359,8 @@ pub struct DemoArgs {
     /// autobind to 0.0.0.0 (listen/sendto on an unbound socket), targets off loopback.
     #[arg(long)]
     pub allow_external: bool,
+    #[command(flatten)]
+    pub wire: WireArgs,
     #[command(flatten)]
     pub screen: ScreenArgs,
 }

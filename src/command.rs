@@ -21,11 +21,12 @@ mod parse;
 mod print;
 mod value;
 mod websocket;
+mod wire;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::model::Proto;
+use crate::model::{Proto, WireHost};
 
 pub use error::{ParseError, ParseErrorKind};
 pub use nat::{NAT_USAGE, NatCommand};
@@ -33,6 +34,7 @@ pub use ipc::{IpcCommand, PairKind, UNIX_NAME_MAX, UnixAddr, UnixTarget};
 pub use parse::parse_script;
 pub use value::{DURATION_MAX, DURATION_MAX_TEXT, DurationError, parse_duration};
 pub use websocket::{REQUEST_PATH_MAX, WEB_VERBS, WebCommand, is_request_path};
+pub use wire::{DEFAULT_SEED, Direction, WireCommand, percent_text};
 
 /// Where a command sends to or connects to: an address, or another lab socket by its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,6 +153,13 @@ pub enum Command {
     Ipc(IpcCommand),
     /// The HTTP and WebSocket verbs (`ws-server`, `http-get`, `ws-client`, `ws-send`, `ws-close`).
     Web(WebCommand),
+    /// A socket-making command placed on one host of the wire: written `NAME@a` / `NAME@b`.
+    On {
+        host: WireHost,
+        command: Box<Command>,
+    },
+    /// What the wire does with the segments it relays (`--net wire`).
+    Wire(WireCommand),
 }
 
 /// A parsed command and where it came from.
@@ -167,7 +176,7 @@ pub struct Located {
 
 /// Every verb with its usage form. The forms are language-neutral; help and errors show them as-is.
 pub const VERBS: &[(&str, &str)] = &[
-    ("socket", "socket NAME tcp|udp [v6]"),
+    ("socket", "socket NAME[@HOST] tcp|udp [v6]"),
     ("bind", "bind NAME ADDR:PORT|NAME"),
     ("listen", "listen NAME BACKLOG"),
     ("connect", "connect NAME ADDR:PORT|NAME"),
@@ -183,10 +192,10 @@ pub const VERBS: &[(&str, &str)] = &[
         "setsockopt NAME reuseaddr|reuseport|nodelay|linger0|defer_accept [VALUE]",
     ),
     ("open", "open NAME PATH"),
-    ("server", "server NAME [ADDR:PORT|NAME] [BACKLOG]"),
-    ("client", "client NAME TARGET"),
-    ("clients", "clients PREFIX COUNT TARGET"),
-    ("forward", "forward NAME LISTEN_ADDR TARGET"),
+    ("server", "server NAME[@HOST] [ADDR:PORT|NAME] [BACKLOG]"),
+    ("client", "client NAME[@HOST] TARGET"),
+    ("clients", "clients PREFIX[@HOST] COUNT TARGET"),
+    ("forward", "forward NAME[@HOST] LISTEN_ADDR TARGET"),
     ("auto-accept", "auto-accept NAME on|off"),
     ("wait", "wait DURATION"),
     // ipc and descriptors
@@ -201,6 +210,10 @@ pub const VERBS: &[(&str, &str)] = &[
     WEB_VERBS[2],
     WEB_VERBS[3],
     WEB_VERBS[4],
+    (
+        "wire",
+        "wire hold on|off | deliver [ID] | drop [ID] | delay DURATION [a>b|b>a] | loss PERCENT [seed N] | reset",
+    ),
 ];
 
 /// The longest NAME (and so the longest generated `clients` name).
@@ -257,6 +270,8 @@ impl Command {
             Self::Wait { .. } => "wait",
             Self::Ipc(ipc) => ipc.verb(),
             Self::Web(web) => web.verb(),
+            Self::On { command, .. } => command.verb(),
+            Self::Wire(_) => "wire",
         }
     }
 

@@ -7,6 +7,7 @@
 //! - [`namespace`] — `unshare` and bringing `lo` up in a new network namespace.
 //!
 //! - [`ptrace`] — `fork` + `PTRACE_TRACEME` + seccomp for `sockscope trace`, `waitpid`, syscall stops.
+//! - [`tun`] — the wire's TUN devices (`TUNSETIFF`, `TUNSETOFFLOAD`, `SIOCSIFADDR`).
 //!
 //! - [`fd_kind`] — `SO_DOMAIN`/`SO_TYPE`/`SO_PROTOCOL` and `fstat` on a bare descriptor number.
 //!
@@ -30,3 +31,4 @@ pub mod ptrace;
 pub mod sock_diag;
 pub mod sys;
 pub mod sysctl;
+pub mod tun;

@@ -71,7 +71,8 @@ fn main() -> ExitCode {
     };
     // Namespaces first: no thread may exist yet (`--net private`, or a scenario's `capture`).
     let wants_capture = scenario.as_ref().is_some_and(|scenario| scenario.capture);
-    let _network = match sockscope::net::enter_for(&cli, wants_capture) {
+    let wants_wire = scenario.as_ref().is_some_and(|scenario| scenario.wire);
+    let _network = match sockscope::net::enter_for(&cli, wants_capture, wants_wire) {
         Ok(network) => network,
         Err(code) => return code,
     };
@@ -209,6 +210,7 @@ fn dispatch(cli: Cli, scenario: Option<Scenario>, keys: &KeyBindings) -> Result<
     match cli.command {
         Some(CommandLine::Exec(args)) => Ok(sockscope::net::exec::run(
             args.lab,
+            args.host,
             &args.command,
             lang_of(args.lang),
         )),

@@ -228,6 +228,9 @@ pub struct SocketInfo {
     /// The kernel's segment counters (`segs_out`, `segs_in`, `retransmits`, `rtt_us`): TCP only.
     #[serde(flatten)]
     pub tcp: Option<TcpCounters>,
+    /// `--net wire`: the host the socket lives on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<WireHost>,
 }
 
 /// A connection the kernel holds in a listener's queue, not yet accepted.
@@ -327,7 +330,8 @@ impl CounterScope {
     pub fn of(network: Network) -> Self {
         match network {
             Network::Host => Self::Machine,
-            Network::Private => Self::Lab,
+            // On the wire the lab runs in host a's namespace: its counters are host a's own.
+            Network::Private | Network::Wire => Self::Lab,
         }
     }
 
@@ -389,6 +393,43 @@ pub struct Snapshot {
     pub capture: CaptureInfo,
     /// The segment-derived state history of each `kernel_only` tuple the capture saw open.
     pub kernel_only_history: Vec<KernelOnlyHistory>,
+    /// `--net wire`: the hosts and what the wire between them does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wire: Option<WireInfo>,
+}
+
+/// One host of the wire, as the snapshot shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WireHostInfo {
+    pub host: WireHost,
+    /// `198.18.0.1/24`.
+    pub address: String,
+    /// The TUN device's name inside the host.
+    pub interface: String,
+    /// The network namespace's inode (what `/proc/PID/ns/net` links to: `net:[INODE]`).
+    pub namespace_inode: u64,
+}
+
+/// The wire's settings and counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WireInfo {
+    pub hosts: Vec<WireHostInfo>,
+    pub hold: bool,
+    /// The held segments' wire numbers, oldest first.
+    pub held: Vec<u64>,
+    /// Segments on their way for the one-way delay.
+    pub delayed: u64,
+    pub delay_a_to_b_ms: u64,
+    pub delay_b_to_a_ms: u64,
+    /// The loss rate as written (`2%`) and its seed.
+    pub loss: String,
+    pub seed: u64,
+    /// Packets delivered to the other host.
+    pub relayed: u64,
+    /// Packets thrown away (by `wire drop` or the loss rate).
+    pub dropped: u64,
+    /// Of those, lost to the loss rate.
+    pub lost: u64,
 }
 
 impl Snapshot {
@@ -546,6 +587,9 @@ pub enum Network {
     Host,
     /// A network namespace of sockscope's own, with its own loopback.
     Private,
+    /// Two hosts (network namespaces `a` and `b`), joined by sockscope relaying between their
+    /// TUN devices.
+    Wire,
 }
 
 impl Network {
@@ -554,6 +598,45 @@ impl Network {
         match self {
             Self::Host => "host",
             Self::Private => "private",
+            Self::Wire => "wire",
+        }
+    }
+}
+
+/// One of the two hosts of `--net wire`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WireHost {
+    A,
+    B,
+}
+
+impl WireHost {
+    pub const BOTH: [Self; 2] = [Self::A, Self::B];
+
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::A => "a",
+            Self::B => "b",
+        }
+    }
+
+    /// `a` or `b` (case-insensitive).
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "a" | "A" => Some(Self::A),
+            "b" | "B" => Some(Self::B),
+            _ => None,
+        }
+    }
+
+    #[must_use]
+    pub fn other(self) -> Self {
+        match self {
+            Self::A => Self::B,
+            Self::B => Self::A,
         }
     }
 }
@@ -592,6 +675,33 @@ pub struct Segment {
     pub preview: Option<Arc<str>>,
     /// Segments of this connection the ring dropped just before this one.
     pub dropped_before: u64,
+    /// `--net wire`: the number the wire gave this segment (`wire deliver ID`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wire_id: Option<u64>,
+    /// `--net wire`: the segment has not arrived (held, delayed) or never will (dropped); `None`
+    /// once delivered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wire: Option<WireMark>,
+}
+
+/// Where a segment the wire has not delivered is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WireMark {
+    /// Held until `wire deliver` (or `wire drop`).
+    Held,
+    /// On its way, for the one-way delay.
+    Delayed,
+    /// Thrown away by the wire (`wire drop`, or the loss rate).
+    Dropped,
+}
+
+impl WireMark {
+    /// Still on its way to the receiver: drawn in flight.
+    #[must_use]
+    pub fn in_flight(self) -> bool {
+        matches!(self, Self::Held | Self::Delayed)
+    }
 }
 
 impl Segment {

@@ -17,16 +17,25 @@ pub mod lab_file;
 pub mod ladder;
 pub mod nat;
 pub mod private;
+pub mod wire;
 
 use std::process::ExitCode;
 use std::sync::OnceLock;
 
-use crate::cli::{Cli, CommandLine, LangArg, NetArg};
+use crate::cli::{Cli, CommandLine, LangArg, NetArg, WireArgs};
 use crate::model::Network;
 use crate::text::{self, Lang};
 
 /// Exit status when `--net private` cannot be had.
 const EXIT_NO_PRIVATE_NETWORK: u8 = 1;
+
+/// The network a run entered; it must live until the program ends (it holds the file `sockscope
+/// exec` finds the lab by).
+#[derive(Debug)]
+pub enum Entered {
+    Private(private::PrivateNetwork),
+    Wire(wire::WireNetwork),
+}
 
 static NETWORK: OnceLock<Network> = OnceLock::new();
 
@@ -49,23 +58,31 @@ fn set_network(network: Network) {
 pub fn enter_for(
     cli: &Cli,
     scenario_wants_capture: bool,
-) -> Result<Option<private::PrivateNetwork>, ExitCode> {
-    let (net, lang) = match &cli.command {
-        None => (Some(cli.lab.net), cli.lab.screen.lang),
-        Some(CommandLine::Lab(args)) => (Some(args.net), args.screen.lang),
-        Some(CommandLine::Demo(args)) => (args.net, args.screen.lang),
-        Some(CommandLine::Snapshot(args)) => (args.net, args.lang),
+    scenario_wants_wire: bool,
+) -> Result<Option<Entered>, ExitCode> {
+    let (net, lang, wire) = match &cli.command {
+        None => (Some(cli.lab.net), cli.lab.screen.lang, cli.lab.wire),
+        Some(CommandLine::Lab(args)) => (Some(args.net), args.screen.lang, args.wire),
+        Some(CommandLine::Demo(args)) => (args.net, args.screen.lang, args.wire),
+        Some(CommandLine::Snapshot(args)) => (args.net, args.lang, args.wire),
         Some(_) => return Ok(None),
     };
+    // A lecture that needs the wire selects it; no other network can play it.
+    if scenario_wants_wire && net.is_some_and(|net| net != NetArg::Wire) {
+        crate::report::say(text::get(lang_of(lang), "wire.lecture_needs_wire"));
+        return Err(ExitCode::from(crate::report::EXIT_BAD_INPUT));
+    }
+    let net = net.or(scenario_wants_wire.then_some(NetArg::Wire));
+    if net == Some(NetArg::Wire) {
+        let lang = lang_of(lang);
+        return enter_wire(wire, lang, scenario_wants_wire)
+            .map(|entered| entered.map(Entered::Wire));
+    }
     let wished = net.is_none() && scenario_wants_capture;
     if net.unwrap_or(NetArg::Host) == NetArg::Host && !wished {
         return Ok(None);
     }
-    let lang = match lang {
-        Some(LangArg::En) => Lang::En,
-        Some(LangArg::Ko) => Lang::Ko,
-        None => Lang::from_env(),
-    };
+    let lang = lang_of(lang);
     let fall_back = |why: String| {
         crate::report::say(&text::format(
             lang,
@@ -80,7 +97,7 @@ pub fn enter_for(
         return fall_back(restriction.message(lang));
     }
     match private::enter() {
-        Ok(network) => Ok(Some(network)),
+        Ok(network) => Ok(Some(Entered::Private(network))),
         // Nothing was changed yet: the host network is still this process's.
         Err(
             error @ (private::EnterError::Threads(_) | private::EnterError::Failed("unshare", _)),
@@ -88,6 +105,40 @@ pub fn enter_for(
         Err(error) => {
             eprintln!("sockscope: {}", error.message(lang));
             Err(ExitCode::from(EXIT_NO_PRIVATE_NETWORK))
+        }
+    }
+}
+
+fn lang_of(lang: Option<LangArg>) -> Lang {
+    match lang {
+        Some(LangArg::En) => Lang::En,
+        Some(LangArg::Ko) => Lang::Ko,
+        None => Lang::from_env(),
+    }
+}
+
+/// `--net wire`: the hosts are made, or one line says why not (status 74: the system cannot; 2:
+/// the addresses given do not fit together).
+fn enter_wire(
+    args: WireArgs,
+    lang: Lang,
+    for_lecture: bool,
+) -> Result<Option<wire::WireNetwork>, ExitCode> {
+    if let Err(why) = wire::address::HostAddress::check_pair(args.wire_a, args.wire_b) {
+        crate::report::say(&text::format(lang, "wire.bad_addresses", &[("why", &why)]));
+        return Err(ExitCode::from(crate::report::EXIT_BAD_INPUT));
+    }
+    match wire::enter(args.wire_a, args.wire_b) {
+        Ok(network) => Ok(Some(network)),
+        Err(error) => {
+            let message = wire::failure_message(&error, lang);
+            let message = if for_lecture {
+                text::format(lang, "wire.lecture_no_wire", &[("why", &message)])
+            } else {
+                message
+            };
+            crate::report::say(&message);
+            Err(ExitCode::from(crate::report::EXIT_IO_ERROR))
         }
     }
 }

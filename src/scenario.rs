@@ -94,6 +94,9 @@ pub struct Scenario {
     /// `capture = true`: the lecture checks segments, so `demo` and `snapshot --demo` run it in
     /// the private network unless `--net host` is given.
     pub capture: bool,
+    /// `wire = true`: the lecture places sockets on hosts `a` and `b` and drives the wire between
+    /// them, so `demo` and `snapshot --demo` run it in `--net wire` (other networks cannot play it).
+    pub wire: bool,
     pub steps: Vec<ScenarioStep>,
 }
 

@@ -23,6 +23,7 @@ pub mod theme;
 pub mod trace;
 pub mod trace_board;
 pub mod watch;
+pub mod wire;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;

@@ -4,11 +4,11 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use sockscope::command::{
-    Command, DURATION_MAX, DurationError, IpcCommand, Located, PairKind, ParseError,
+    Command, DURATION_MAX, Direction, DurationError, IpcCommand, Located, PairKind, ParseError,
     ParseErrorKind, ShutdownHow, SockOpt, Target, UnixAddr, UnixTarget, VERBS, WebCommand,
-    parse_duration, parse_script,
+    WireCommand, parse_duration, parse_script,
 };
-use sockscope::model::Proto;
+use sockscope::model::{Proto, WireHost};
 use sockscope::text::{self, Lang};
 
 fn one(src: &str) -> Command {
@@ -434,7 +434,61 @@ fn examples() -> Vec<(&'static str, Command)> {
             "ws-close chat",
             Command::Web(WebCommand::Close { name: name("chat") }),
         ),
+        // --net wire: a host on the socket-making verbs, and the wire's controls.
+        (
+            "server srv@b 2",
+            Command::On {
+                host: WireHost::B,
+                command: Box::new(Command::Server {
+                    name: name("srv"),
+                    addr: None,
+                    backlog: Some(2),
+                }),
+            },
+        ),
+        (
+            "client c1@a srv",
+            Command::On {
+                host: WireHost::A,
+                command: Box::new(Command::Client {
+                    name: name("c1"),
+                    target: Target::Name(name("srv")),
+                }),
+            },
+        ),
+        ("wire hold on", Command::Wire(WireCommand::Hold(true))),
+        ("wire deliver", Command::Wire(WireCommand::Deliver(None))),
+        ("wire drop 7", Command::Wire(WireCommand::Drop(Some(7)))),
+        (
+            "wire delay 200ms a>b",
+            Command::Wire(WireCommand::Delay(
+                Duration::from_millis(200),
+                Some(Direction::AToB),
+            )),
+        ),
+        (
+            "wire loss 2.5% seed 9",
+            Command::Wire(WireCommand::Loss {
+                ppm: 25_000,
+                seed: 9,
+            }),
+        ),
+        ("wire reset", Command::Wire(WireCommand::Reset)),
     ]
+}
+
+#[test]
+fn a_host_must_be_a_or_b_and_a_loss_a_percentage() {
+    let error = parse_script("server srv@c").unwrap_err();
+    assert_eq!((error.line, error.column), (1, 12));
+    assert_eq!(error.kind, ParseErrorKind::BadHost);
+    let error = parse_script("wire loss 101%").unwrap_err();
+    assert_eq!((error.line, error.column), (1, 11));
+    assert_eq!(error.kind, ParseErrorKind::BadPercent);
+    let error = parse_script("wire hold maybe").unwrap_err();
+    assert_eq!(error.column, 11);
+    // A host only where a socket is made.
+    assert!(parse_script("close srv@b").is_err());
 }
 
 #[test]

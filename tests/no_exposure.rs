@@ -47,7 +47,9 @@ fn is_loopback(ip: IpAddr) -> bool {
 fn no_builtin_scenario_binds_a_wildcard_or_outside_address() {
     let mut checked_sockets = 0;
     let mut steps = 0;
-    for scenario in scenario::builtins() {
+    // Lectures on the wire bind the hosts' addresses inside 198.18.0.0/15, with no route out;
+    // they need `--net wire` and are played by tests/wire.rs.
+    for scenario in scenario::builtins().into_iter().filter(|s| !s.wire) {
         let name = scenario.name.clone();
         let count = scenario.steps.len();
         let mut player = Player::new(scenario, LabConfig::default());

@@ -80,6 +80,7 @@ fn socket(
         history: history(states),
         forwarder: None,
         tcp: None,
+        host: None,
     }
 }
 
@@ -276,6 +277,7 @@ fn fixture() -> Snapshot {
         segments: fixture_segments().into(),
         capture: capture_info(&fixture_segments()),
         kernel_only_history: Vec::new(),
+        wire: None,
     }
 }
 
@@ -341,6 +343,8 @@ fn segment(conn: &str, seg: Seg) -> Segment {
         retransmission: seg.retransmission,
         preview: seg.preview.map(Into::into),
         dropped_before: seg.dropped_before,
+        wire_id: None,
+        wire: None,
     }
 }
 

@@ -74,4 +74,8 @@ pub enum QuickVerb {
     Close,
     Shutdown,
     AutoAccept,
+    /// `wire deliver`: the held segment selected on the ladder, else the oldest held.
+    WireDeliver,
+    /// `wire drop`: the same choice.
+    WireDrop,
 }

@@ -56,6 +56,8 @@ fn normal(key: &KeyEvent, lecture: bool) -> Option<Action> {
         KeyCode::Char('r') => Action::Quick(QuickVerb::Recv),
         KeyCode::Char('x') => Action::Quick(QuickVerb::Close),
         KeyCode::Char('w') => Action::Quick(QuickVerb::Shutdown),
+        KeyCode::Char('v') => Action::Quick(QuickVerb::WireDeliver),
+        KeyCode::Char('X') => Action::Quick(QuickVerb::WireDrop),
         _ => return None,
     })
 }

@@ -7,14 +7,14 @@ use std::net::SocketAddr;
 use super::Target;
 use super::error::{ParseError, ParseErrorKind, shown};
 use super::lex::Token;
-use super::value::{is_name, parse_addr, parse_integer, parse_target};
+use super::value::{DurationError, is_name, parse_addr, parse_duration, parse_integer, parse_target};
 
 /// The escapes a quoted PATH may use: no `\0`, and `\xNN` bytes must form UTF-8.
 const PATH_ESCAPES: &str = r#"\n \r \t \\ \" \xNN (UTF-8)"#;
 
 /// The arguments of one command, consumed left to right.
 pub(super) struct Args<'c, 'a> {
-    pub(super) tokens: &'c [Token<'a>],
+    pub(super) tokens: &'c [&'c Token<'a>],
     pub(super) next: usize,
     pub(super) line: usize,
     pub(super) end_column: usize,
@@ -23,7 +23,24 @@ pub(super) struct Args<'c, 'a> {
 
 impl<'c, 'a> Args<'c, 'a> {
     pub(super) fn peek(&self) -> Option<&'c Token<'a>> {
-        self.tokens.get(self.next)
+        self.tokens.get(self.next).copied()
+    }
+
+    pub(super) fn duration(&mut self) -> Result<std::time::Duration, ParseError> {
+        let token = self.take("DURATION")?;
+        let parsed = token
+            .text()
+            .ok_or(DurationError::Malformed)
+            .and_then(parse_duration);
+        match parsed {
+            Ok(duration) => Ok(duration),
+            Err(DurationError::Malformed) => {
+                Err(self.error(token, ParseErrorKind::BadDuration, "DURATION"))
+            }
+            Err(DurationError::TooLong) => {
+                Err(self.error(token, ParseErrorKind::DurationTooLong, "DURATION"))
+            }
+        }
     }
 
     pub(super) fn take(&mut self, missing: &'static str) -> Result<&'c Token<'a>, ParseError> {

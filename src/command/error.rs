@@ -36,6 +36,10 @@ pub enum ParseErrorKind {
     },
     /// The two ends of a pipe or socketpair were given the same name.
     SameName,
+    /// `NAME@HOST` with a host the wire does not have (only `a` and `b`).
+    BadHost,
+    /// `wire loss` with something that is no percentage from 0 to 100.
+    BadPercent,
 }
 
 impl ParseErrorKind {
@@ -58,6 +62,8 @@ impl ParseErrorKind {
             Self::BadRequestPath => "websocket.bad_request_path",
             Self::OutOfRange { .. } => "parse.out_of_range",
             Self::SameName => "parse_ipc.same_name",
+            Self::BadHost => "wire.parse_bad_host",
+            Self::BadPercent => "wire.parse_bad_percent",
         }
     }
 }

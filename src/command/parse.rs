@@ -3,12 +3,16 @@
 use super::args::Args;
 use super::error::{ParseError, ParseErrorKind, shown};
 use super::lex::{Lexer, RawCommand, Token};
-use super::value::{DurationError, looks_numeric, parse_duration};
+use super::value::looks_numeric;
+use super::wire::{DEFAULT_SEED, Direction, WireCommand, parse_percent};
 use super::{
     BACKLOG_MAX, CLIENTS_MAX, Command, Located, NAME_MAX, RECV_DEFAULT, RECV_MAX, ShutdownHow,
     SockOpt, VERBS,
 };
-use crate::model::Proto;
+use crate::model::{Proto, WireHost};
+
+/// The verbs that make sockets, whose NAME may say on which host of the wire (`srv@b`).
+const PLACED_VERBS: &[&str] = &["socket", "server", "client", "clients", "forward"];
 
 /// Parses a whole script. Nothing in it should run unless all of it parses, so the first error
 /// (in script order) is returned and the commands before it are dropped.
@@ -36,8 +40,17 @@ fn parse_command(raw: &RawCommand<'_>) -> Result<Command, ParseError> {
     let Some(&(verb, usage)) = VERBS.iter().find(|(v, _)| v.eq_ignore_ascii_case(word)) else {
         return Err(unknown_verb(raw.line, verb_token, word));
     };
+    let (host, placed_name) = if PLACED_VERBS.contains(&verb) {
+        placement(raw.line, rest.first())?
+    } else {
+        (None, None)
+    };
+    let mut tokens: Vec<&Token<'_>> = rest.iter().collect();
+    if let Some(name) = &placed_name {
+        tokens[0] = name;
+    }
     let mut args = Args {
-        tokens: rest,
+        tokens: &tokens,
         next: 0,
         line: raw.line,
         end_column: raw.end_column(),
@@ -54,7 +67,105 @@ fn parse_command(raw: &RawCommand<'_>) -> Result<Command, ParseError> {
         lab_verb(verb, &mut args)?
     };
     args.finish()?;
-    Ok(command)
+    Ok(match host {
+        Some(host) => Command::On {
+            host,
+            command: Box::new(command),
+        },
+        None => command,
+    })
+}
+
+/// `NAME@HOST` as a socket-making verb's first argument: the host, and the token without it.
+fn placement<'a>(
+    line: usize,
+    token: Option<&Token<'a>>,
+) -> Result<(Option<WireHost>, Option<Token<'a>>), ParseError> {
+    let Some(token) = token.filter(|token| token.quoted.is_none()) else {
+        return Ok((None, None));
+    };
+    let Some((name, host)) = token.raw.split_once('@') else {
+        return Ok((None, None));
+    };
+    let name_chars = name.chars().count();
+    let Some(host) = WireHost::parse(host) else {
+        return Err(ParseError {
+            line,
+            column: token.column + name_chars + 1,
+            found: shown(host),
+            expected: "a|b".to_owned(),
+            kind: ParseErrorKind::BadHost,
+        });
+    };
+    let name_token = Token {
+        raw: name,
+        start: token.start,
+        end: token.start + name.len(),
+        column: token.column,
+        end_column: token.column + name_chars,
+        quoted: None,
+    };
+    Ok((Some(host), Some(name_token)))
+}
+
+/// `wire ...`: see [`super::wire`].
+fn wire_verb(a: &mut Args<'_, '_>) -> Result<Command, ParseError> {
+    #[derive(Clone, Copy)]
+    enum Word {
+        Hold,
+        Deliver,
+        Drop,
+        Delay,
+        Loss,
+        Reset,
+    }
+    let word = a.keyword(
+        "hold|deliver|drop|delay|loss|reset",
+        &[
+            ("hold", Word::Hold),
+            ("deliver", Word::Deliver),
+            ("drop", Word::Drop),
+            ("delay", Word::Delay),
+            ("loss", Word::Loss),
+            ("reset", Word::Reset),
+        ],
+    )?;
+    let control = match word {
+        Word::Hold => WireCommand::Hold(a.keyword("on|off", &[("on", true), ("off", false)])?),
+        Word::Deliver | Word::Drop => {
+            let id = match a.peek() {
+                Some(_) => Some(a.number("ID", 1, u64::MAX)?),
+                None => None,
+            };
+            if matches!(word, Word::Deliver) {
+                WireCommand::Deliver(id)
+            } else {
+                WireCommand::Drop(id)
+            }
+        }
+        Word::Delay => {
+            let duration = a.duration()?;
+            let direction = a.optional_keyword(
+                "a>b|b>a",
+                &[("a>b", Direction::AToB), ("b>a", Direction::BToA)],
+            )?;
+            WireCommand::Delay(duration, direction)
+        }
+        Word::Loss => {
+            let token = a.take("PERCENT")?;
+            let ppm = token
+                .text()
+                .and_then(parse_percent)
+                .ok_or_else(|| a.error(token, ParseErrorKind::BadPercent, "PERCENT"))?;
+            let seed = match a.optional_keyword("seed", &[("seed", ())])? {
+                Some(()) => a.number("N", 0, u64::MAX)?,
+                None => DEFAULT_SEED,
+            };
+            WireCommand::Loss { ppm, seed }
+        }
+        Word::Reset => WireCommand::Reset,
+    };
+    Ok(Command::Wire(control))
 }
 
 /// The verbs that are one system call each.
@@ -195,22 +306,10 @@ fn lab_verb(verb: &str, a: &mut Args<'_, '_>) -> Result<Command, ParseError> {
             name: a.name("NAME")?,
             on: a.keyword("on|off", &[("on", true), ("off", false)])?,
         },
-        "wait" => {
-            let token = a.take("DURATION")?;
-            let parsed = token
-                .text()
-                .ok_or(DurationError::Malformed)
-                .and_then(parse_duration);
-            match parsed {
-                Ok(duration) => Command::Wait { duration },
-                Err(DurationError::Malformed) => {
-                    return Err(a.error(token, ParseErrorKind::BadDuration, "DURATION"));
-                }
-                Err(DurationError::TooLong) => {
-                    return Err(a.error(token, ParseErrorKind::DurationTooLong, "DURATION"));
-                }
-            }
-        }
+        "wait" => Command::Wait {
+            duration: a.duration()?,
+        },
+        "wire" => wire_verb(a)?,
         other => unreachable!("verb {other} is in VERBS but not in the parser"),
     })
 }

@@ -82,6 +82,20 @@ pub(super) fn line(command: &Command) -> String {
             words.extend(data.map(|data| text(data).into()));
             words
         }
+        Command::Wire(control) => vec![control.words().into()],
+        Command::On { host, command } => {
+            // The name is the placed command's first word: `server srv@b 2`.
+            let inner = line(command);
+            let mut words = inner.splitn(3, ' ');
+            let verb = words.next().unwrap_or_default();
+            let name = words.next().unwrap_or_default();
+            let mut out = format!("{verb} {name}@{}", host.name());
+            if let Some(rest) = words.next() {
+                out.push(' ');
+                out.push_str(rest);
+            }
+            return out;
+        }
     };
     let mut out = String::from(command.verb());
     for word in words {

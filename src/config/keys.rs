@@ -202,6 +202,8 @@ const LAB_ACTIONS: &[(&str, Chord)] = &[
     ("recv", ch('r')),
     ("close", ch('x')),
     ("shutdown", ch('w')),
+    ("wire-deliver", ch('v')),
+    ("wire-drop", ch('X')),
 ];
 
 /// The watch screen's normal-mode actions (src/watch/keymap.rs).

@@ -140,7 +140,10 @@ fn scalars(raw: &ConfigFile, place: &Place<'_>, config: &mut Config) -> Result<(
         config.net = Some(match value.get_ref().as_str() {
             "host" => NetArg::Host,
             "private" => NetArg::Private,
-            other => return Err(place.bad(value.span().start, "net", other, "host, private")),
+            "wire" => NetArg::Wire,
+            other => {
+                return Err(place.bad(value.span().start, "net", other, "host, private, wire"));
+            }
         });
     }
     if let Some(value) = &raw.bind {

@@ -26,7 +26,8 @@ pub fn template() -> String {
 # Capture the mouse (false keeps the terminal's own text selection, like --no-mouse).
 # mouse = true
 
-# The lab's network: \"host\" (the machine's loopback) or \"private\" (a namespace of its own).
+# The lab's network: \"host\" (the machine's loopback), \"private\" (a namespace of its own) or
+# \"wire\" (two hosts, a and b, joined by sockscope).
 # net = \"host\"
 
 # The address `server` binds when none is given.

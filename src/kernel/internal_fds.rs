@@ -104,6 +104,18 @@ pub fn reserve_top() -> RawFd {
         .clamp(3, RESERVE_TOP)
 }
 
+/// `file` again, on the lowest free number at or above [`reserve_top`] (close-on-exec): for a
+/// descriptor sockscope must make before the placeholders exist (the wire's namespaces and TUN
+/// devices are made before any thread starts). The flags of the open file (`O_NONBLOCK`) are
+/// shared by the copy. On failure (no number left up there) the file stays where it is.
+#[must_use]
+pub fn moved_high(file: File) -> File {
+    match rustix::io::fcntl_dupfd_cloexec(&file, reserve_top()) {
+        Ok(copy) => File::from(copy),
+        Err(_) => file,
+    }
+}
+
 /// Placeholders on every free number from 3 up to [`reserve_top`], while sockscope makes its own
 /// descriptors; dropping (or [`release`](Self::release)) frees them for the lab.
 #[derive(Debug, Default)]

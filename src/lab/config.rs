@@ -12,8 +12,10 @@ use crate::text::Lang;
 /// The token of the segment capture's packet socket (readable: segments to read): the first of
 /// the runtime's source tokens; the lab's sockets take the rest.
 pub const CAPTURE_TOKEN: Token = Token(FIRST_SOURCE_TOKEN);
+/// The tokens of the wire's two TUN devices (`--net wire`): hosts `a` and `b`.
+pub const WIRE_TOKENS: [Token; 2] = [Token(FIRST_SOURCE_TOKEN + 1), Token(FIRST_SOURCE_TOKEN + 2)];
 /// The first token of a lab socket.
-pub const FIRST_SOCKET_TOKEN: usize = FIRST_SOURCE_TOKEN + 1;
+pub const FIRST_SOCKET_TOKEN: usize = FIRST_SOURCE_TOKEN + 3;
 
 /// How the lab is set up.
 #[derive(Debug, Clone)]
@@ -33,7 +35,8 @@ impl LabConfig {
     /// another machine) will allow it too.
     #[must_use]
     pub fn may_reach_beyond_loopback(&self) -> bool {
-        self.allow_external
+        // On the wire nothing leads out of 198.18.0.0/15: the hosts' addresses are fair game.
+        self.allow_external || crate::net::network() == crate::model::Network::Wire
     }
 }
 

@@ -19,14 +19,16 @@ use super::relay::Relays;
 use super::table::SocketTable;
 use super::trace::Trace;
 use super::web_session::WebSessions;
-use crate::command::Command;
+use crate::command::{Command, WireCommand};
 use crate::kernel::internal_fds;
-use crate::model::LabMessage;
+use crate::model::{LabMessage, WireHost};
 use crate::net::lab_capture::{Endpoint, LabCapture};
+use crate::net::wire::Wire;
+use crate::net::wire::controls::Refusal;
 use crate::runtime::reactor::{Reactor, Ready};
 use crate::text::Lang;
 
-use super::config::{CAPTURE_TOKEN, FIRST_SOCKET_TOKEN, LabConfig, Step};
+use super::config::{CAPTURE_TOKEN, FIRST_SOCKET_TOKEN, LabConfig, Step, WIRE_TOKENS};
 
 pub struct Lab {
     /// The runtime's registry (a clone of its handle): the lab registers its sockets there and
@@ -44,7 +46,8 @@ pub struct Lab {
     /// The last local address of each closed socket, so `bind NAME OLD` can reach for a port that
     /// only the kernel still holds (e.g. in `TIME_WAIT`).
     pub(super) former: HashMap<String, SocketAddr>,
-    /// The segments of the lab's connections (`AF_PACKET` on `lo`), or why there are none.
+    /// The segments of the lab's connections (`AF_PACKET` on `lo`, or the wire), or why there
+    /// are none.
     pub(super) capture: LabCapture,
     /// The descriptor table's kinds, cached by socket inode.
     pub(super) fd_labels: FdLabels,
@@ -52,6 +55,10 @@ pub struct Lab {
     pub(super) ipc_dir: IpcDir,
     /// The HTTP and WebSocket conversations (`ws-server`, `http-get`, `ws-client`).
     pub(super) web: WebSessions,
+    /// `--net wire`: the relay between hosts `a` and `b`.
+    pub(super) wire: Option<Wire>,
+    /// The host the command being run places its sockets on (`NAME@b`).
+    pub(super) placing: Option<WireHost>,
 }
 
 impl Drop for Lab {
@@ -75,7 +82,16 @@ impl Lab {
         let registry = reactor.registry().try_clone()?;
         // The clone is a second descriptor for the same epoll instance.
         internal_fds::name(registry.as_raw_fd(), "poll-registry");
-        let prober = Prober::new();
+        let wire = crate::net::wire::hosts().map(Wire::new);
+        if let Some(wire) = &wire {
+            wire.register(&registry, WIRE_TOKENS)?;
+            let hosts = wire.hosts();
+            internal_fds::name(hosts.a.tun.as_raw_fd(), "wire-tun-a");
+            internal_fds::name(hosts.b.tun.as_raw_fd(), "wire-tun-b");
+            internal_fds::name(hosts.a.namespace.as_raw_fd(), "wire-host-a");
+            internal_fds::name(hosts.b.namespace.as_raw_fd(), "wire-host-b");
+        }
+        let prober = Prober::new(wire.as_ref().map(Wire::hosts));
         let capture = LabCapture::open();
         if let Some(fd) = capture.raw_fd() {
             internal_fds::name(fd, "capture");
@@ -97,6 +113,8 @@ impl Lab {
             fd_labels: FdLabels::default(),
             ipc_dir: IpcDir::default(),
             web: WebSessions::default(),
+            wire,
+            placing: None,
         })
     }
 
@@ -137,6 +155,9 @@ impl Lab {
         self.prober.forget_closed();
         self.prober.restart_counters();
         self.prober.mark_stale();
+        if let Some(wire) = &mut self.wire {
+            wire.clear(self.capture.tuples());
+        }
         self.capture.clear();
         self.ipc_dir.clear();
     }
@@ -199,6 +220,14 @@ impl Lab {
             if event.token == CAPTURE_TOKEN {
                 self.capture.drain();
                 activity = true;
+                continue;
+            }
+            if let Some(at) = WIRE_TOKENS.iter().position(|token| *token == event.token) {
+                if let Some(wire) = &mut self.wire {
+                    activity |= wire.read_from(WireHost::BOTH[at], &mut self.capture);
+                    // Segments moved: the kernel's view on both hosts changed.
+                    self.prober.mark_stale();
+                }
                 continue;
             }
             if event.token.0 < FIRST_SOCKET_TOKEN {
@@ -301,6 +330,74 @@ impl Lab {
             Command::Wait { duration } => Ok(Step::Wait(*duration)),
             Command::Ipc(ipc) => self.ipc(ipc),
             Command::Web(web) => self.web(web),
+            Command::On { host, command } => {
+                if self.wire.is_none() {
+                    return Err(LabError::NoWire);
+                }
+                self.placing = Some(*host);
+                let outcome = self.dispatch(command);
+                self.placing = None;
+                outcome
+            }
+            Command::Wire(control) => self.wire_control(control),
         }
+    }
+
+    fn wire_control(&mut self, control: &WireCommand) -> Result<Step, LabError> {
+        let Some(wire) = &mut self.wire else {
+            return Err(LabError::NoWire);
+        };
+        wire.control(control, &mut self.capture)
+            .map_err(|refusal| match refusal {
+                Refusal::NothingHeld => LabError::NotHeld(None),
+                Refusal::NoSuchHeld(id) => LabError::NotHeld(Some(id)),
+            })?;
+        // Not a syscall, but what the presenter did to the segments belongs in the same story.
+        self.trace.record(
+            None,
+            format!("wire {}", control.words()),
+            Ok::<_, &std::io::Error>("ok"),
+        );
+        Ok(Step::Done)
+    }
+
+    /// The host a socket made now goes on: the one the command names, else `a` (`--net wire`
+    /// only; `None` in the other networks).
+    pub(super) fn placement(&self) -> Option<WireHost> {
+        self.wire
+            .as_ref()
+            .map(|_| self.placing.unwrap_or(WireHost::A))
+    }
+
+    /// Runs `make` on `host` (nothing to enter outside the wire, or on host `a`).
+    pub(super) fn on_host<T>(
+        &self,
+        host: Option<WireHost>,
+        make: impl FnOnce() -> std::io::Result<T>,
+    ) -> std::io::Result<T> {
+        match (host, &self.wire) {
+            (Some(host), Some(wire)) => wire.hosts().on_host(host, make)?,
+            _ => make(),
+        }
+    }
+
+    /// When the wire next has a delayed segment to deliver, if it has one.
+    #[must_use]
+    pub fn next_due(&self) -> Option<Instant> {
+        self.wire.as_ref().and_then(Wire::next_due)
+    }
+
+    /// Delivers the wire's delayed segments that are due and reads on where a read turn stopped
+    /// on its budget. Returns whether a segment moved.
+    pub(super) fn wire_work(&mut self) -> bool {
+        let Some(wire) = &mut self.wire else {
+            return false;
+        };
+        let mut moved = wire.deliver_due(Instant::now(), &mut self.capture);
+        moved |= wire.continue_reading(&mut self.capture);
+        if moved {
+            self.prober.mark_stale();
+        }
+        moved
     }
 }

@@ -9,7 +9,7 @@ use mio::Token;
 use mio::net::{TcpListener, TcpStream, UdpSocket};
 
 use super::ipc_handle::Ipc;
-use crate::model::{Proto, Role, StateChange, TcpState};
+use crate::model::{Proto, Role, StateChange, TcpState, WireHost};
 
 /// The descriptor and the type that drives it. A TCP socket starts `Fresh` (socket2, so bind and
 /// listen take our arguments) and becomes a `Listener` or `Stream` without changing its fd.
@@ -84,6 +84,8 @@ pub struct Entry {
     pub forwarder: Option<String>,
     /// The file path, for `open`.
     pub path: Option<String>,
+    /// `--net wire`: the host whose namespace the socket was made in.
+    pub host: Option<WireHost>,
 }
 
 impl Entry {
@@ -113,6 +115,7 @@ impl Entry {
             last_state: None,
             forwarder: None,
             path: None,
+            host: None,
         }
     }
 

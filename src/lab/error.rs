@@ -43,6 +43,10 @@ pub enum LabError {
     },
     /// The OS refused to give the lab a resource it needs to run (e.g. the poll registry).
     Os(String),
+    /// `NAME@HOST` or `wire ...` outside `--net wire`.
+    NoWire,
+    /// `wire deliver`/`wire drop` with nothing held (`None`), or not the held segment named.
+    NotHeld(Option<u64>),
 }
 
 impl LabError {
@@ -120,6 +124,11 @@ impl LabError {
                 )
             }
             Self::Os(detail) => text::format(lang, "lab.os", &[("detail", detail)]),
+            Self::NoWire => text::get(lang, "wire.no_wire").to_owned(),
+            Self::NotHeld(None) => text::get(lang, "wire.nothing_held").to_owned(),
+            Self::NotHeld(Some(id)) => {
+                text::format(lang, "wire.not_held", &[("id", &id.to_string())])
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The lab's forwarders: `forward` opens a listener whose connections are relayed to a target;
 //! each accepted connection gets an outbound leg, and bytes are pumped both ways.
 
+use crate::net::wire::Wire;
 use std::net::SocketAddr;
 
 use mio::Token;
@@ -100,7 +101,15 @@ impl Lab {
         } else {
             out_name
         };
-        match self.client_to(&out_name, target) {
+        // The outbound leg starts on the forwarder's host.
+        self.placing = self
+            .table
+            .named(forwarder)
+            .ok()
+            .and_then(|entry| entry.host);
+        let connected = self.client_to(&out_name, target);
+        self.placing = None;
+        match connected {
             Ok(Some(outbound)) => {
                 if let Some(entry) = self.table.get_mut(outbound) {
                     entry.forwarder = Some(forwarder.to_owned());
@@ -196,12 +205,17 @@ impl Lab {
     /// Whether a relay stopped on its budget and wants another turn.
     #[must_use]
     pub fn has_unfinished_work(&self) -> bool {
-        !self.relays.unfinished.is_empty() || self.has_unfinished_web()
+        !self.relays.unfinished.is_empty()
+            || self.has_unfinished_web()
+            || self.wire.as_ref().is_some_and(Wire::has_unread)
     }
 
     /// Gives every relay that stopped on its budget another turn (one budget each). Returns
     /// whether anything moved.
     pub fn continue_work(&mut self) -> bool {
+        // The wire's due segments go first: a delay is a deadline, not a best effort.
+        let wire_unread = self.wire.as_ref().is_some_and(Wire::has_unread);
+        self.wire_work();
         let tokens: Vec<Token> = self.relays.unfinished.iter().copied().collect();
         for token in &tokens {
             self.pump_relay(*token);
@@ -211,6 +225,6 @@ impl Lab {
             self.prober.mark_stale();
         }
         let web = self.continue_web();
-        !tokens.is_empty() || web
+        !tokens.is_empty() || web || wire_unread
     }
 }

@@ -62,6 +62,10 @@ impl HeadlessLab {
                 return Ok(());
             }
             let mut timeout = left.min(next_probe.saturating_duration_since(now));
+            if let Some(due) = self.lab.next_due() {
+                // A delayed segment on the wire: wake for it, then deliver it (continue_work).
+                timeout = timeout.min(due.saturating_duration_since(now));
+            }
             if self.lab.continue_work() {
                 // A relay stopped on its budget: look at the sockets, then go on at once.
                 timeout = Duration::ZERO;

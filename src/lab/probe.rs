@@ -19,6 +19,9 @@ pub(super) struct Closed {
 /// The kernel-facing half of the lab: the `sock_diag` socket and what it remembers between probes.
 pub struct Prober {
     pub(super) diag: Option<SockDiag>,
+    /// `--net wire`: a second `sock_diag` socket, made on host `b` (a dump covers only the
+    /// namespace its socket was made in; `diag` is on `a`, where the lab runs).
+    pub(super) diag_b: Option<SockDiag>,
     pub(super) diag_error: Option<String>,
     pub(super) ports: Ports,
     pub(super) counters_at_start: (u64, u64),
@@ -44,16 +47,30 @@ pub(super) struct CachedDump {
 }
 
 impl Prober {
-    pub fn new() -> Self {
-        let (diag, diag_error) = match SockDiag::new() {
+    pub fn new(wire: Option<&'static crate::net::wire::hosts::WireHosts>) -> Self {
+        let (diag, mut diag_error) = match SockDiag::new() {
             Ok(diag) => {
                 internal_fds::name(diag.raw_fd(), "sock_diag");
                 (Some(diag), None)
             }
             Err(error) => (None, Some(format!("sock_diag: {error}"))),
         };
+        let diag_b =
+            wire.and_then(
+                |hosts| match hosts.on_host(crate::model::WireHost::B, SockDiag::new) {
+                    Ok(Ok(diag)) => {
+                        internal_fds::name(diag.raw_fd(), "sock_diag-b");
+                        Some(diag)
+                    }
+                    Ok(Err(error)) | Err(error) => {
+                        diag_error = Some(format!("sock_diag on host b: {error}"));
+                        None
+                    }
+                },
+            );
         Self {
             diag,
+            diag_b,
             diag_error,
             ports: sysctl::read_ports(),
             counters_at_start: netstat::read_listen_counters().unwrap_or_default(),
@@ -131,13 +148,15 @@ impl Prober {
             return Vec::new();
         };
         let mut sockets = Vec::new();
-        for v6 in [false, true] {
-            if v6 && !self.seen_v6 {
-                continue;
-            }
-            match diag.dump(proto, v6, ALL_STATES) {
-                Ok(found) => sockets.extend(found),
-                Err(error) => errors.push(format!("sock_diag {}: {error}", proto.name())),
+        for diag in std::iter::once(diag).chain(self.diag_b.as_mut()) {
+            for v6 in [false, true] {
+                if v6 && !self.seen_v6 {
+                    continue;
+                }
+                match diag.dump(proto, v6, ALL_STATES) {
+                    Ok(found) => sockets.extend(found),
+                    Err(error) => errors.push(format!("sock_diag {}: {error}", proto.name())),
+                }
             }
         }
         sockets

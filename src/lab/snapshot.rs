@@ -166,6 +166,7 @@ impl Lab {
             segments: exported.segments,
             capture: exported.info,
             kernel_only_history,
+            wire: self.wire.as_ref().map(crate::net::wire::Wire::info),
         }
     }
 
@@ -224,6 +225,7 @@ impl Lab {
                     sampled_history: entry.history.clone(),
                     ..counters
                 }),
+                host: entry.host,
             });
         }
 

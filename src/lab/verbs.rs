@@ -95,7 +95,11 @@ impl Lab {
             Proto::Tcp => (Type::STREAM, Protocol::TCP, "SOCK_STREAM", "IPPROTO_TCP"),
             Proto::Udp => (Type::DGRAM, Protocol::UDP, "SOCK_DGRAM", "IPPROTO_UDP"),
         };
-        let created = Socket::new(domain, kind.nonblocking().cloexec(), Some(protocol));
+        // On the wire, made inside its host's namespace (it stays there for life).
+        let host = self.placement();
+        let created = self.on_host(host, || {
+            Socket::new(domain, kind.nonblocking().cloexec(), Some(protocol))
+        });
         self.trace.record(
             Some(name),
             format!(
@@ -119,6 +123,7 @@ impl Lab {
             }
         };
         let mut entry = Entry::new(name.to_owned(), handle, token, Some(proto), v6);
+        entry.host = host;
         entry.observe_state(
             if proto == Proto::Udp {
                 crate::model::TcpState::Unconnected
@@ -379,6 +384,7 @@ impl Lab {
         };
         let fd = listener.as_raw_fd();
         let listener_name = entry.name().to_owned();
+        let listener_host = entry.host;
         let accepted = loop {
             match listener.accept() {
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
@@ -417,6 +423,7 @@ impl Lab {
         entry.role = Role::Accepted;
         entry.local = local;
         entry.remote = Some(peer);
+        entry.host = listener_host;
         self.table.insert(entry)?;
         registered.map_err(|error| LabError::Os(error.to_string()))?;
         Ok(Some(token))
@@ -741,7 +748,11 @@ impl Lab {
         address: Option<SocketAddr>,
         backlog: Option<u32>,
     ) -> Result<Option<Token>, LabError> {
-        let address = address.unwrap_or(self.config.default_bind);
+        // `server srv@b` listens on b's address: what a client on the other host can reach.
+        let host_default = self.placing.zip(self.wire.as_ref()).map(|(host, wire)| {
+            SocketAddr::new(IpAddr::V4(wire.hosts().host(host).address.address), 0)
+        });
+        let address = address.or(host_default).unwrap_or(self.config.default_bind);
         // Checked before socket(), so a refusal leaves nothing half-made.
         self.allow(exposure::check_bind(address))?;
         self.table.ensure_free(name)?;

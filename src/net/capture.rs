@@ -36,7 +36,9 @@ pub enum OpenError {
 }
 
 pub struct Capture {
-    socket: PacketSocket,
+    /// `None` for the wire's capture: sockscope relays every packet itself and files it with
+    /// [`Capture::record`].
+    socket: Option<PacketSocket>,
     scope: Scope,
     flows: Flows,
     /// Kernel timestamp of the first segment: every `t_us` counts from it.
@@ -61,7 +63,7 @@ impl Capture {
         // caps it at net.core.rmem_max); failing to grow it is not an error.
         let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(4 << 20);
         Ok(Self {
-            socket,
+            socket: Some(socket),
             scope,
             flows: Flows::default(),
             first: None,
@@ -71,9 +73,43 @@ impl Capture {
         })
     }
 
+    /// A capture with no socket of its own, fed by the wire ([`Capture::record`]).
     #[must_use]
-    pub fn raw_fd(&self) -> RawFd {
-        self.socket.raw_fd()
+    pub fn detached() -> Self {
+        Self {
+            socket: None,
+            scope: Scope::All,
+            flows: Flows::default(),
+            first: None,
+            kernel_drops: 0,
+            undecoded: 0,
+            buffer: Vec::new(),
+        }
+    }
+
+    #[must_use]
+    pub fn raw_fd(&self) -> Option<RawFd> {
+        self.socket.as_ref().map(PacketSocket::raw_fd)
+    }
+
+    /// Files one IP packet seen at `time` (since the Unix epoch); returns its index in capture
+    /// order and whether it is a retransmission, or `None` for a packet that is no TCP segment or
+    /// UDP datagram.
+    pub fn record(
+        &mut self,
+        packet: &[u8],
+        wire_len: usize,
+        time: Duration,
+    ) -> Option<(u64, bool)> {
+        let Some(decoded) = decode::decode(packet, wire_len) else {
+            self.undecoded += 1;
+            return None;
+        };
+        let first = *self.first.get_or_insert(time);
+        let t_us = time.saturating_sub(first).as_micros() as u64;
+        let index = self.flows.recorded();
+        let retransmission = self.flows.record(&decoded, t_us);
+        Some((index, retransmission))
     }
 
     #[must_use]
@@ -84,8 +120,10 @@ impl Capture {
     /// Narrows (or widens) the filter to these ports; a no-op when they are the current ones.
     pub fn set_scope(&mut self, scope: Scope) -> io::Result<()> {
         let scope = bounded(scope);
-        if scope != self.scope {
-            self.socket.attach_filter(&filter::program(&scope))?;
+        if scope != self.scope
+            && let Some(socket) = &self.socket
+        {
+            socket.attach_filter(&filter::program(&scope))?;
             self.scope = scope;
         }
         Ok(())
@@ -94,9 +132,13 @@ impl Capture {
     /// Reads what the kernel has queued (at most [`DRAIN_BUDGET`] packets) into the flows; returns
     /// how many packets it read.
     pub fn drain(&mut self) -> usize {
+        let Some(socket) = self.socket.take() else {
+            return 0;
+        };
         let mut read = 0;
+        let mut buffer = std::mem::take(&mut self.buffer);
         while read < DRAIN_BUDGET {
-            let Ok(received) = self.socket.recv(&mut self.buffer) else {
+            let Ok(received) = socket.recv(&mut buffer) else {
                 break;
             };
             read += 1;
@@ -104,21 +146,15 @@ impl Capture {
             if received.outgoing {
                 continue;
             }
-            let Some(decoded) =
-                decode::decode(&self.buffer[..received.captured], received.wire_len)
-            else {
-                self.undecoded += 1;
-                continue;
-            };
             let time = received.kernel_time.unwrap_or_else(|| {
                 SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .unwrap_or_default()
             });
-            let first = *self.first.get_or_insert(time);
-            let t_us = time.saturating_sub(first).as_micros() as u64;
-            self.flows.record(&decoded, t_us);
+            self.record(&buffer[..received.captured], received.wire_len, time);
         }
+        self.buffer = buffer;
+        self.socket = Some(socket);
         read
     }
 
@@ -135,7 +171,7 @@ impl Capture {
 
     /// Packets the kernel dropped because the socket's buffer was full, since the capture opened.
     pub fn kernel_drops(&mut self) -> u64 {
-        if let Ok((_, drops)) = self.socket.statistics() {
+        if let Some(Ok((_, drops))) = self.socket.as_ref().map(PacketSocket::statistics) {
             self.kernel_drops += u64::from(drops);
         }
         self.kernel_drops

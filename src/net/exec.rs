@@ -1,7 +1,11 @@
-//! `sockscope exec [--lab PID] -- CMD ARGS...`: runs a command inside a running lab's private
-//! network, like `ip netns exec`: the lab's user namespace first (if it made one), then its network
-//! namespace, through `/proc/PID/ns/*`, then `execvp`. Both `setns` calls need a single-threaded
-//! process, which `main` is when it gets here.
+//! `sockscope exec [--lab PID] [--host a|b] -- CMD ARGS...`: runs a command inside a running lab's
+//! private network, like `ip netns exec`: the lab's user namespace first (if it made one), then its
+//! network namespace, through `/proc/PID/ns/*`, then `execvp`. Both `setns` calls need a
+//! single-threaded process, which `main` is when it gets here.
+//!
+//! A wire lab's process lives on host `a` (its `/proc/PID/ns/net`); host `b`'s namespace is held
+//! only by a descriptor of the lab, which its lab file names: `--host b` enters it through
+//! `/proc/PID/fd/N`.
 
 use std::fs::File;
 use std::io;
@@ -12,6 +16,7 @@ use std::process::{Command, ExitCode};
 use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
 
 use super::lab_file::{self, RunningLab};
+use crate::model::WireHost;
 use crate::text::{self, Lang};
 
 /// Exit status when no lab (or more than one) could be chosen, or it could not be entered.
@@ -52,8 +57,9 @@ fn namespace_inode(pid: &str, kind: &str) -> io::Result<u64> {
     Ok(std::fs::metadata(format!("/proc/{pid}/ns/{kind}"))?.ino())
 }
 
-/// Enters the namespaces of `pid`. Fails if `pid` shares this process's network (nothing to enter).
-fn enter(pid: u32, lang: Lang) -> Result<(), String> {
+/// Enters the namespaces of `pid` (for a wire lab, of `host` on it). Fails if `pid` shares this
+/// process's network (nothing to enter).
+fn enter(pid: u32, host: Option<WireHost>, lang: Lang) -> Result<(), String> {
     let pid_text = pid.to_string();
     let failed = |step: &str, error: &io::Error| {
         text::format(
@@ -68,7 +74,19 @@ fn enter(pid: u32, lang: Lang) -> Result<(), String> {
     };
     // Open both before moving: inside the user namespace /proc may judge us differently.
     let user = File::open(format!("/proc/{pid}/ns/user")).map_err(|e| failed("ns/user", &e))?;
-    let net = File::open(format!("/proc/{pid}/ns/net")).map_err(|e| failed("ns/net", &e))?;
+    let wire_b = lab_file::find(pid).and_then(|lab| lab.wire_b_fd);
+    let net_path = match (host, wire_b) {
+        (Some(WireHost::B), Some(fd)) => format!("/proc/{pid}/fd/{fd}"),
+        (Some(_), None) => {
+            return Err(text::format(
+                lang,
+                "wire.exec_not_wire",
+                &[("pid", &pid_text)],
+            ));
+        }
+        _ => format!("/proc/{pid}/ns/net"),
+    };
+    let net = File::open(&net_path).map_err(|e| failed(&net_path, &e))?;
     let their_net = net.metadata().map_err(|e| failed("ns/net", &e))?.ino();
     let our_net = namespace_inode("self", "net").map_err(|e| failed("ns/net", &e))?;
     if their_net == our_net {
@@ -96,12 +114,12 @@ fn enter(pid: u32, lang: Lang) -> Result<(), String> {
 
 /// Runs `command` in the chosen lab's network; returns only if that fails.
 #[must_use]
-pub fn run(lab: Option<u32>, command: &[String], lang: Lang) -> ExitCode {
+pub fn run(lab: Option<u32>, host: Option<WireHost>, command: &[String], lang: Lang) -> ExitCode {
     let Some((program, args)) = command.split_first() else {
         eprintln!("sockscope: {}", text::get(lang, "exec.no_command"));
         return ExitCode::from(EXIT_NO_LAB);
     };
-    let entered = choose(lab, lang).and_then(|pid| enter(pid, lang));
+    let entered = choose(lab, lang).and_then(|pid| enter(pid, host, lang));
     if let Err(message) = entered {
         eprintln!("sockscope: {message}");
         return ExitCode::from(EXIT_NO_LAB);

@@ -141,7 +141,8 @@ impl Flow {
         syn_only && dir.isn.is_some_and(|isn| isn != segment.seq)
     }
 
-    fn record(&mut self, index: u64, t_us: u64, segment: &Decoded<'_>) {
+    /// Files one segment; returns whether it is a retransmission.
+    fn record(&mut self, index: u64, t_us: u64, segment: &Decoded<'_>) -> bool {
         let from_a = segment.from == self.a;
         let (mine, theirs) = if from_a { (0, 1) } else { (1, 0) };
         let tcp = self.proto == Proto::Tcp;
@@ -190,6 +191,7 @@ impl Flow {
             retransmission,
             preview,
         });
+        retransmission
     }
 }
 
@@ -228,8 +230,9 @@ pub struct Flows {
 }
 
 impl Flows {
-    /// Files one decoded segment, `t_us` after the capture's first.
-    pub fn record(&mut self, segment: &Decoded<'_>, t_us: u64) {
+    /// Files one decoded segment, `t_us` after the capture's first; returns whether it is a
+    /// retransmission.
+    pub fn record(&mut self, segment: &Decoded<'_>, t_us: u64) -> bool {
         let key = FlowKey::of(segment);
         let existing = self.by_key.get(&key).copied();
         let id = match existing {
@@ -243,9 +246,9 @@ impl Flows {
         };
         let index = self.next_index;
         self.next_index += 1;
-        if let Some(flow) = self.by_id.get_mut(&id) {
-            flow.record(index, t_us, segment);
-        }
+        self.by_id
+            .get_mut(&id)
+            .is_some_and(|flow| flow.record(index, t_us, segment))
     }
 
     fn open(&mut self, key: FlowKey, segment: &Decoded<'_>) -> u64 {

@@ -20,6 +20,7 @@ use super::{ladder, private};
 use crate::command::{Command, Target, WebCommand};
 use crate::model::{
     CaptureInfo, CapturedConnection, Network, Proto, Segment, StateCause, StateChange, TcpState,
+    WireMark,
 };
 use crate::text::{self, Lang};
 
@@ -48,6 +49,17 @@ pub struct LabCapture {
     /// idle lab holding a full capture (131k segments) would otherwise rebuild and copy all of
     /// them at every probe.
     cached: Option<CachedExport>,
+    /// `--net wire`: each segment's number on the wire and, until it is delivered, where it is.
+    wire: WireMarks,
+}
+
+/// What the wire says about the segments it relays, by capture index.
+#[derive(Debug, Default)]
+pub struct WireMarks {
+    ids: HashMap<u64, u64>,
+    marks: HashMap<u64, WireMark>,
+    /// Counts every change (they are drawn on the ladder).
+    generation: u64,
 }
 
 struct CachedExport {
@@ -103,15 +115,22 @@ impl LabCapture {
     pub fn open() -> Self {
         let network = super::network();
         let scope = match network {
-            // Everything in the private network is the lab's (or started with `sockscope exec`).
-            Network::Private => Scope::All,
+            // Everything in the private network is the lab's (or started with `sockscope exec`);
+            // the wire files every packet it relays itself.
+            Network::Private | Network::Wire => Scope::All,
             // Nothing until the lab has sockets.
             Network::Host => Scope::Ports(BTreeSet::new()),
+        };
+        let capture = if network == Network::Wire {
+            Ok(Capture::detached())
+        } else {
+            Capture::open(scope)
         };
         Self {
             network,
             origin: now_since_epoch(),
-            capture: Capture::open(scope),
+            capture,
+            wire: WireMarks::default(),
             names: HashMap::new(),
             ports: BTreeSet::new(),
             names_generation: 0,
@@ -122,7 +141,28 @@ impl LabCapture {
     /// The descriptor to register for readability, when the capture runs.
     #[must_use]
     pub fn raw_fd(&self) -> Option<RawFd> {
-        self.capture.as_ref().ok().map(Capture::raw_fd)
+        self.capture.as_ref().ok().and_then(Capture::raw_fd)
+    }
+
+    /// `--net wire`: files a packet that entered the wire, numbered `id` on it; returns its
+    /// segment's capture index and whether it is a retransmission (`None`: not TCP or UDP).
+    pub fn record_wire(&mut self, packet: &[u8], id: u64) -> Option<(u64, bool)> {
+        let capture = self.capture.as_mut().ok()?;
+        let (index, retransmission) = capture.record(packet, packet.len(), now_since_epoch())?;
+        self.wire.ids.insert(index, id);
+        self.wire.generation += 1;
+        Some((index, retransmission))
+    }
+
+    /// `--net wire`: where a segment the wire has not delivered is (`None`: delivered).
+    pub fn mark_wire(&mut self, index: u64, mark: Option<WireMark>) {
+        let changed = match mark {
+            Some(mark) => self.wire.marks.insert(index, mark) != Some(mark),
+            None => self.wire.marks.remove(&index).is_some(),
+        };
+        if changed {
+            self.wire.generation += 1;
+        }
     }
 
     /// Before a command runs: the port it will connect or send to joins the filter, so the first
@@ -191,6 +231,19 @@ impl LabCapture {
         }
     }
 
+    /// The endpoints of every connection captured so far (both orders of each).
+    #[must_use]
+    pub fn tuples(&self) -> Vec<(SocketAddr, SocketAddr)> {
+        let Ok(capture) = &self.capture else {
+            return Vec::new();
+        };
+        capture
+            .flows()
+            .iter()
+            .flat_map(|flow| [(flow.a, flow.b), (flow.b, flow.a)])
+            .collect()
+    }
+
     /// A reset lab: a new ladder, new names.
     pub fn clear(&mut self) {
         if let Ok(capture) = &mut self.capture {
@@ -198,6 +251,7 @@ impl LabCapture {
         }
         self.names.clear();
         self.names_generation += 1;
+        self.wire = WireMarks::default();
         self.cached = None;
         self.ports.clear();
         self.origin = now_since_epoch();
@@ -233,11 +287,14 @@ impl LabCapture {
         info.captured = flows.recorded();
         info.ring_drops = flows.dropped();
         info.connections_evicted = flows.flows_evicted;
-        let key = (flows.recorded(), self.names_generation);
+        let key = (
+            flows.recorded(),
+            self.names_generation + self.wire.generation,
+        );
         let cached = match self.cached.take() {
             Some(cached) if cached.key == key => cached,
             _ => {
-                let (segments, connections, by_flow) = export_flows(flows, &self.names);
+                let (segments, connections, by_flow) = export_flows(flows, &self.names, &self.wire);
                 let histories = side_histories(flows, &segments, &by_flow, first);
                 CachedExport {
                     key,
@@ -319,7 +376,7 @@ pub fn segments_and_connections(
     flows: &Flows,
     names: &Names,
 ) -> (Vec<Segment>, Vec<CapturedConnection>) {
-    let (segments, connections, _) = export_flows(flows, names);
+    let (segments, connections, _) = export_flows(flows, names, &WireMarks::default());
     (segments, connections)
 }
 
@@ -327,6 +384,7 @@ pub fn segments_and_connections(
 fn export_flows(
     flows: &Flows,
     names: &Names,
+    wire: &WireMarks,
 ) -> (Vec<Segment>, Vec<CapturedConnection>, Vec<Vec<usize>>) {
     // Capture order across connections: sort small keys, then build each segment once.
     let kept: Vec<&Flow> = flows.iter().collect();
@@ -386,6 +444,8 @@ fn export_flows(
             } else {
                 0
             },
+            wire_id: wire.ids.get(&stored.index).copied(),
+            wire: wire.marks.get(&stored.index).copied(),
         });
     }
     let connections = kept

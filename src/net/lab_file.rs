@@ -4,6 +4,7 @@
 //! killed by a signal leaves its file behind: a file whose process is gone, or whose process is no
 //! longer in the recorded network namespace, is stale and removed by the next listing.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
@@ -51,6 +52,12 @@ fn net_namespace_of(pid: &str) -> io::Result<String> {
 
 /// Records this process as a running private lab (after it entered its namespace).
 pub fn write(user_namespace: bool) -> io::Result<LabFile> {
+    write_with(user_namespace, &[])
+}
+
+/// [`write`], with more `key=value` lines (a wire lab: `wire_b_fd`, the descriptor of host `b`'s
+/// namespace, which `sockscope exec --host b` enters through `/proc/PID/fd/N`).
+pub fn write_with(user_namespace: bool, extra: &[(&str, String)]) -> io::Result<LabFile> {
     let dir = directory();
     fs::DirBuilder::new()
         .recursive(true)
@@ -62,11 +69,14 @@ pub fn write(user_namespace: bool) -> io::Result<LabFile> {
     }
     let pid = std::process::id();
     let path = dir.join(format!("lab-{pid}"));
-    let contents = format!(
+    let mut contents = format!(
         "pid={pid}\nnet={}\nuserns={}\n",
         net_namespace_of("self")?,
         u8::from(user_namespace)
     );
+    for (key, value) in extra {
+        let _ = writeln!(contents, "{key}={value}");
+    }
     fs::write(&path, contents)?;
     Ok(LabFile { path })
 }
@@ -78,17 +88,21 @@ pub struct RunningLab {
     /// The network namespace's identity, `net:[...]`.
     pub net: String,
     pub user_namespace: bool,
+    /// A wire lab: the descriptor (in the lab's process) of host `b`'s namespace.
+    pub wire_b_fd: Option<i32>,
 }
 
 fn parse(contents: &str) -> Option<RunningLab> {
     let mut pid = None;
     let mut net = None;
     let mut userns = false;
+    let mut wire_b_fd = None;
     for line in contents.lines() {
         match line.split_once('=') {
             Some(("pid", value)) => pid = value.parse().ok(),
             Some(("net", value)) => net = Some(value.to_owned()),
             Some(("userns", value)) => userns = value == "1",
+            Some(("wire_b_fd", value)) => wire_b_fd = value.parse().ok(),
             _ => {}
         }
     }
@@ -96,6 +110,7 @@ fn parse(contents: &str) -> Option<RunningLab> {
         pid: pid?,
         net: net?,
         user_namespace: userns,
+        wire_b_fd,
     })
 }
 
@@ -149,6 +164,7 @@ mod tests {
                 pid: 42,
                 net: "net:[4026532000]".into(),
                 user_namespace: true,
+                wire_b_fd: None,
             })
         );
         assert_eq!(parse("net=net:[1]\n"), None);

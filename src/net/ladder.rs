@@ -85,7 +85,10 @@ pub fn transitions(
                 _ => {}
             }
         }
-        // The receiver's side.
+        // The receiver's side, once the segment arrived (the wire may hold, delay or drop it).
+        if segment.wire.is_some() {
+            continue;
+        }
         let receiver = &mut sides[to];
         if bits & flags::RST != 0 {
             enter(receiver, TcpState::Close, false);
@@ -153,6 +156,8 @@ mod tests {
             retransmission: false,
             preview: None,
             dropped_before: 0,
+            wire_id: None,
+            wire: None,
         }
     }
 

@@ -63,6 +63,22 @@ const BUILTINS: &[(&str, &str)] = &[
         "websocket",
         include_str!("../../assets/scenarios/websocket.toml"),
     ),
+    (
+        "handshake-step",
+        include_str!("../../assets/scenarios/handshake-step.toml"),
+    ),
+    (
+        "syn-retransmit",
+        include_str!("../../assets/scenarios/syn-retransmit.toml"),
+    ),
+    (
+        "close-step",
+        include_str!("../../assets/scenarios/close-step.toml"),
+    ),
+    (
+        "slow-network",
+        include_str!("../../assets/scenarios/slow-network.toml"),
+    ),
 ];
 
 /// The names of the built-in scenarios, in teaching order.
@@ -83,6 +99,10 @@ pub const BUILTIN_NAMES: &[&str] = &[
     "port-forward",
     "port-ranges",
     "websocket",
+    "handshake-step",
+    "syn-retransmit",
+    "close-step",
+    "slow-network",
 ];
 
 /// The TOML text of a built-in.

@@ -425,6 +425,7 @@ mod tests {
             history: Vec::new(),
             forwarder: None,
             tcp: None,
+            host: None,
         }
     }
 

@@ -40,6 +40,9 @@ struct RawScenario {
     /// The lecture needs the segments: it runs in the private network unless told otherwise.
     #[serde(default)]
     capture: bool,
+    /// The lecture needs two hosts and the wire between them: it runs in `--net wire`.
+    #[serde(default)]
+    wire: bool,
     #[serde(default)]
     step: Vec<RawStep>,
 }
@@ -224,6 +227,7 @@ pub(super) fn parse(name: &str, file: &str, source: &str) -> Result<Scenario, Sc
         file: file.to_owned(),
         title: raw.title.into(),
         capture: raw.capture,
+        wire: raw.wire,
         steps,
     })
 }

@@ -66,6 +66,7 @@ pub fn run_step(lab: &mut HeadlessLab, step: &ScenarioStep) -> Result<Snapshot, 
         file: String::new(),
         title: super::Localized::default(),
         capture: false,
+        wire: false,
         steps: vec![step.clone()],
     };
     let mut lecture = Lecture::new(scenario, None);

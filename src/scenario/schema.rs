@@ -31,6 +31,7 @@ pub const PSEUDO_NAMES: &[&str] = &[
     "segments",
     "capture",
     "kernel_only_history",
+    "wire",
 ];
 
 /// The descriptor kinds `fds.KIND` counts.
@@ -84,6 +85,30 @@ const SEGMENT: Shape = Shape::Record(&[
     ("retransmission", Shape::Scalar),
     ("preview", Shape::Scalar),
     ("dropped_before", Shape::Scalar),
+    ("wire_id", Shape::Scalar),
+    ("wire", Shape::Scalar),
+]);
+
+const WIRE_HOST: Shape = Shape::Record(&[
+    ("host", Shape::Scalar),
+    ("address", Shape::Scalar),
+    ("interface", Shape::Scalar),
+    ("namespace_inode", Shape::Scalar),
+]);
+
+/// `--net wire`: the hosts and the wire's settings and counters.
+const WIRE: Shape = Shape::Record(&[
+    ("hosts", Shape::List(&WIRE_HOST, Select::None)),
+    ("hold", Shape::Scalar),
+    ("held", Shape::List(&Shape::Scalar, Select::None)),
+    ("delayed", Shape::Scalar),
+    ("delay_a_to_b_ms", Shape::Scalar),
+    ("delay_b_to_a_ms", Shape::Scalar),
+    ("loss", Shape::Scalar),
+    ("seed", Shape::Scalar),
+    ("relayed", Shape::Scalar),
+    ("dropped", Shape::Scalar),
+    ("lost", Shape::Scalar),
 ]);
 
 /// A state a side entered, by the segment that caused it.
@@ -163,6 +188,7 @@ const ENDPOINT: Shape = Shape::Record(&[
     ("segments", Shape::List(&SEGMENT, Select::Flags)),
     ("states", Shape::List(&LADDER_STATE, Select::State)),
     ("handshake", Shape::Scalar),
+    ("host", Shape::Scalar),
 ]);
 
 /// The segment-derived history of a tuple only the kernel still holds.
@@ -245,6 +271,7 @@ pub(super) fn root(name: &str) -> Shape {
         "errors" => Shape::List(&LAB_MESSAGE, Select::None),
         "segments" => Shape::List(&SEGMENT, Select::Flags),
         "capture" => CAPTURE,
+        "wire" => WIRE,
         _ => ENDPOINT,
     }
 }
@@ -361,6 +388,7 @@ mod tests {
     }
 
     /// A snapshot with one entry in every list, so every field the model serializes appears.
+    #[allow(clippy::too_many_lines)] // one literal: every field of the model, filled
     fn full_snapshot() -> Snapshot {
         let addr = "127.0.0.1:1".parse().ok();
         Snapshot {
@@ -400,6 +428,7 @@ mod tests {
                     }),
                     ..TcpCounters::default()
                 }),
+                host: Some(crate::model::WireHost::B),
             }],
             listeners: vec![ListenerInfo {
                 name: "s".into(),
@@ -446,6 +475,8 @@ mod tests {
                 retransmission: false,
                 preview: None,
                 dropped_before: 0,
+                wire_id: Some(1),
+                wire: Some(crate::model::WireMark::Held),
             }]
             .into(),
             capture: CaptureInfo {
@@ -461,6 +492,16 @@ mod tests {
                 }],
                 ..CaptureInfo::default()
             },
+            wire: Some(crate::model::WireInfo {
+                hosts: vec![crate::model::WireHostInfo {
+                    host: crate::model::WireHost::A,
+                    address: "198.18.0.1/24".into(),
+                    interface: "wire0".into(),
+                    namespace_inode: 1,
+                }],
+                held: vec![1],
+                ..crate::model::WireInfo::default()
+            }),
             ..Snapshot::default()
         }
     }

@@ -124,6 +124,8 @@ fn as_model(segment: &Value) -> Option<Segment> {
         retransmission: segment.get("retransmission").and_then(Value::as_bool) == Some(true),
         preview: None,
         dropped_before: 0,
+        wire_id: None,
+        wire: None,
     })
 }
 

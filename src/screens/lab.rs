@@ -393,6 +393,8 @@ impl Screen for LabScreen {
             self.queue.due(),
             runnable.then_some(now),
             self.lecture.as_ref().and_then(Lecture::autoplay_due),
+            // The wire's next delayed segment.
+            self.lab.next_due(),
             self.activity
                 .then(|| self.last_probe.map_or(now, |last| last + ACTIVITY_PROBE)),
             self.app.changes.next_expiry(self.app.now_ms).map(|expiry| {

@@ -128,7 +128,7 @@ fn commands(app: &App, ladder: &Ladder<'_>, proto: Proto) -> Vec<Para> {
     };
     let tcpdump_note = match app.snapshot.capture.network {
         Network::Host => app.t("ladder.explain.tcpdump_note"),
-        Network::Private => app.t("ladder.explain.tcpdump_note_private"),
+        Network::Private | Network::Wire => app.t("ladder.explain.tcpdump_note_private"),
     };
     let mut paras = Vec::new();
     match proto {

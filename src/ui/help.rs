@@ -17,7 +17,7 @@ enum Entry {
     Key(&'static str, &'static str),
 }
 
-const ENTRIES: [Entry; 29] = [
+const ENTRIES: [Entry; 32] = [
     Entry::Heading("help.section_move"),
     Entry::Key("Up Down k j", "help.move"),
     Entry::Key("PgUp PgDn", "help.page"),
@@ -36,6 +36,9 @@ const ENTRIES: [Entry; 29] = [
     Entry::Key("x", "help.close"),
     Entry::Key("w", "help.shutdown"),
     Entry::Key("Esc", "help.cancel_wait"),
+    Entry::Heading("wire.help_section"),
+    Entry::Key("v", "wire.help_deliver"),
+    Entry::Key("X", "wire.help_drop"),
     Entry::Heading("help.section_view"),
     Entry::Key("p", "help.freeze"),
     Entry::Key("L", "help.layout"),

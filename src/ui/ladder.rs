@@ -21,7 +21,7 @@ use super::scroll::{list_row, scroll_offset};
 use super::theme::Theme;
 use crate::app::{App, Ladder, LadderRow, Lifeline, Panel};
 use crate::escape::visible;
-use crate::model::{Proto, Segment, TcpState};
+use crate::model::{Proto, Segment, TcpState, WireMark};
 use crate::net::decode::flags;
 use crate::text;
 
@@ -113,6 +113,10 @@ pub fn flags_label(segment: &Segment) -> &'static str {
 /// length, preview and window, in that order (the explanation pane shows them all).
 fn label(app: &App, segment: &Segment, max: usize) -> String {
     let mut out = draw::clip(flags_label(segment), max);
+    // Where the wire has it comes first: what a presenter delivers or drops next.
+    let wire_mark = segment
+        .wire
+        .map(|mark| super::wire::mark_label(app, segment.wire_id, mark));
     let add = |part: &str, out: &mut String| {
         if draw::width(out) + 1 + draw::width(part) <= max {
             out.push(' ');
@@ -122,6 +126,9 @@ fn label(app: &App, segment: &Segment, max: usize) -> String {
             false
         }
     };
+    if let Some(mark) = &wire_mark {
+        add(mark, &mut out);
+    }
     if segment.retransmission {
         add(app.t("ladder.retx"), &mut out);
     }
@@ -148,7 +155,11 @@ fn label(app: &App, segment: &Segment, max: usize) -> String {
 
 /// The colour of a segment's arrow: the handshake, the close, a reset, a retransmission.
 fn segment_style(theme: &Theme, segment: &Segment) -> Style {
-    if segment.retransmission {
+    if segment.wire == Some(WireMark::Dropped) {
+        theme.error
+    } else if segment.wire.is_some() {
+        theme.accent
+    } else if segment.retransmission {
         theme.warning
     } else if segment.has_flag(flags::RST) {
         theme.error
@@ -231,10 +242,39 @@ fn segment_line(
     };
     spans.push(Span::styled(left_post.to_string(), theme.muted));
     let width = geo.arrow();
-    let label = label(app, segment, width.saturating_sub(5));
     let body = if segment.retransmission { '-' } else { '─' };
-    for part in arrow(&label, width, rightward, body) {
+    // A segment the wire holds, delays or dropped has not arrived: its arrow stops midway (at
+    // an `X` when it never will), from the sender's side.
+    let (drawn, gap) = match segment.wire {
+        Some(_) => {
+            let drawn = (width * 4 / 5).max(width.min(MIN_ARROW));
+            (drawn, width - drawn)
+        }
+        None => (width, 0),
+    };
+    let label = label(app, segment, drawn.saturating_sub(5));
+    let mut parts = arrow(&label, drawn, rightward, body);
+    if segment.wire == Some(WireMark::Dropped) {
+        let head = if rightward {
+            &mut parts[2]
+        } else {
+            &mut parts[0]
+        };
+        if rightward {
+            head.pop();
+            head.push('X');
+        } else if !head.is_empty() {
+            head.replace_range(..1, "X");
+        }
+    }
+    if !rightward && gap > 0 {
+        spans.push(Span::raw(" ".repeat(gap)));
+    }
+    for part in parts {
         spans.push(Span::styled(part, style));
+    }
+    if rightward && gap > 0 {
+        spans.push(Span::raw(" ".repeat(gap)));
     }
     spans.push(Span::styled(right_post.to_string(), theme.muted));
     if geo.right_block > 0 {
@@ -390,6 +430,21 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         &header_line(&theme, geo, width, &ladder),
     );
     let selected = app.selected_within(Panel::Ladder, ladder.rows.len());
+    // On the wire, its last row says what the wire does.
+    let list = match &app.snapshot.wire {
+        Some(wire) if list.height > 2 => {
+            let foot = Rect::new(list.x, list.bottom() - 1, list.width, 1);
+            let line = draw::clip(&super::wire::full_line(app, wire), width);
+            draw::put(
+                buf,
+                foot,
+                foot.y,
+                &Line::from(Span::styled(line, theme.accent)),
+            );
+            Rect::new(list.x, list.y, list.width, list.height - 1)
+        }
+        _ => list,
+    };
     let visible_rows = usize::from(list.height);
     let offset = scroll_offset(selected, visible_rows);
     for slot in 0..visible_rows {

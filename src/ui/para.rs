@@ -29,6 +29,18 @@ pub fn in_lab_network(app: &App, command: impl Into<String>) -> Para {
     let command = command.into();
     match app.snapshot.capture.network {
         Network::Private => Para::Command(format!("{EXEC_PREFIX}{command}")),
+        // The selected item's host (the lab itself runs on a).
+        Network::Wire => {
+            let host = app
+                .selected_item()
+                .and_then(|item| item.name().and_then(|name| app.snapshot.socket(name)))
+                .and_then(|socket| socket.host)
+                .unwrap_or(crate::model::WireHost::A);
+            Para::Command(format!(
+                "sockscope exec --host {} -- {command}",
+                host.name()
+            ))
+        }
         Network::Host => Para::Command(command),
     }
 }

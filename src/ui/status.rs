@@ -95,6 +95,13 @@ fn flags<'a>(app: &App, theme: &Theme) -> Vec<Span<'a>> {
         ));
         spans.push(Span::raw(" "));
     }
+    if let Some(wire) = &app.snapshot.wire {
+        spans.push(Span::styled(
+            super::wire::short_line(app, wire),
+            theme.accent,
+        ));
+        spans.push(Span::raw(" "));
+    }
     if let Some(lecture) = &app.lecture {
         spans.push(Span::styled(
             text::format(
