@@ -168,8 +168,7 @@ impl Lab {
         let mut activity = false;
         for event in ready {
             if event.token == CAPTURE_TOKEN {
-                self.capture.drain();
-                activity = true;
+                activity |= self.capture.drain();
                 continue;
             }
             if event.token.0 < FIRST_SOCKET_TOKEN {
