@@ -39,6 +39,10 @@ pub struct Prober {
     pub(super) unsettled: Vec<mio::Token>,
     /// The quick look taken with the last snapshot, or `None` when the lab acted since.
     pub(super) last_look: Option<QuickLook>,
+    /// When the first timer of a tuple only the kernel holds (`TIME_WAIT`, orphaned `FIN_WAIT2`)
+    /// runs out, as of the last snapshot: with a capture, the one change on the lab's ports that
+    /// sends no segment.
+    pub(super) kernel_due: Option<Instant>,
 }
 
 /// A `sock_diag` walk of the machine costs every socket on it (~65 ms with 100k sockets), so the
@@ -177,6 +181,7 @@ impl Prober {
             stale: true,
             unsettled: Vec::new(),
             last_look: None,
+            kernel_due: None,
         }
     }
 

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
 
 use super::engine::Lab;
 use super::entry::{Entry, Handle};
@@ -132,6 +133,11 @@ impl Lab {
             self.owned_sockets(at_ms, &inode_by_fd, &tcp, &udp);
 
         let kernel_only = self.kernel_only(&tcp);
+        self.prober.kernel_due = kernel_only
+            .iter()
+            .filter_map(|held| held.timer_ms)
+            .min()
+            .and_then(|ms| Instant::now().checked_add(Duration::from_millis(ms)));
         let fds = self.fd_entries(&links);
         let (overflows, drops) = netstat::read_listen_counters().unwrap_or_else(|error| {
             probe_errors.push(format!("/proc/net/netstat: {error}"));
@@ -228,7 +234,22 @@ impl Lab {
             }
             tcp.push((entry.handle.raw_fd(), QuickTcp::of(&info)));
         }
-        let kernel = self.prober.quick_kernel(&last.ports, waiting);
+        let kernel = if self.capture.raw_fd().is_some() {
+            // Every change on the lab's ports (a SYN from outside, a FIN to a waiting connection)
+            // is a segment, and segments wake the loop: only the kernel's timers run out in
+            // silence. A walk would cost the whole machine's sockets (the kernel skips the others
+            // one by one, even in a namespace of our own), every look.
+            if self
+                .prober
+                .kernel_due
+                .is_some_and(|due| Instant::now() >= due)
+            {
+                return false;
+            }
+            last.kernel.clone()
+        } else {
+            self.prober.quick_kernel(&last.ports, waiting)
+        };
         let counters = netstat::read_listen_counters().unwrap_or(last.counters);
         let now = QuickLook {
             fd_count,
