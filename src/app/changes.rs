@@ -69,6 +69,7 @@ impl Changes {
         self.record_listeners_and_held(old, new, &old_held, at_ms);
     }
 
+    /// The listeners (a handful: found by name) and the tuples only the kernel holds.
     fn record_listeners_and_held(
         &mut self,
         old: &Snapshot,
