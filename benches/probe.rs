@@ -48,5 +48,35 @@ fn probe(criterion: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, probe);
+/// One TCP dump of the whole machine (what the lab did every probe) against one filtered by the
+/// kernel on a single port (what it does now), and the quick look of an idle lab of 1,000 connections.
+/// (Moved here from a test that bounded the dump's duration: speed is measured, not asserted.)
+fn dumps(criterion: &mut Criterion) {
+    use sockscope::kernel::sock_diag::{ALL_STATES, SockDiag};
+    use sockscope::model::Proto;
+    let mut diag = SockDiag::new().expect("sock_diag");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let mut group = criterion.benchmark_group("sock_diag");
+    group.bench_function("tcp dump, whole machine", |bench| {
+        bench.iter(|| {
+            diag.dump_each(Proto::Tcp, false, ALL_STATES, |_| {})
+                .expect("dump")
+        });
+    });
+    group.bench_function("tcp dump, one port filtered in the kernel", |bench| {
+        bench.iter(|| {
+            diag.dump_ports_each(Proto::Tcp, false, ALL_STATES, &[port], |_| {})
+                .expect("dump")
+        });
+    });
+    let mut lab = lab_with_connections(1_000);
+    lab.snapshot();
+    group.bench_function("quick look, idle lab of 1,000 connections", |bench| {
+        bench.iter(|| lab.unchanged_since_snapshot());
+    });
+    group.finish();
+}
+
+criterion_group!(benches, probe, dumps);
 criterion_main!(benches);

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Times `sockscope dump` against the tools it replaces, on a machine holding N loopback TCP sockets:
 #
-#   sockscope dump, sockscope dump --no-owners, ss -tan, ss -tanp, netstat -tanp
+#   sockscope dump, sockscope dump --no-owners, a bare sock_diag walk (examples/diag_walk.rs: the
+#   same four dumps, messages counted, nothing decoded or printed), ss -tan, ss -tanp, netstat -tanp
+#
+# and the ratios the issue asks for: ss -tanp / dump, ss -tan / dump --no-owners, and
+# dump --no-owners / bare walk.
 #
 # Usage: scripts/bench_dump.sh [SOCKETS ...]        (default: 20000 100000)
 # Environment: RUNS (timed runs per command, default 7), SLOW_RUNS (for ss -tanp and netstat -tanp,
@@ -37,9 +41,10 @@ if ! command -v netstat >/dev/null 2>&1; then
 fi
 command -v ss >/dev/null 2>&1 || { echo "ss (iproute2) is required" >&2; exit 1; }
 
-cargo build --release --quiet --bin sockscope --example hold_sockets
+cargo build --release --quiet --locked --bin sockscope --example hold_sockets --example diag_walk
 SOCKSCOPE=target/release/sockscope
 HOLD=target/release/examples/hold_sockets
+WALK=target/release/examples/diag_walk
 
 # Descriptors per helper: 2 per connection, plus a few.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -89,18 +94,22 @@ drain() {
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-NAMES=("sockscope dump" "sockscope dump --no-owners" "ss -tan" "ss -tanp" "netstat -tanp")
+NAMES=("sockscope dump" "sockscope dump --no-owners" "bare sock_diag walk" "ss -tan" "ss -tanp" "netstat -tanp")
+# Index of the first slow command (run SLOW_RUNS times only).
+SLOW_FROM=4
 run_command() {
   local limit=(nice -n "$NICE" timeout "$TIMEOUT")
   case "$1" in
     0) "${limit[@]}" "$SOCKSCOPE" dump ;;
     1) "${limit[@]}" "$SOCKSCOPE" dump --no-owners ;;
-    2) "${limit[@]}" ss -tan ;;
-    3) "${limit[@]}" ss -tanp ;;
-    4) "${limit[@]}" netstat -tanp ;;
+    2) "${limit[@]}" "$WALK" ;;
+    3) "${limit[@]}" ss -tan ;;
+    4) "${limit[@]}" ss -tanp ;;
+    5) "${limit[@]}" netstat -tanp ;;
   esac
 }
 
+WALL=()
 measure() {
   local sockets=$1
   populate "$sockets"
@@ -110,7 +119,7 @@ measure() {
   local TIMEFORMAT='%R %U %S'
   for run in $(seq 1 "$RUNS"); do
     for c in "${!NAMES[@]}"; do
-      [ "$c" -ge 3 ] && [ "$run" -gt "$SLOW_RUNS" ] && continue
+      [ "$c" -ge "$SLOW_FROM" ] && [ "$run" -gt "$SLOW_RUNS" ] && continue
       { time run_command "$c" >/dev/null 2>&1 || true; } 2>>"$WORK/time.$c"
     done
   done
@@ -124,7 +133,12 @@ measure() {
     cpu=$(awk '{ print $2 + $3 }' "$WORK/time.$c" | median)
     runs=$(wc -l <"$WORK/time.$c")
     printf '%-28s %11.3fs %11.3fs %6d\n' "${NAMES[$c]}" "$wall" "$cpu" "$runs"
+    WALL[$c]=$wall
   done
+  ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+  printf 'ratios (wall medians): ss -tanp / dump %sx (target >= 5), ss -tan / dump --no-owners %sx (target >= 2.5), dump --no-owners / bare walk %sx (target <= 2), netstat -tanp / dump %sx\n' \
+    "$(ratio "${WALL[4]}" "${WALL[0]}")" "$(ratio "${WALL[3]}" "${WALL[1]}")" \
+    "$(ratio "${WALL[1]}" "${WALL[2]}")" "$(ratio "${WALL[5]}" "${WALL[0]}")"
   stop_helpers
   drain
 }

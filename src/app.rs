@@ -151,16 +151,24 @@ impl App {
         }
         self.changes
             .record(&self.snapshot, &snapshot, snapshot.at_ms);
+        let old_fds: std::collections::HashSet<i32> =
+            self.snapshot.fds.iter().map(|fd| fd.fd).collect();
+        let old_names: std::collections::HashSet<&str> = self
+            .snapshot
+            .sockets
+            .iter()
+            .map(|socket| socket.name.as_str())
+            .collect();
         let new_fd = snapshot
             .fds
             .iter()
-            .rposition(|fd| !self.snapshot.fds.iter().any(|old| old.fd == fd.fd));
+            .rposition(|fd| !old_fds.contains(&fd.fd));
         let new_connection = snapshot
             .sockets
             .iter()
             .filter(|socket| socket.role != Role::Listener)
             .enumerate()
-            .filter(|(_, socket)| self.snapshot.socket(&socket.name).is_none())
+            .filter(|(_, socket)| !old_names.contains(socket.name.as_str()))
             .map(|(index, _)| index)
             .last();
         let first = self.snapshot.fds.is_empty();

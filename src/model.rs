@@ -458,6 +458,19 @@ impl Snapshot {
         timeless(self) == timeless(other)
     }
 
+    /// Moves the snapshot's clock to `at_ms` without probing: every age grows and every kernel
+    /// timer runs down by the time passed (what an idle lab's next snapshot would say).
+    pub fn advance_clock(&mut self, at_ms: u64) {
+        let passed = at_ms.saturating_sub(self.at_ms);
+        for socket in &mut self.sockets {
+            socket.age_ms = socket.age_ms.saturating_add(passed);
+        }
+        for held in &mut self.kernel_only {
+            held.timer_ms = held.timer_ms.map(|ms| ms.saturating_sub(passed));
+        }
+        self.at_ms = at_ms.max(self.at_ms);
+    }
+
     #[must_use]
     pub fn socket(&self, name: &str) -> Option<&SocketInfo> {
         self.sockets.iter().find(|socket| socket.name == name)

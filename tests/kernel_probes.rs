@@ -862,29 +862,6 @@ fn dump_each_and_dump_agree_and_the_socket_is_reused() {
     }
 }
 
-/// The cost of one full TCP dump (both families) on this machine. Printed, and bounded loosely.
-#[test]
-fn full_tcp_dump_cost() {
-    let mut diag = SockDiag::new().unwrap();
-    let runs = 50u32;
-    let mut sockets = 0usize;
-    let start = Instant::now();
-    for _ in 0..runs {
-        sockets += diag
-            .dump_each(Proto::Tcp, false, ALL_STATES, |_| {})
-            .unwrap();
-        sockets += diag
-            .dump_each(Proto::Tcp, true, ALL_STATES, |_| {})
-            .unwrap();
-    }
-    let per_dump = start.elapsed() / runs;
-    eprintln!(
-        "full TCP dump (v4 + v6): {per_dump:?} for {} sockets",
-        sockets / runs as usize
-    );
-    assert!(per_dump < Duration::from_secs(1));
-}
-
 /// Per-socket cost with many sockets: `cargo test --release --test kernel_probes many -- --ignored
 /// --nocapture`.
 #[test]

@@ -26,14 +26,33 @@ pub struct Changes {
 impl Changes {
     /// Records everything that differs from `old` to `new` as changed at `at_ms`.
     pub fn record(&mut self, old: &Snapshot, new: &Snapshot, at_ms: u64) {
+        // Indexed once: a lab of 10,000 sockets compared item by item against a list would take
+        // 10^8 comparisons.
+        let old_fds: HashMap<i32, &str> = old
+            .fds
+            .iter()
+            .map(|fd| (fd.fd, fd.target.as_str()))
+            .collect();
+        let old_sockets: HashMap<&str, &crate::model::SocketInfo> = old
+            .sockets
+            .iter()
+            .map(|socket| (socket.name.as_str(), socket))
+            .collect();
+        let old_held: HashMap<(SocketAddr, SocketAddr), crate::model::TcpState> = old
+            .kernel_only
+            .iter()
+            .map(|held| ((held.local, held.remote), held.state))
+            .collect();
         for fd in &new.fds {
-            let before = old.fds.iter().find(|previous| previous.fd == fd.fd);
-            if before.is_none_or(|before| before.target != fd.target) {
+            if old_fds
+                .get(&fd.fd)
+                .is_none_or(|target| *target != fd.target)
+            {
                 self.at.insert(ChangeKey::Fd(fd.fd), at_ms);
             }
         }
         for socket in &new.sockets {
-            let before = old.socket(&socket.name);
+            let before = old_sockets.get(socket.name.as_str());
             let changed = before.is_none_or(|before| {
                 before.state != socket.state
                     || before.recv_q != socket.recv_q
@@ -47,6 +66,17 @@ impl Changes {
                     .insert(ChangeKey::Socket(socket.name.clone()), at_ms);
             }
         }
+        self.record_listeners_and_held(old, new, &old_held, at_ms);
+    }
+
+    /// The listeners (a handful: found by name) and the tuples only the kernel holds.
+    fn record_listeners_and_held(
+        &mut self,
+        old: &Snapshot,
+        new: &Snapshot,
+        old_held: &HashMap<(SocketAddr, SocketAddr), crate::model::TcpState>,
+        at_ms: u64,
+    ) {
         for listener in &new.listeners {
             let before = old.listener(&listener.name);
             let changed = before.is_none_or(|before| {
@@ -61,11 +91,8 @@ impl Changes {
             }
         }
         for held in &new.kernel_only {
-            let before = old
-                .kernel_only
-                .iter()
-                .find(|previous| previous.local == held.local && previous.remote == held.remote);
-            if before.is_none_or(|before| before.state != held.state) {
+            let before = old_held.get(&(held.local, held.remote));
+            if before.is_none_or(|state| *state != held.state) {
                 self.at
                     .insert(ChangeKey::KernelOnly(held.local, held.remote), at_ms);
             }

@@ -86,8 +86,6 @@ pub struct SockDiag {
     socket: Socket,
     buf: Vec<u8>,
     seq: u32,
-    /// The `idiag_ext` bits of the next request (0: no attributes asked for).
-    extensions: u8,
     /// Set when a dump stopped part-way: the kernel may still hold the rest of it for this socket, so
     /// the next dump starts on a fresh socket.
     stale: bool,
@@ -113,7 +111,6 @@ impl SockDiag {
             socket: open_socket()?,
             buf: vec![0; RECV_BUF],
             seq: 0,
-            extensions: 0,
             stale: false,
         })
     }
@@ -134,7 +131,8 @@ impl SockDiag {
         mut f: impl FnMut(DiagSocket),
     ) -> io::Result<usize> {
         let mut count = 0usize;
-        self.run(proto, v6, states, |chunk, seq| {
+        let request = request_bytes(proto, v6, states, self.next_seq());
+        self.run(&request, |chunk, seq| {
             decode(chunk, Some(seq), proto, &mut |socket| {
                 count += 1;
                 f(socket);
@@ -147,7 +145,8 @@ impl SockDiag {
     /// For fixtures and debugging.
     pub fn dump_raw(&mut self, proto: Proto, v6: bool, states: u32) -> io::Result<Vec<u8>> {
         let mut raw = Vec::new();
-        self.run(proto, v6, states, |chunk, seq| {
+        let request = request_bytes(proto, v6, states, self.next_seq());
+        self.run(&request, |chunk, seq| {
             raw.extend_from_slice(chunk);
             decode(chunk, Some(seq), proto, &mut |_| {})
         })?;
@@ -165,8 +164,9 @@ impl SockDiag {
         mut f: impl FnMut(DiagSocket, Option<TcpInfo>),
     ) -> io::Result<usize> {
         let mut count = 0usize;
-        self.extensions = INET_DIAG_INFO_EXT;
-        let result = self.run(proto, v6, states, |chunk, seq| {
+        let mut request = request_bytes(proto, v6, states, self.next_seq());
+        InetRequestBuffer::new(&mut request[NETLINK_HEADER_LEN..]).set_extensions(INET_DIAG_INFO_EXT);
+        let result = self.run(&request, |chunk, seq| {
             // Two walks of one batch in the same order: `decode` for the sockets and the dump's
             // control messages, `tcp_infos` for the attributes (left out of `decode`, which the
             // plain dumps keep allocation-free).
@@ -176,28 +176,60 @@ impl SockDiag {
                 f(socket, infos.next().flatten());
             })
         });
-        self.extensions = 0;
         result.map(|()| count)
     }
 
-    /// Sends one dump request and feeds each received batch to `on_chunk` until it reports `NLMSG_DONE`.
-    fn run(
+    /// Like [`SockDiag::dump_each`], but only sockets whose local port is one of `ports`: the kernel
+    /// runs the filter (an `INET_DIAG_REQ_BYTECODE` program, as `ss 'sport = :P'` sends) while it
+    /// walks, so the answer costs the matching sockets, not every socket of the machine. At most
+    /// [`MAX_FILTER_PORTS`] ports (more: the caller filters). No ports: nothing is asked, 0.
+    pub fn dump_ports_each(
         &mut self,
         proto: Proto,
         v6: bool,
         states: u32,
+        ports: &[u16],
+        mut f: impl FnMut(DiagSocket),
+    ) -> io::Result<usize> {
+        if ports.is_empty() {
+            return Ok(0);
+        }
+        if ports.len() > MAX_FILTER_PORTS {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("sock_diag: at most {MAX_FILTER_PORTS} ports in one filter"),
+            ));
+        }
+        let request = request_with_ports(request_bytes(proto, v6, states, self.next_seq()), ports);
+        let mut count = 0usize;
+        self.run(&request, |chunk, seq| {
+            decode(chunk, Some(seq), proto, &mut |socket| {
+                count += 1;
+                f(socket);
+            })
+        })?;
+        Ok(count)
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1);
+        self.seq
+    }
+
+    /// Sends one dump request (sequence number `self.seq`) and feeds each received batch to
+    /// `on_chunk` until it reports `NLMSG_DONE`.
+    fn run(
+        &mut self,
+        request: &[u8],
         mut on_chunk: impl FnMut(&[u8], u32) -> io::Result<bool>,
     ) -> io::Result<()> {
         if self.stale {
             self.socket = open_socket()?;
             self.stale = false;
         }
-        self.seq = self.seq.wrapping_add(1);
-        let mut request = request_bytes(proto, v6, states, self.seq);
-        InetRequestBuffer::new(&mut request[NETLINK_HEADER_LEN..]).set_extensions(self.extensions);
         // Until DONE arrives, an early return leaves the rest of the dump queued on this socket.
         self.stale = true;
-        retry_eintr(|| self.socket.send(&request, 0))?;
+        retry_eintr(|| self.socket.send(request, 0))?;
         loop {
             let n = retry_eintr(|| self.socket.recv(&mut &mut self.buf[..], libc::MSG_TRUNC))?;
             if n > self.buf.len() {
@@ -262,6 +294,54 @@ fn request_bytes(proto: Proto, v6: bool, states: u32, seq: u32) -> [u8; REQUEST_
         states
     };
     request.set_states(states);
+    bytes
+}
+
+/// The most ports one [`SockDiag::dump_ports_each`] filter holds (12 bytes of bytecode each).
+pub const MAX_FILTER_PORTS: usize = 256;
+
+/// `INET_DIAG_REQ_BYTECODE`, the request attribute holding a filter program.
+const INET_DIAG_REQ_BYTECODE: u16 = 1;
+/// `INET_DIAG_BC_JMP`: always jumps by `no`.
+const INET_DIAG_BC_JMP: u8 = 1;
+/// `INET_DIAG_BC_S_EQ`: the local port equals the operand (the next op's `no` field).
+const INET_DIAG_BC_S_EQ: u8 = 11;
+
+/// `request` (its header length updated) followed by an `INET_DIAG_REQ_BYTECODE` attribute that
+/// accepts a socket whose local port is one of `ports`.
+///
+/// An op is `struct inet_diag_bc_op { u8 code; u8 yes; u16 no; }`: the kernel jumps `yes` bytes on
+/// a match, `no` on a mismatch, and accepts when it lands exactly on the end (past it: rejects).
+/// Per port: `S_EQ` (yes 8: on to the `JMP` after it; no 12: on to the next port) with the port in
+/// a second op's `no`, then `JMP` to the end (a `u16` jump: `yes` is only a byte). The last port has
+/// no `JMP`: a match lands on the end, a mismatch 4 bytes past it.
+fn request_with_ports(request: [u8; REQUEST_TOTAL], ports: &[u16]) -> Vec<u8> {
+    let program_len = ports.len() * 12 - 4;
+    let attribute_len = 4 + program_len;
+    let total = REQUEST_TOTAL + attribute_len;
+    let mut bytes = Vec::with_capacity(total);
+    bytes.extend_from_slice(&request);
+    bytes[0..4].copy_from_slice(&(total as u32).to_ne_bytes());
+    bytes.extend_from_slice(&(attribute_len as u16).to_ne_bytes());
+    bytes.extend_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
+    let op = |bytes: &mut Vec<u8>, code: u8, yes: u8, no: u16| {
+        bytes.extend_from_slice(&[code, yes]);
+        bytes.extend_from_slice(&no.to_ne_bytes());
+    };
+    for (index, &port) in ports.iter().enumerate() {
+        op(&mut bytes, INET_DIAG_BC_S_EQ, 8, 12);
+        op(&mut bytes, 0, 0, port);
+        if index + 1 < ports.len() {
+            let jump_at = index * 12 + 8;
+            op(
+                &mut bytes,
+                INET_DIAG_BC_JMP,
+                4,
+                (program_len - jump_at) as u16,
+            );
+        }
+    }
+    debug_assert_eq!(bytes.len(), total);
     bytes
 }
 
@@ -522,6 +602,48 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         let short = message(SOCK_DIAG_BY_FAMILY, 2, 1, &[0; 20]);
         assert!(parse_dump(&short, Proto::Tcp, |_| {}).is_err());
+    }
+
+    #[test]
+    fn the_kernel_filters_by_local_port() {
+        use std::net::{TcpListener, TcpStream};
+        let listeners: Vec<TcpListener> = (0..3)
+            .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind"))
+            .collect();
+        let ports: Vec<u16> = listeners
+            .iter()
+            .map(|listener| listener.local_addr().expect("address").port())
+            .collect();
+        let _client =
+            TcpStream::connect(listeners[2].local_addr().expect("address")).expect("connect");
+        let mut diag = SockDiag::new().expect("sock_diag");
+        let mut found = Vec::new();
+        let count = diag
+            .dump_ports_each(Proto::Tcp, false, ALL_STATES, &ports[1..], |socket| {
+                found.push((socket.local.port(), socket.state));
+            })
+            .expect("filtered dump");
+        // Listener 1, listener 2 and the connection waiting in 2's accept queue; never listener 0
+        // (and not the client end, whose local port is an ephemeral one).
+        assert_eq!(count, 3, "{found:?}");
+        assert_eq!(found.len(), 3);
+        assert!(found.contains(&(ports[1], TcpState::Listen)), "{found:?}");
+        assert!(found.contains(&(ports[2], TcpState::Listen)), "{found:?}");
+        assert!(
+            found.contains(&(ports[2], TcpState::Established)),
+            "{found:?}"
+        );
+        let one = diag
+            .dump_ports_each(Proto::Tcp, false, LISTEN_ONLY, &ports[..1], |socket| {
+                assert_eq!(socket.local.port(), ports[0]);
+            })
+            .expect("one port");
+        assert_eq!(one, 1);
+        assert_eq!(
+            diag.dump_ports_each(Proto::Tcp, false, ALL_STATES, &[], |_| {})
+                .unwrap(),
+            0
+        );
     }
 
     #[test]

@@ -218,8 +218,7 @@ impl Lab {
         let mut activity = false;
         for event in ready {
             if event.token == CAPTURE_TOKEN {
-                self.capture.drain();
-                activity = true;
+                activity |= self.capture.drain();
                 continue;
             }
             if let Some(at) = WIRE_TOKENS.iter().position(|token| *token == event.token) {

@@ -192,9 +192,21 @@ impl LabCapture {
             let Some(local) = endpoint.local else {
                 continue;
             };
-            self.ports.insert(local.port());
-            if let Some(remote) = endpoint.remote {
-                self.ports.insert(remote.port());
+            // Every segment of a connection carries both its ports, so one of them in the filter
+            // catches them all: a client's (or an accepted socket's) ephemeral port joins only when
+            // neither end is known yet. Thousands of clients of one listener keep the filter at a
+            // port or two instead of overflowing it to every segment on lo.
+            match endpoint.remote {
+                Some(remote)
+                    if self.ports.contains(&local.port())
+                        || self.ports.contains(&remote.port()) => {}
+                Some(remote) => {
+                    self.ports.insert(local.port());
+                    self.ports.insert(remote.port());
+                }
+                None => {
+                    self.ports.insert(local.port());
+                }
             }
             let generation = &mut self.names_generation;
             self.names
@@ -224,11 +236,16 @@ impl LabCapture {
         }
     }
 
-    /// Reads what the kernel has queued.
-    pub fn drain(&mut self) {
+    /// Reads what the kernel has queued; returns whether a segment was filed (one the ladder can
+    /// show). On the host network with more ports than the kernel filter holds, every loopback
+    /// segment of the machine is read, and most are not the lab's.
+    pub fn drain(&mut self) -> bool {
         if let Ok(capture) = &mut self.capture {
+            let before = capture.flows().recorded();
             capture.drain();
+            return capture.flows().recorded() != before;
         }
+        false
     }
 
     /// The endpoints of every connection captured so far (both orders of each).

@@ -288,9 +288,18 @@ impl LabScreen {
                 .last_probe
                 .is_none_or(|last| now >= last + ACTIVITY_PROBE);
         if now >= self.next_probe || activity_due {
-            let snapshot = self.lab.snapshot();
+            // An idle lab is only looked at (a few syscalls, whatever its size); the snapshot is
+            // built only when the look finds something new.
+            let changed = if !self.activity && self.lab.unchanged_since_snapshot() {
+                if !self.app.frozen {
+                    self.app.snapshot.advance_clock(self.lab.elapsed_ms());
+                }
+                false
+            } else {
+                let snapshot = self.lab.snapshot();
+                self.app.apply(snapshot)
+            };
             let cost = now.elapsed();
-            let changed = self.app.apply(snapshot);
             self.dirty |= changed;
             self.quiet_probes = if changed || self.activity {
                 0

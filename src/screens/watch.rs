@@ -40,8 +40,8 @@ impl WatchScreen {
     pub fn new(reactor: &Reactor, options: &Options) -> io::Result<Self> {
         let collector = SystemCollector::new()?;
         let mut worker = Worker::spawn(collector, options.owners, options.filter, reactor.waker())?;
-        worker.request();
         let mut app = WatchApp::new(options.lang, options.theme, options.filter, options.owners);
+        worker.request(app.view());
         app.ports = crate::kernel::sysctl::read_ports();
         Ok(Self {
             app,
@@ -66,7 +66,7 @@ impl WatchScreen {
         match self.app.update(action) {
             Effect::Quit => return Flow::End(Ending::Quit),
             Effect::Resume => {
-                self.worker.request();
+                self.worker.request(self.app.view());
                 self.next_tick = Instant::now() + self.refresh;
             }
             Effect::Redraw => {}
@@ -76,14 +76,15 @@ impl WatchScreen {
     }
 
     fn tick(&mut self, now: Instant) -> Flow {
-        if let Some(snapshot) = self.worker.try_take() {
-            self.app.apply(snapshot);
+        if let Some(collected) = self.worker.try_take() {
+            self.app
+                .apply_ordered(collected.snapshot, collected.ordered, &collected.view);
             self.dirty = true;
         }
         if now >= self.next_tick {
             if !self.app.paused {
                 // Skipped when the last collection is still running.
-                self.worker.request();
+                self.worker.request(self.app.view());
             }
             self.next_tick = now + self.refresh;
         }

@@ -170,6 +170,31 @@ impl WatchApp {
         snapshot.sockets.get(index as usize)
     }
 
+    /// How the rows are ordered and filtered now, for the worker to apply to the next snapshot.
+    #[must_use]
+    pub fn view(&self) -> View {
+        View {
+            sort: self.sort,
+            descending: self.descending,
+            search: self.search.clone(),
+        }
+    }
+
+    /// Takes a snapshot the worker has already filtered and sorted for `view`. If the user changed
+    /// the view meanwhile, the order is computed again here.
+    pub fn apply_ordered(&mut self, snapshot: SystemSnapshot, ordered: Ordered, view: &View) {
+        let selected = self.selected_socket().map(identity);
+        self.snapshot = Some(snapshot);
+        self.collections += 1;
+        if *view == self.view() {
+            self.rows = ordered.rows;
+            self.listeners = ordered.listeners;
+            self.keep_selection(selected);
+        } else {
+            self.rebuild(selected);
+        }
+    }
+
     /// Recomputes `rows` and `listeners` from the snapshot, the filter and the sort.
     fn rebuild(&mut self, keep: Option<Identity>) {
         let Some(snapshot) = self.snapshot.as_ref() else {
@@ -177,50 +202,19 @@ impl WatchApp {
             self.listeners.clear();
             return;
         };
-        let needle = self.search.trim().to_lowercase();
-        let mut scratch = String::new();
-        let mut rows: Vec<u32> = (0..snapshot.sockets.len() as u32)
-            .filter(|&i| {
-                needle.is_empty()
-                    || matches_search(&snapshot.sockets[i as usize], &needle, &mut scratch)
-            })
-            .collect();
-        let sockets = &snapshot.sockets;
-        let column = self.sort;
-        let descending = self.descending;
-        rows.sort_by(|&a, &b| {
-            let (x, y) = (&sockets[a as usize], &sockets[b as usize]);
-            let order = compare(column, x, y).then_with(|| {
-                compare(Column::Local, x, y).then_with(|| compare(Column::Remote, x, y))
-            });
-            let order = if descending { order.reverse() } else { order };
-            order.then(a.cmp(&b))
-        });
-        self.rows = rows;
+        let ordered = order(snapshot, &self.view());
+        self.rows = ordered.rows;
+        self.listeners = ordered.listeners;
+        self.keep_selection(keep);
+    }
 
-        let mut listeners: Vec<u32> = (0..snapshot.listeners.len() as u32).collect();
-        let fill = |i: u32| {
-            let l = &snapshot.listeners[i as usize];
-            (u64::from(l.accept_queue) * 1000) / u64::from(l.limit.max(1))
-        };
-        listeners.sort_by(|&a, &b| {
-            fill(b)
-                .cmp(&fill(a))
-                .then_with(|| {
-                    snapshot.listeners[a as usize]
-                        .local
-                        .port()
-                        .cmp(&snapshot.listeners[b as usize].local.port())
-                })
-                .then(a.cmp(&b))
-        });
-        self.listeners = listeners;
-
+    fn keep_selection(&mut self, keep: Option<Identity>) {
         if let Some(keep) = keep
+            && let Some(snapshot) = self.snapshot.as_ref()
             && let Some(at) = self
                 .rows
                 .iter()
-                .position(|&i| identity(&sockets[i as usize]) == keep)
+                .position(|&i| identity(&snapshot.sockets[i as usize]) == keep)
         {
             self.selected = at;
         }
@@ -317,6 +311,64 @@ impl WatchApp {
         }
         offset.min(self.rows.len().saturating_sub(height))
     }
+}
+
+/// The sort and the `/` filter: what turns a snapshot into rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct View {
+    pub sort: Column,
+    pub descending: bool,
+    pub search: String,
+}
+
+/// A snapshot's rows in a [`View`]: indices into `sockets` and `listeners`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ordered {
+    /// The sockets the filter keeps, in sort order.
+    pub rows: Vec<u32>,
+    /// Listeners, fullest queue first.
+    pub listeners: Vec<u32>,
+}
+
+/// Filters and sorts `snapshot` for `view`: 100k rows take tens of milliseconds, so the worker
+/// does it beside the collection, off the thread that answers keys.
+#[must_use]
+pub fn order(snapshot: &SystemSnapshot, view: &View) -> Ordered {
+    let needle = view.search.trim().to_lowercase();
+    let mut scratch = String::new();
+    let mut rows: Vec<u32> = (0..snapshot.sockets.len() as u32)
+        .filter(|&i| {
+            needle.is_empty()
+                || matches_search(&snapshot.sockets[i as usize], &needle, &mut scratch)
+        })
+        .collect();
+    let sockets = &snapshot.sockets;
+    let (column, descending) = (view.sort, view.descending);
+    rows.sort_by(|&a, &b| {
+        let (x, y) = (&sockets[a as usize], &sockets[b as usize]);
+        let order = compare(column, x, y)
+            .then_with(|| compare(Column::Local, x, y).then_with(|| compare(Column::Remote, x, y)));
+        let order = if descending { order.reverse() } else { order };
+        order.then(a.cmp(&b))
+    });
+
+    let mut listeners: Vec<u32> = (0..snapshot.listeners.len() as u32).collect();
+    let fill = |i: u32| {
+        let l = &snapshot.listeners[i as usize];
+        (u64::from(l.accept_queue) * 1000) / u64::from(l.limit.max(1))
+    };
+    listeners.sort_by(|&a, &b| {
+        fill(b)
+            .cmp(&fill(a))
+            .then_with(|| {
+                snapshot.listeners[a as usize]
+                    .local
+                    .port()
+                    .cmp(&snapshot.listeners[b as usize].local.port())
+            })
+            .then(a.cmp(&b))
+    });
+    Ordered { rows, listeners }
 }
 
 /// What identifies a socket from one snapshot to the next.
