@@ -29,8 +29,8 @@ use std::time::Duration;
 use crate::model::{Proto, WireHost};
 
 pub use error::{ParseError, ParseErrorKind};
-pub use nat::{NAT_USAGE, NatCommand};
 pub use ipc::{IpcCommand, PairKind, UNIX_NAME_MAX, UnixAddr, UnixTarget};
+pub use nat::{NAT_USAGE, NatCommand};
 pub use parse::parse_script;
 pub use value::{DURATION_MAX, DURATION_MAX_TEXT, DurationError, parse_duration};
 pub use websocket::{REQUEST_PATH_MAX, WEB_VERBS, WebCommand, is_request_path};

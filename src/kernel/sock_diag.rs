@@ -165,7 +165,8 @@ impl SockDiag {
     ) -> io::Result<usize> {
         let mut count = 0usize;
         let mut request = request_bytes(proto, v6, states, self.next_seq());
-        InetRequestBuffer::new(&mut request[NETLINK_HEADER_LEN..]).set_extensions(INET_DIAG_INFO_EXT);
+        InetRequestBuffer::new(&mut request[NETLINK_HEADER_LEN..])
+            .set_extensions(INET_DIAG_INFO_EXT);
         let result = self.run(&request, |chunk, seq| {
             // Two walks of one batch in the same order: `decode` for the sockets and the dump's
             // control messages, `tcp_infos` for the attributes (left out of `decode`, which the

@@ -154,17 +154,7 @@ impl Lab {
             counters: (overflows, drops),
         });
         let mut ports = self.prober.ports.clone();
-        ports.in_use = sockets
-            .iter()
-            .filter_map(|socket| {
-                socket.local.map(|local| PortUse {
-                    port: local.port(),
-                    proto: socket.proto,
-                    name: socket.name.clone(),
-                })
-            })
-            .filter(|port| port.port != 0)
-            .collect();
+        ports.in_use = ports_in_use(&sockets);
         self.sync_capture();
         // Read after every TCP_INFO above: a segment that changed a state is already queued.
         let exported = self.capture.export(self.config.lang);
@@ -489,5 +479,20 @@ fn kernel_only_histories(held: &[KernelOnly], histories: &SideHistories) -> Vec<
                 disagreement: !ladder::states_agree(implied, held.state),
             })
         })
+        .collect()
+}
+
+/// The ports the lab's sockets have bound, for the port map.
+fn ports_in_use(sockets: &[SocketInfo]) -> Vec<PortUse> {
+    sockets
+        .iter()
+        .filter_map(|socket| {
+            socket.local.map(|local| PortUse {
+                port: local.port(),
+                proto: socket.proto,
+                name: socket.name.clone(),
+            })
+        })
+        .filter(|port| port.port != 0)
         .collect()
 }
