@@ -4,12 +4,12 @@
 
 use std::net::SocketAddr;
 
-use super::Target;
 use super::error::{ParseError, ParseErrorKind, shown};
 use super::lex::Token;
 use super::value::{
-    DurationError, is_name, parse_addr, parse_duration, parse_integer, parse_target,
+    DurationError, is_name, looks_numeric, parse_addr, parse_duration, parse_integer, parse_target,
 };
+use super::{BACKLOG_MAX, Target};
 
 /// The escapes a quoted PATH may use: no `\0`, and `\xNN` bytes must form UTF-8.
 const PATH_ESCAPES: &str = r#"\n \r \t \\ \" \xNN (UTF-8)"#;
@@ -199,5 +199,28 @@ impl<'c, 'a> Args<'c, 'a> {
             Some(text) if !text.contains('\0') => Ok(text.to_owned()),
             _ => Err(self.error(token, ParseErrorKind::BadEscape, PATH_ESCAPES)),
         }
+    }
+
+    /// An optional BACKLOG (0 to [`BACKLOG_MAX`]).
+    pub(super) fn optional_backlog(&mut self) -> Result<Option<u32>, ParseError> {
+        match self.peek() {
+            Some(_) => Ok(Some(self.number("BACKLOG", 0, BACKLOG_MAX.into())? as u32)),
+            None => Ok(None),
+        }
+    }
+
+    /// A listening verb's `NAME [ADDR:PORT|NAME] [BACKLOG]` (`server`, `ws-server`): a number in
+    /// the second place is the backlog, not an address.
+    pub(super) fn server_arguments(
+        &mut self,
+    ) -> Result<(String, Option<Target>, Option<u32>), ParseError> {
+        let name = self.name("NAME")?;
+        let addr = match self.peek() {
+            Some(token) if !token.text().is_some_and(looks_numeric) => {
+                Some(self.target("ADDR:PORT|NAME")?)
+            }
+            _ => None,
+        };
+        Ok((name, addr, self.optional_backlog()?))
     }
 }

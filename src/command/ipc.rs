@@ -5,10 +5,10 @@
 //! digits, `.`, `_`, `-`, no `/`, so nothing is made outside it) or `@name`, an address in the
 //! kernel's abstract namespace, which leaves no file behind.
 
-use super::error::{ParseError, ParseErrorKind, shown};
-use super::lex::Token;
-use super::value::{is_name, looks_numeric, parse_integer};
-use super::{BACKLOG_MAX, Command};
+use super::Command;
+use super::args::Args;
+use super::error::{ParseError, ParseErrorKind};
+use super::value::looks_numeric;
 
 /// What a unix socket address argument must look like (the `expected` of an error).
 const UNIX_ADDRESS: &str = "FILE (a name in the lab's directory: letters, digits . _ -) or @NAME";
@@ -164,55 +164,40 @@ fn is_unix_name(text: &str) -> bool {
 }
 
 /// Parses an IPC verb's arguments; `None` when `verb` is not one of them.
-pub(super) fn parse(
-    verb: &str,
-    usage: &'static str,
-    tokens: &[Token<'_>],
-    line: usize,
-    end_column: usize,
-) -> Result<Option<Command>, ParseError> {
+pub(super) fn parse(verb: &str, a: &mut Args<'_, '_>) -> Result<Option<Command>, ParseError> {
     if !matches!(
         verb,
         "pipe" | "fifo" | "socketpair" | "unix-server" | "unix-client" | "unix-dgram"
     ) {
         return Ok(None);
     }
-    let mut a = IpcArgs {
-        tokens,
-        next: 0,
-        line,
-        end_column,
-        usage,
-    };
     let command = match verb {
         "pipe" => IpcCommand::Pipe {
             read: a.name("READ")?,
-            write: a.distinct_name("WRITE", 1)?,
+            write: distinct_name(a, "WRITE", 1)?,
         },
         "fifo" => IpcCommand::Fifo {
             read: a.name("READ")?,
-            write: a.distinct_name("WRITE", 1)?,
+            write: distinct_name(a, "WRITE", 1)?,
         },
         "socketpair" => IpcCommand::SocketPair {
             first: a.name("NAME1")?,
-            second: a.distinct_name("NAME2", 1)?,
-            kind: if a.peek().is_some() {
-                a.pair_kind()?
-            } else {
-                PairKind::Stream
-            },
+            second: distinct_name(a, "NAME2", 1)?,
+            kind: a
+                .optional_keyword(
+                    "stream|dgram",
+                    &[("stream", PairKind::Stream), ("dgram", PairKind::Dgram)],
+                )?
+                .unwrap_or(PairKind::Stream),
         },
         "unix-server" => IpcCommand::UnixServer {
             name: a.name("NAME")?,
-            addr: a.unix_addr()?,
-            backlog: match a.peek() {
-                Some(_) => Some(a.number("BACKLOG", 0, BACKLOG_MAX.into())? as u32),
-                None => None,
-            },
+            addr: unix_addr(a)?,
+            backlog: a.optional_backlog()?,
         },
         "unix-client" => IpcCommand::UnixClient {
             name: a.name("NAME")?,
-            target: match a.unix_addr()? {
+            target: match unix_addr(a)? {
                 UnixAddr::Abstract(name) => UnixTarget::Abstract(name),
                 UnixAddr::File(word) => UnixTarget::Word(word),
             },
@@ -220,110 +205,38 @@ pub(super) fn parse(
         "unix-dgram" => IpcCommand::UnixDgram {
             name: a.name("NAME")?,
             addr: match a.peek() {
-                Some(_) => Some(a.unix_addr()?),
+                Some(_) => Some(unix_addr(a)?),
                 None => None,
             },
         },
         other => unreachable!("{other} is matched above"),
     };
-    a.finish()?;
     Ok(Some(Command::Ipc(command)))
 }
 
-/// The arguments of one IPC command, consumed left to right (the same rules as the other verbs).
-struct IpcArgs<'c, 'a> {
-    tokens: &'c [Token<'a>],
-    next: usize,
-    line: usize,
-    end_column: usize,
-    usage: &'static str,
+/// A name that must differ from the `back`-th argument before it (the two ends of a pipe).
+fn distinct_name(
+    a: &mut Args<'_, '_>,
+    what: &'static str,
+    back: usize,
+) -> Result<String, ParseError> {
+    let name = a.name(what)?;
+    let earlier = a.tokens[a.next - 1 - back].text();
+    if earlier == Some(name.as_str()) {
+        let token = a.tokens[a.next - 1];
+        return Err(a.error(token, ParseErrorKind::SameName, a.usage));
+    }
+    Ok(name)
 }
 
-impl<'c, 'a> IpcArgs<'c, 'a> {
-    fn peek(&self) -> Option<&'c Token<'a>> {
-        self.tokens.get(self.next)
-    }
-
-    fn take(&mut self, missing: &'static str) -> Result<&'c Token<'a>, ParseError> {
-        let token = self.peek().ok_or_else(|| ParseError {
-            line: self.line,
-            column: self.end_column,
-            found: String::new(),
-            expected: self.usage.to_owned(),
-            kind: ParseErrorKind::MissingArgument { missing },
-        })?;
-        self.next += 1;
-        Ok(token)
-    }
-
-    fn error(&self, token: &Token<'_>, kind: ParseErrorKind, expected: &str) -> ParseError {
-        ParseError {
-            line: self.line,
-            column: token.column,
-            found: shown(token.raw),
-            expected: expected.to_owned(),
-            kind,
-        }
-    }
-
-    fn finish(&self) -> Result<(), ParseError> {
-        match self.peek() {
-            Some(token) => Err(self.error(token, ParseErrorKind::ExtraArgument, self.usage)),
-            None => Ok(()),
-        }
-    }
-
-    fn name(&mut self, what: &'static str) -> Result<String, ParseError> {
-        let token = self.take(what)?;
-        match token.text() {
-            Some(text) if is_name(text) => Ok(text.to_owned()),
-            _ => Err(self.error(token, ParseErrorKind::BadName, what)),
-        }
-    }
-
-    /// A name that must differ from the `back`-th argument before it (the two ends of a pipe).
-    fn distinct_name(&mut self, what: &'static str, back: usize) -> Result<String, ParseError> {
-        let name = self.name(what)?;
-        let earlier = self.tokens[self.next - 1 - back].text();
-        if earlier == Some(name.as_str()) {
-            let token = &self.tokens[self.next - 1];
-            return Err(self.error(token, ParseErrorKind::SameName, self.usage));
-        }
-        Ok(name)
-    }
-
-    fn pair_kind(&mut self) -> Result<PairKind, ParseError> {
-        let token = self.take("stream|dgram")?;
-        match token.text().map(str::to_ascii_lowercase).as_deref() {
-            Some("stream") => Ok(PairKind::Stream),
-            Some("dgram") => Ok(PairKind::Dgram),
-            _ => Err(self.error(token, ParseErrorKind::BadKeyword, "stream|dgram")),
-        }
-    }
-
-    fn unix_addr(&mut self) -> Result<UnixAddr, ParseError> {
-        let token = self.take("FILE|@NAME")?;
-        let text = token.text().unwrap_or_default();
-        let parsed = match text.strip_prefix('@') {
-            Some(name) if is_unix_name(name) => Some(UnixAddr::Abstract(name.to_owned())),
-            // A number here is a misplaced BACKLOG, not a file name.
-            None if is_unix_name(text) && !looks_numeric(text) => {
-                Some(UnixAddr::File(text.to_owned()))
-            }
-            _ => None,
-        };
-        parsed.ok_or_else(|| self.error(token, ParseErrorKind::BadAddress, UNIX_ADDRESS))
-    }
-
-    fn number(&mut self, what: &'static str, min: u64, max: u64) -> Result<u64, ParseError> {
-        let token = self.take(what)?;
-        let value = token
-            .text()
-            .and_then(parse_integer)
-            .ok_or_else(|| self.error(token, ParseErrorKind::BadNumber, what))?;
-        u64::try_from(value)
-            .ok()
-            .filter(|value| (min..=max).contains(value))
-            .ok_or_else(|| self.error(token, ParseErrorKind::OutOfRange { min, max }, what))
-    }
+fn unix_addr(a: &mut Args<'_, '_>) -> Result<UnixAddr, ParseError> {
+    let token = a.take("FILE|@NAME")?;
+    let text = token.text().unwrap_or_default();
+    let parsed = match text.strip_prefix('@') {
+        Some(name) if is_unix_name(name) => Some(UnixAddr::Abstract(name.to_owned())),
+        // A number here is a misplaced BACKLOG, not a file name.
+        None if is_unix_name(text) && !looks_numeric(text) => Some(UnixAddr::File(text.to_owned())),
+        _ => None,
+    };
+    parsed.ok_or_else(|| a.error(token, ParseErrorKind::BadAddress, UNIX_ADDRESS))
 }

@@ -3,7 +3,6 @@
 use super::args::Args;
 use super::error::{ParseError, ParseErrorKind, shown};
 use super::lex::{Lexer, RawCommand, Token};
-use super::value::looks_numeric;
 use super::wire::{DEFAULT_SEED, Direction, WireCommand, parse_percent};
 use super::{
     BACKLOG_MAX, CLIENTS_MAX, Command, Located, NAME_MAX, RECV_DEFAULT, RECV_MAX, ShutdownHow,
@@ -56,10 +55,9 @@ fn parse_command(raw: &RawCommand<'_>) -> Result<Command, ParseError> {
         end_column: raw.end_column(),
         usage,
     };
-    if let Some(command) = super::ipc::parse(verb, usage, rest, raw.line, raw.end_column())? {
-        return Ok(command);
-    }
     let command = if let Some(command) = socket_verb(verb, &mut args)? {
+        command
+    } else if let Some(command) = super::ipc::parse(verb, &mut args)? {
         command
     } else if let Some(command) = super::websocket::parse(verb, &mut args)? {
         command
@@ -259,17 +257,7 @@ fn socket_verb(verb: &str, a: &mut Args<'_, '_>) -> Result<Option<Command>, Pars
 fn lab_verb(verb: &str, a: &mut Args<'_, '_>) -> Result<Command, ParseError> {
     Ok(match verb {
         "server" => {
-            let name = a.name("NAME")?;
-            let addr = match a.peek() {
-                Some(token) if !token.text().is_some_and(looks_numeric) => {
-                    Some(a.target("ADDR:PORT|NAME")?)
-                }
-                _ => None,
-            };
-            let backlog = match a.peek() {
-                Some(_) => Some(a.number("BACKLOG", 0, BACKLOG_MAX.into())? as u32),
-                None => None,
-            };
+            let (name, addr, backlog) = a.server_arguments()?;
             Command::Server {
                 name,
                 addr,

@@ -11,8 +11,7 @@
 
 use super::args::Args;
 use super::error::{ParseError, ParseErrorKind};
-use super::value::looks_numeric;
-use super::{BACKLOG_MAX, Command, Target};
+use super::{Command, Target};
 
 /// The longest request path the clients send.
 pub const REQUEST_PATH_MAX: usize = 256;
@@ -58,17 +57,7 @@ pub const WEB_VERBS: [(&str, &str); 5] = [
 pub(super) fn parse(verb: &str, a: &mut Args<'_, '_>) -> Result<Option<Command>, ParseError> {
     let web = match verb {
         "ws-server" => {
-            let name = a.name("NAME")?;
-            let addr = match a.peek() {
-                Some(token) if !token.text().is_some_and(looks_numeric) => {
-                    Some(a.target("ADDR:PORT|NAME")?)
-                }
-                _ => None,
-            };
-            let backlog = match a.peek() {
-                Some(_) => Some(a.number("BACKLOG", 0, BACKLOG_MAX.into())? as u32),
-                None => None,
-            };
+            let (name, addr, backlog) = a.server_arguments()?;
             WebCommand::Server {
                 name,
                 addr,
