@@ -29,8 +29,8 @@ use std::time::Duration;
 use crate::model::{Proto, WireHost};
 
 pub use error::{ParseError, ParseErrorKind};
-pub use nat::{NAT_USAGE, NatCommand};
 pub use ipc::{IpcCommand, PairKind, UNIX_NAME_MAX, UnixAddr, UnixTarget};
+pub use nat::{NAT_USAGE, NatCommand};
 pub use parse::parse_script;
 pub use value::{DURATION_MAX, DURATION_MAX_TEXT, DurationError, parse_duration};
 pub use websocket::{REQUEST_PATH_MAX, WEB_VERBS, WebCommand, is_request_path};
@@ -212,7 +212,7 @@ pub const VERBS: &[(&str, &str)] = &[
     WEB_VERBS[4],
     (
         "wire",
-        "wire hold on|off | deliver [ID] | drop [ID] | delay DURATION [a>b|b>a] | loss PERCENT [seed N] | reset",
+        "wire hold on|off | deliver [ID] | drop [ID] | delay DURATION [a>b|b>a] | loss PERCENT [seed N] | reset | nat tcp|udp PUBLIC -> PRIVATE | nat del tcp|udp PUBLIC | nat off",
     ),
 ];
 

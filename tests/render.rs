@@ -345,6 +345,8 @@ fn segment(conn: &str, seg: Seg) -> Segment {
         dropped_before: seg.dropped_before,
         wire_id: None,
         wire: None,
+        nat: None,
+        nat_drop: None,
     }
 }
 

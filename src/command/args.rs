@@ -7,7 +7,9 @@ use std::net::SocketAddr;
 use super::Target;
 use super::error::{ParseError, ParseErrorKind, shown};
 use super::lex::Token;
-use super::value::{DurationError, is_name, parse_addr, parse_duration, parse_integer, parse_target};
+use super::value::{
+    DurationError, is_name, parse_addr, parse_duration, parse_integer, parse_target,
+};
 
 /// The escapes a quoted PATH may use: no `\0`, and `\xNN` bytes must form UTF-8.
 const PATH_ESCAPES: &str = r#"\n \r \t \\ \" \xNN (UTF-8)"#;
