@@ -401,7 +401,7 @@ pub struct Snapshot {
     pub nat: Option<NatView>,
 }
 
-/// One rule, as JSON: `{"proto": "tcp", "public": "198.18.0.254:8080", "private": "198.19.0.2:80"}`.
+/// One rule, as JSON: `{"proto": "tcp", "public": "198.18.0.254:8080", "private": "198.18.0.2:80"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NatRuleView {
     pub proto: Proto,
@@ -411,7 +411,7 @@ pub struct NatRuleView {
 
 /// One table entry, as JSON:
 /// `{"id": 1, "proto": "tcp", "remote": "198.18.0.1:40000", "public": "198.18.0.254:8080",
-///   "private": "198.19.0.2:80", "state": "open", "packets_a_to_b": 4, "packets_b_to_a": 3,
+///   "private": "198.18.0.2:80", "state": "open", "packets_a_to_b": 4, "packets_b_to_a": 3,
 ///   "bytes_a_to_b": 220, "bytes_b_to_a": 180, "age_ms": 1200, "idle_ms": 30, "expires_in_ms": 7439970}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NatEntryView {

@@ -3,8 +3,8 @@
 //! hands them over, so every error keeps its column in the script.
 //!
 //! ```text
-//! wire nat tcp 198.18.0.254:8080 -> 198.19.0.2:80   # forward the router's public port to b
-//! wire nat udp 198.18.0.254:5353->198.19.0.2:53     # the arrow may touch the addresses
+//! wire nat tcp 198.18.0.254:8080 -> 198.18.0.2:80   # forward the router's public port to b
+//! wire nat udp 198.18.0.254:5353->198.18.0.2:53     # the arrow may touch the addresses
 //! wire nat del tcp 198.18.0.254:8080                 # remove that rule (and its connections)
 //! wire nat off                                       # remove every rule: a transparent wire
 //! ```
