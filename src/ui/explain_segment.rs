@@ -126,7 +126,11 @@ pub fn segment(app: &App, ladder: &Ladder<'_>, segment: &Segment) -> Vec<Para> {
 fn nat(app: &App, segment: &Segment) -> Vec<Para> {
     let said = if let Some(word) = segment.nat_drop {
         let reason = app.t(&format!("nat.drop.{word}"));
-        text::format(app.lang, "ladder.explain.nat_dropped", &[("reason", reason)])
+        text::format(
+            app.lang,
+            "ladder.explain.nat_dropped",
+            &[("reason", reason)],
+        )
     } else {
         match segment.nat {
             Some(NatSide::Sent) => app.t("ladder.explain.nat_sent").to_owned(),
