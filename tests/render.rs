@@ -278,6 +278,7 @@ fn fixture() -> Snapshot {
         capture: capture_info(&fixture_segments()),
         kernel_only_history: Vec::new(),
         wire: None,
+        nat: None,
     }
 }
 

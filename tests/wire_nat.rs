@@ -218,14 +218,16 @@ fn ten_megabytes_each_way_through_a_nat_rule_on_a_lossy_wire_arrive_intact_and_i
     );
 }
 
+/// Datagrams each way, and the payload of each.
+const COUNT: usize = 20;
+const PAYLOAD: usize = 100;
+
 #[test]
 fn a_udp_exchange_through_a_rule_is_counted_exactly_and_each_end_sees_its_own_tuple() {
     need_wire!();
     let _guard = lock();
     let hosts = in_process_wire();
     let mut lab = HeadlessLab::new(LabConfig::default()).expect("lab starts");
-    const COUNT: usize = 20;
-    const PAYLOAD: usize = 100;
     let server = hosts
         .on_host(WireHost::B, || {
             UdpSocket::bind(SocketAddr::new(IpAddr::V4(hosts.b.address.address), 0))

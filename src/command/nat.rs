@@ -288,7 +288,7 @@ mod tests {
             public: v4("198.18.0.254:8080"),
         };
         for command in [NatCommand::Add(rule), udp, delete, NatCommand::Off] {
-            assert_eq!(parse(&command.to_line()), Ok(command.clone()), "{command}");
+            assert_eq!(parse(&command.to_line()), Ok(command), "{command}");
         }
         assert_eq!(parse("wire nat OFF"), Ok(NatCommand::Off));
         assert_eq!(
