@@ -243,6 +243,8 @@ fn full_capture(snapshot: &mut Snapshot) {
                 dropped_before: 0,
                 wire_id: None,
                 wire: None,
+                nat: None,
+                nat_drop: None,
             });
         }
     }

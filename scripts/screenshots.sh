@@ -75,6 +75,8 @@ if [ "$(id -u)" = 0 ]; then
   done
   shot handshake-step-animated --size 170x45 --lang en --demo handshake-step --animate
   shot syn-retransmit-ko --size 170x45 --lang ko --demo syn-retransmit --step 3
+  # The router's rewrite: the NAT table in the port map's place, b's side of the connection.
+  shot nat-port-forward --size 170x45 --lang en --demo nat-port-forward --step 5
 else
-  echo "skipped screenshots/handshake-step*.svg: the wire's TUN devices need root here" >&2
+  echo "skipped screenshots/handshake-step*.svg, nat-port-forward.svg: the wire's TUN devices need root here" >&2
 fi

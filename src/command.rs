@@ -212,7 +212,7 @@ pub const VERBS: &[(&str, &str)] = &[
     WEB_VERBS[4],
     (
         "wire",
-        "wire hold on|off | deliver [ID] | drop [ID] | delay DURATION [a>b|b>a] | loss PERCENT [seed N] | reset",
+        "wire hold on|off | deliver [ID] | drop [ID] | delay DURATION [a>b|b>a] | loss PERCENT [seed N] | reset | nat tcp|udp PUBLIC -> PRIVATE | nat del tcp|udp PUBLIC | nat off",
     ),
 ];
 

@@ -396,6 +396,56 @@ pub struct Snapshot {
     /// `--net wire`: the hosts and what the wire between them does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wire: Option<WireInfo>,
+    /// `--net wire`: the wire's NAT (rules, table, counters); absent in the other networks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nat: Option<NatView>,
+}
+
+/// One rule, as JSON: `{"proto": "tcp", "public": "198.18.0.254:8080", "private": "198.18.0.2:80"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NatRuleView {
+    pub proto: Proto,
+    pub public: std::net::SocketAddrV4,
+    pub private: std::net::SocketAddrV4,
+}
+
+/// One table entry, as JSON:
+/// `{"id": 1, "proto": "tcp", "remote": "198.18.0.1:40000", "public": "198.18.0.254:8080",
+///   "private": "198.18.0.2:80", "state": "open", "packets_a_to_b": 4, "packets_b_to_a": 3,
+///   "bytes_a_to_b": 220, "bytes_b_to_a": 180, "age_ms": 1200, "idle_ms": 30, "expires_in_ms": 7439970}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NatEntryView {
+    /// The same for every packet of the connection (`Verdict::Rewritten.entry`).
+    pub id: u64,
+    pub proto: Proto,
+    /// The peer on a's side.
+    pub remote: std::net::SocketAddrV4,
+    /// What the remote peer talks to.
+    pub public: std::net::SocketAddrV4,
+    /// Where its packets really go.
+    pub private: std::net::SocketAddrV4,
+    /// `syn_seen`, `open`, `closing`, `closed` (TCP), `udp`.
+    pub state: &'static str,
+    pub packets_a_to_b: u64,
+    pub packets_b_to_a: u64,
+    pub bytes_a_to_b: u64,
+    pub bytes_b_to_a: u64,
+    pub age_ms: u64,
+    pub idle_ms: u64,
+    pub expires_in_ms: u64,
+}
+
+/// The whole NAT: rules, entries (oldest first), and what it did so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NatView {
+    pub rules: Vec<NatRuleView>,
+    pub entries: Vec<NatEntryView>,
+    /// Packets rewritten, both ways.
+    pub rewritten: u64,
+    /// Packets dropped, for any reason.
+    pub dropped: u64,
+    /// The last drop's reason (`no_connection`, `truncated`, ...), `null` if none.
+    pub last_drop: Option<&'static str>,
 }
 
 /// One host of the wire, as the snapshot shows it.
@@ -695,6 +745,24 @@ pub struct Segment {
     /// once delivered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wire: Option<WireMark>,
+    /// `--net wire` with NAT rules: which copy of a rewritten packet this is. The wire files a
+    /// packet the NAT rewrote twice: as sent (`sent`, the sender's tuple) and as delivered
+    /// (`rewritten`, the receiver's tuple), so each host's connection is complete on the ladder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nat: Option<NatSide>,
+    /// `--net wire`: why the NAT dropped this segment (`no_rule`, `no_connection`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nat_drop: Option<&'static str>,
+}
+
+/// Which copy of a packet the NAT rewrote a segment is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NatSide {
+    /// As its sender sent it (the tuple on the sender's host).
+    Sent,
+    /// As the other host received it, after the rewrite.
+    Rewritten,
 }
 
 /// Where a segment the wire has not delivered is.

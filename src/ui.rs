@@ -53,6 +53,9 @@ pub fn render(frame: &mut Frame, app: &App) {
             render_panel(frame, rect, app, panel);
         }
     }
+    if let (Some(rect), Some(view)) = (areas.nat, &app.snapshot.nat) {
+        nat::render_table(frame, rect, &nat::NatPanel::of(view, app.lang, app.theme));
+    }
     if let Some(rect) = areas.explain {
         explain::render(frame, rect, app);
     }

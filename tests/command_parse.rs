@@ -4,11 +4,12 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use sockscope::command::{
-    Command, DURATION_MAX, Direction, DurationError, IpcCommand, Located, PairKind, ParseError,
-    ParseErrorKind, ShutdownHow, SockOpt, Target, UnixAddr, UnixTarget, VERBS, WebCommand,
-    WireCommand, parse_duration, parse_script,
+    Command, DURATION_MAX, Direction, DurationError, IpcCommand, Located, NatCommand, PairKind,
+    ParseError, ParseErrorKind, ShutdownHow, SockOpt, Target, UnixAddr, UnixTarget, VERBS,
+    WebCommand, WireCommand, parse_duration, parse_script,
 };
 use sockscope::model::{Proto, WireHost};
+use sockscope::net::nat::Rule;
 use sockscope::text::{self, Lang};
 
 fn one(src: &str) -> Command {
@@ -474,7 +475,56 @@ fn examples() -> Vec<(&'static str, Command)> {
             }),
         ),
         ("wire reset", Command::Wire(WireCommand::Reset)),
+        (
+            "wire nat tcp 198.18.0.254:8080 -> 198.18.0.2:80",
+            Command::Wire(WireCommand::Nat(NatCommand::Add(Rule::new(
+                Proto::Tcp,
+                "198.18.0.254:8080".parse().unwrap(),
+                "198.18.0.2:80".parse().unwrap(),
+            )))),
+        ),
+        (
+            "wire nat del udp 198.18.0.254:53",
+            Command::Wire(WireCommand::Nat(NatCommand::Delete {
+                proto: Proto::Udp,
+                public: "198.18.0.254:53".parse().unwrap(),
+            })),
+        ),
+        (
+            "wire nat off",
+            Command::Wire(WireCommand::Nat(NatCommand::Off)),
+        ),
     ]
+}
+
+#[test]
+fn a_nat_rule_is_one_wire_command_with_positioned_errors() {
+    // The arrow may touch the addresses, as in the NAT's own grammar.
+    assert_eq!(
+        one("wire nat udp 198.18.0.254:5353->198.18.0.2:53"),
+        Command::Wire(WireCommand::Nat(NatCommand::Add(Rule::new(
+            Proto::Udp,
+            "198.18.0.254:5353".parse().unwrap(),
+            "198.18.0.2:53".parse().unwrap(),
+        ))))
+    );
+    // Columns count from the script's line, past `wire nat`.
+    let error = parse_script("wire nat tcp 198.18.0.254:0 -> 198.18.0.2:80").unwrap_err();
+    assert_eq!((error.line, error.column), (1, 14));
+    assert_eq!(error.kind, ParseErrorKind::BadPort);
+    let error = parse_script("wire nat tcp 198.18.0.254:8080 => 198.18.0.2:80").unwrap_err();
+    assert_eq!(error.column, 32);
+    let error = parse_script("wire nat tcp 198.18.0.254:8080").unwrap_err();
+    assert!(
+        matches!(error.kind, ParseErrorKind::MissingArgument { .. }),
+        "{error:?}"
+    );
+    assert_eq!(error.column, 31);
+    let error = parse_script("wire nat off now").unwrap_err();
+    assert_eq!(error.kind, ParseErrorKind::ExtraArgument);
+    assert_eq!(error.column, 14);
+    let error = parse_script("wire nat maybe").unwrap_err();
+    assert_eq!(error.column, 10);
 }
 
 #[test]

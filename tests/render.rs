@@ -278,6 +278,7 @@ fn fixture() -> Snapshot {
         capture: capture_info(&fixture_segments()),
         kernel_only_history: Vec::new(),
         wire: None,
+        nat: None,
     }
 }
 
@@ -345,6 +346,8 @@ fn segment(conn: &str, seg: Seg) -> Segment {
         dropped_before: seg.dropped_before,
         wire_id: None,
         wire: None,
+        nat: None,
+        nat_drop: None,
     }
 }
 

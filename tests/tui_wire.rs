@@ -95,3 +95,45 @@ fn held_segments_fly_on_the_ladder_and_v_and_x_deliver_and_drop_them() {
     assert!(screen.contains("RETX"), "{screen}");
     tmux.keys(&["q"]);
 }
+
+#[test]
+fn a_nat_rule_brings_the_nat_table_on_screen_and_the_ladder_names_the_host_side() {
+    if !rustix::process::geteuid().is_root() || sockscope::net::wire::probe().is_err() {
+        eprintln!("SKIPPED: making the wire's TUN devices needs root here");
+        return;
+    }
+    let runtime = RuntimeDir(
+        std::env::temp_dir().join(format!("sockscope-tui-wire-nat-{}", std::process::id())),
+    );
+    std::fs::create_dir_all(&runtime.0).expect("runtime dir");
+    let tmux = Tmux::start(
+        170,
+        45,
+        &format!(
+            "XDG_RUNTIME_DIR={} RUST_BACKTRACE=0 {BINARY} --net wire --lang en --no-mouse \
+             --run 'socket app@b tcp; bind app 198.18.0.2:80; listen app 8; \
+             wire nat tcp 198.18.0.254:8080 -> 198.18.0.2:80; client c@a 198.18.0.254:8080; \
+             wait 100ms; accept app as s'; sleep 30",
+            runtime.0.display()
+        ),
+    );
+    // The panel takes the port map's place: the entry with its three tuples and both counts.
+    let screen = tmux.wait_for(WAIT, |screen| {
+        screen.contains("NAT table (1)") && screen.contains(" open ")
+    });
+    let entry = row_of(&screen, "198.18.0.254:8080 <-> 198.18.0.2:80")
+        .unwrap_or_else(|| panic!("the NAT entry:\n{screen}"));
+    let line = screen.lines().nth(entry).unwrap();
+    assert!(line.contains("tcp   198.18.0.1:"), "{screen}");
+    assert!(line.contains(" open "), "{screen}");
+    assert!(
+        !screen.contains("port map"),
+        "the NAT table replaced it:\n{screen}"
+    );
+    // The ladder says whose side of the rewrite it draws.
+    assert!(
+        screen.contains("host a's side") || screen.contains("host b's side"),
+        "{screen}"
+    );
+    tmux.keys(&["q"]);
+}

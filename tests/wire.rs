@@ -207,19 +207,32 @@ fn every_wire_lecture_holds_at_every_step_headless() {
             "handshake-step",
             "syn-retransmit",
             "close-step",
-            "slow-network"
+            "slow-network",
+            "nat-port-forward"
         ]
     );
-    for scenario in &wire_lectures {
+    // Each in both languages: the narration differs, the checks must hold all the same.
+    for (scenario, lang) in wire_lectures
+        .iter()
+        .flat_map(|scenario| [(scenario, "en"), (scenario, "ko")])
+    {
         // The last step replays every step before it, each checked against the kernel.
         let output = command(&runtime.0)
-            .args(["snapshot", "--demo", &scenario.name, "--format", "json"])
+            .args([
+                "snapshot",
+                "--lang",
+                lang,
+                "--demo",
+                &scenario.name,
+                "--format",
+                "json",
+            ])
             .output()
             .expect("sockscope runs");
         assert_eq!(
             output.status.code(),
             Some(0),
-            "{}: {}",
+            "{} ({lang}): {}",
             scenario.name,
             stderr(&output)
         );

@@ -3,18 +3,11 @@
 //! hands them over, so every error keeps its column in the script.
 //!
 //! ```text
-//! wire nat tcp 198.18.0.254:8080 -> 198.19.0.2:80   # forward the router's public port to b
-//! wire nat udp 198.18.0.254:5353->198.19.0.2:53     # the arrow may touch the addresses
+//! wire nat tcp 198.18.0.254:8080 -> 198.18.0.2:80   # forward the router's public port to b
+//! wire nat udp 198.18.0.254:5353->198.18.0.2:53     # the arrow may touch the addresses
 //! wire nat del tcp 198.18.0.254:8080                 # remove that rule (and its connections)
 //! wire nat off                                       # remove every rule: a transparent wire
 //! ```
-
-// Until the `wire` verb's parser (being written on another branch) calls `parse_nat`: remove this
-// line when it does (`expect` then warns that it is no longer needed).
-#![cfg_attr(
-    not(test),
-    expect(dead_code, reason = "the wire verb's parser is not merged yet")
-)]
 
 use std::fmt;
 use std::net::{SocketAddr, SocketAddrV4};
@@ -32,7 +25,7 @@ pub const NAT_USAGE: &str = "wire nat tcp|udp PUBLIC_ADDR:PORT -> PRIVATE_ADDR:P
 const ARROW: &str = "->";
 
 /// A NAT command of the lab language.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NatCommand {
     /// Forward `rule.public` to `rule.private` (`Nat::add_rule`).
     Add(Rule),
@@ -71,7 +64,7 @@ struct Word<'a> {
 /// Parses the words after `wire nat`. `line` is the command's line and `end_column` the column
 /// just past its last token (where a missing argument is reported).
 pub(super) fn parse_nat(
-    args: &[Token<'_>],
+    args: &[&Token<'_>],
     line: usize,
     end_column: usize,
 ) -> Result<NatCommand, ParseError> {
@@ -142,9 +135,9 @@ fn rule_error(cursor: &Cursor<'_, '_>, word: &Word<'_>, error: RuleError) -> Par
 
 /// The argument tokens as words, bare words split around `->` (`a->b` is three words), each
 /// with its column.
-fn split_arrows<'t>(args: &'t [Token<'_>]) -> Vec<Word<'t>> {
+fn split_arrows<'t>(args: &[&'t Token<'_>]) -> Vec<Word<'t>> {
     let mut words = Vec::new();
-    for token in args {
+    for &token in args {
         let Some(text) = token.text() else {
             // Quoted bytes that are not UTF-8: one word that matches nothing.
             words.push(Word {
@@ -257,7 +250,11 @@ mod tests {
         let raw = Lexer::new(src).next_command()?.expect("a command");
         assert_eq!(raw.tokens[0].raw, "wire");
         assert_eq!(raw.tokens[1].raw, "nat");
-        parse_nat(&raw.tokens[2..], raw.line, raw.end_column())
+        parse_nat(
+            &raw.tokens[2..].iter().collect::<Vec<_>>(),
+            raw.line,
+            raw.end_column(),
+        )
     }
 
     fn v4(text: &str) -> SocketAddrV4 {
@@ -291,7 +288,7 @@ mod tests {
             public: v4("198.18.0.254:8080"),
         };
         for command in [NatCommand::Add(rule), udp, delete, NatCommand::Off] {
-            assert_eq!(parse(&command.to_line()), Ok(command.clone()), "{command}");
+            assert_eq!(parse(&command.to_line()), Ok(command), "{command}");
         }
         assert_eq!(parse("wire nat OFF"), Ok(NatCommand::Off));
         assert_eq!(

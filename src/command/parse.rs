@@ -116,9 +116,10 @@ fn wire_verb(a: &mut Args<'_, '_>) -> Result<Command, ParseError> {
         Delay,
         Loss,
         Reset,
+        Nat,
     }
     let word = a.keyword(
-        "hold|deliver|drop|delay|loss|reset",
+        "hold|deliver|drop|delay|loss|reset|nat",
         &[
             ("hold", Word::Hold),
             ("deliver", Word::Deliver),
@@ -126,6 +127,7 @@ fn wire_verb(a: &mut Args<'_, '_>) -> Result<Command, ParseError> {
             ("delay", Word::Delay),
             ("loss", Word::Loss),
             ("reset", Word::Reset),
+            ("nat", Word::Nat),
         ],
     )?;
     let control = match word {
@@ -162,6 +164,13 @@ fn wire_verb(a: &mut Args<'_, '_>) -> Result<Command, ParseError> {
             WireCommand::Loss { ppm, seed }
         }
         Word::Reset => WireCommand::Reset,
+        Word::Nat => {
+            // The NAT words have their own grammar (an arrow that may touch the addresses): hand
+            // over what is left, columns intact.
+            let rest = &a.tokens[a.next..];
+            a.next = a.tokens.len();
+            WireCommand::Nat(super::nat::parse_nat(rest, a.line, a.end_column)?)
+        }
     };
     Ok(Command::Wire(control))
 }

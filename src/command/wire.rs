@@ -8,12 +8,14 @@
 //! wire drop [ID]              throws away the same segment deliver would pass on
 //! wire delay DURATION [a>b|b>a]   a one-way delay (both directions unless one is named)
 //! wire loss PERCENT [seed N]  drops that share of segments at random, reproducibly (seed 1)
-//! wire reset                  a transparent wire again (what waits goes on)
+//! wire reset                  a transparent wire again (what waits goes on; NAT rules go too)
+//! wire nat tcp|udp PUBLIC -> PRIVATE | nat del tcp|udp PUBLIC | nat off   port forwarding
 //! ```
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use super::nat::NatCommand;
 use super::value::format_duration;
 use crate::model::WireHost;
 
@@ -76,6 +78,8 @@ pub enum WireCommand {
         seed: u64,
     },
     Reset,
+    /// A NAT rule added or removed (`wire nat ...`, [`super::nat`]).
+    Nat(NatCommand),
 }
 
 /// `2%`, `2`, `0.5%`: a percentage with up to four decimals, in millionths.
@@ -138,6 +142,10 @@ impl WireCommand {
                 let _ = write!(out, "loss {} seed {seed}", percent_text(*ppm));
             }
             Self::Reset => out.push_str("reset"),
+            Self::Nat(nat) => {
+                let line = nat.to_line();
+                out.push_str(line.strip_prefix("wire ").unwrap_or(&line));
+            }
         }
         out
     }

@@ -350,6 +350,7 @@ impl Lab {
             .map_err(|refusal| match refusal {
                 Refusal::NothingHeld => LabError::NotHeld(None),
                 Refusal::NoSuchHeld(id) => LabError::NotHeld(Some(id)),
+                Refusal::Nat(error) => LabError::Nat(error),
             })?;
         // Not a syscall, but what the presenter did to the segments belongs in the same story.
         self.trace.record(

@@ -47,6 +47,8 @@ pub enum LabError {
     NoWire,
     /// `wire deliver`/`wire drop` with nothing held (`None`), or not the held segment named.
     NotHeld(Option<u64>),
+    /// `wire nat ...` refused by the NAT (a duplicate or chained rule, no such rule).
+    Nat(crate::net::nat::RuleError),
 }
 
 impl LabError {
@@ -129,6 +131,7 @@ impl LabError {
             Self::NotHeld(Some(id)) => {
                 text::format(lang, "wire.not_held", &[("id", &id.to_string())])
             }
+            Self::Nat(error) => error.message(lang),
         }
     }
 }

@@ -184,6 +184,7 @@ impl Lab {
             capture: exported.info,
             kernel_only_history,
             wire: self.wire.as_ref().map(crate::net::wire::Wire::info),
+            nat: self.wire.as_ref().map(crate::net::wire::Wire::nat_view),
         }
     }
 

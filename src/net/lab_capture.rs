@@ -19,8 +19,8 @@ use super::flows::{Flow, Flows};
 use super::{ladder, private};
 use crate::command::{Command, Target, WebCommand};
 use crate::model::{
-    CaptureInfo, CapturedConnection, Network, Proto, Segment, StateCause, StateChange, TcpState,
-    WireMark,
+    CaptureInfo, CapturedConnection, NatSide, Network, Proto, Segment, StateCause, StateChange,
+    TcpState, WireMark,
 };
 use crate::text::{self, Lang};
 
@@ -58,6 +58,10 @@ pub struct LabCapture {
 pub struct WireMarks {
     ids: HashMap<u64, u64>,
     marks: HashMap<u64, WireMark>,
+    /// Which copy of a NAT-rewritten packet a segment is.
+    nat: HashMap<u64, NatSide>,
+    /// Why the NAT dropped a segment.
+    nat_drops: HashMap<u64, &'static str>,
     /// Counts every change (they are drawn on the ladder).
     generation: u64,
 }
@@ -152,6 +156,26 @@ impl LabCapture {
         self.wire.ids.insert(index, id);
         self.wire.generation += 1;
         Some((index, retransmission))
+    }
+
+    /// `--net wire`: a packet the NAT rewrote, filed again as the receiving host gets it (the
+    /// sender's copy, `sent`, was filed as it entered the wire); returns its capture index.
+    pub fn record_rewritten(&mut self, packet: &[u8], sent: Option<u64>) -> Option<u64> {
+        let capture = self.capture.as_mut().ok()?;
+        let (index, _) = capture.record(packet, packet.len(), now_since_epoch())?;
+        self.wire.nat.insert(index, NatSide::Rewritten);
+        if let Some(sent) = sent {
+            self.wire.nat.insert(sent, NatSide::Sent);
+        }
+        self.wire.generation += 1;
+        Some(index)
+    }
+
+    /// `--net wire`: the NAT dropped this segment, for `reason` (a `DropReason` word).
+    pub fn mark_nat_drop(&mut self, index: u64, reason: &'static str) {
+        self.wire.marks.insert(index, WireMark::Dropped);
+        self.wire.nat_drops.insert(index, reason);
+        self.wire.generation += 1;
     }
 
     /// `--net wire`: where a segment the wire has not delivered is (`None`: delivered).
@@ -463,6 +487,8 @@ fn export_flows(
             },
             wire_id: wire.ids.get(&stored.index).copied(),
             wire: wire.marks.get(&stored.index).copied(),
+            nat: wire.nat.get(&stored.index).copied(),
+            nat_drop: wire.nat_drops.get(&stored.index).copied(),
         });
     }
     let connections = kept

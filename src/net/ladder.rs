@@ -158,6 +158,8 @@ mod tests {
             dropped_before: 0,
             wire_id: None,
             wire: None,
+            nat: None,
+            nat_drop: None,
         }
     }
 

@@ -79,6 +79,10 @@ const BUILTINS: &[(&str, &str)] = &[
         "slow-network",
         include_str!("../../assets/scenarios/slow-network.toml"),
     ),
+    (
+        "nat-port-forward",
+        include_str!("../../assets/scenarios/nat-port-forward.toml"),
+    ),
 ];
 
 /// The names of the built-in scenarios, in teaching order.
@@ -103,6 +107,7 @@ pub const BUILTIN_NAMES: &[&str] = &[
     "syn-retransmit",
     "close-step",
     "slow-network",
+    "nat-port-forward",
 ];
 
 /// The TOML text of a built-in.

@@ -32,6 +32,7 @@ pub const PSEUDO_NAMES: &[&str] = &[
     "capture",
     "kernel_only_history",
     "wire",
+    "nat",
 ];
 
 /// The descriptor kinds `fds.KIND` counts.
@@ -87,6 +88,8 @@ const SEGMENT: Shape = Shape::Record(&[
     ("dropped_before", Shape::Scalar),
     ("wire_id", Shape::Scalar),
     ("wire", Shape::Scalar),
+    ("nat", Shape::Scalar),
+    ("nat_drop", Shape::Scalar),
 ]);
 
 const WIRE_HOST: Shape = Shape::Record(&[
@@ -109,6 +112,39 @@ const WIRE: Shape = Shape::Record(&[
     ("relayed", Shape::Scalar),
     ("dropped", Shape::Scalar),
     ("lost", Shape::Scalar),
+]);
+
+/// A NAT rule (`nat.rules`).
+const NAT_RULE: Shape = Shape::Record(&[
+    ("proto", Shape::Scalar),
+    ("public", Shape::Addr),
+    ("private", Shape::Addr),
+]);
+
+/// A NAT table entry (`nat.entries`): one connection, its three tuples and its counters.
+const NAT_ENTRY: Shape = Shape::Record(&[
+    ("id", Shape::Scalar),
+    ("proto", Shape::Scalar),
+    ("remote", Shape::Addr),
+    ("public", Shape::Addr),
+    ("private", Shape::Addr),
+    ("state", Shape::Scalar),
+    ("packets_a_to_b", Shape::Scalar),
+    ("packets_b_to_a", Shape::Scalar),
+    ("bytes_a_to_b", Shape::Scalar),
+    ("bytes_b_to_a", Shape::Scalar),
+    ("age_ms", Shape::Scalar),
+    ("idle_ms", Shape::Scalar),
+    ("expires_in_ms", Shape::Scalar),
+]);
+
+/// `--net wire`: the wire's NAT.
+const NAT: Shape = Shape::Record(&[
+    ("rules", Shape::List(&NAT_RULE, Select::None)),
+    ("entries", Shape::List(&NAT_ENTRY, Select::None)),
+    ("rewritten", Shape::Scalar),
+    ("dropped", Shape::Scalar),
+    ("last_drop", Shape::Scalar),
 ]);
 
 /// A state a side entered, by the segment that caused it.
@@ -272,6 +308,7 @@ pub(super) fn root(name: &str) -> Shape {
         "segments" => Shape::List(&SEGMENT, Select::Flags),
         "capture" => CAPTURE,
         "wire" => WIRE,
+        "nat" => NAT,
         _ => ENDPOINT,
     }
 }
@@ -477,6 +514,8 @@ mod tests {
                 dropped_before: 0,
                 wire_id: Some(1),
                 wire: Some(crate::model::WireMark::Held),
+                nat: Some(crate::model::NatSide::Sent),
+                nat_drop: Some("no_rule"),
             }]
             .into(),
             capture: CaptureInfo {
@@ -501,6 +540,30 @@ mod tests {
                 }],
                 held: vec![1],
                 ..crate::model::WireInfo::default()
+            }),
+            nat: Some(crate::model::NatView {
+                rules: vec![crate::model::NatRuleView {
+                    proto: crate::model::Proto::Tcp,
+                    public: "198.18.0.254:8080".parse().unwrap(),
+                    private: "198.18.0.2:80".parse().unwrap(),
+                }],
+                entries: vec![crate::model::NatEntryView {
+                    id: 1,
+                    proto: crate::model::Proto::Tcp,
+                    remote: "198.18.0.1:40000".parse().unwrap(),
+                    public: "198.18.0.254:8080".parse().unwrap(),
+                    private: "198.18.0.2:80".parse().unwrap(),
+                    state: "open",
+                    packets_a_to_b: 1,
+                    packets_b_to_a: 1,
+                    bytes_a_to_b: 60,
+                    bytes_b_to_a: 60,
+                    age_ms: 1,
+                    idle_ms: 1,
+                    expires_in_ms: 1,
+                }],
+                last_drop: Some("no_rule"),
+                ..crate::model::NatView::default()
             }),
             ..Snapshot::default()
         }
@@ -559,7 +622,13 @@ mod tests {
                 "top-level key {key} is not a pseudo-name"
             );
         }
-        for root in ["ports", "counters", "capture"] {
+        for (root, list) in [("nat", "rules"), ("nat", "entries")] {
+            for key in keys(&json[root][list][0]) {
+                check(root, &[list.into(), "0".into(), key.clone()])
+                    .unwrap_or_else(|misfit| panic!("{root}.{list} field {key}: {misfit:?}"));
+            }
+        }
+        for root in ["ports", "counters", "capture", "nat"] {
             for key in keys(&json[root]) {
                 check(root, std::slice::from_ref(&key))
                     .or_else(|_| check(root, &[key.clone(), "count".into()]))
@@ -596,6 +665,9 @@ mod tests {
             "capture.active",
             "capture.connections.0.a.port",
             "kernel_only.last.state",
+            "nat.entries.0.remote.ip",
+            "nat.entries.count",
+            "nat.rules.0.private.port",
         ] {
             let mut fields = path(ok);
             let name = fields.remove(0);

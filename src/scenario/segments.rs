@@ -126,6 +126,8 @@ fn as_model(segment: &Value) -> Option<Segment> {
         dropped_before: 0,
         wire_id: None,
         wire: None,
+        nat: None,
+        nat_drop: None,
     })
 }
 

@@ -6,7 +6,7 @@ use super::ladder::{flags_label, lifeline_label, since};
 use super::para::{Para, in_lab_network};
 use crate::app::{App, Ladder, Lifeline};
 use crate::escape::visible;
-use crate::model::{Network, Proto, Segment, TcpState};
+use crate::model::{NatSide, Network, Proto, Segment, TcpState};
 use crate::net::decode::flags;
 use crate::net::flows::{HEAD_KEEP, TAIL_KEEP};
 use crate::net::ladder::Transition;
@@ -116,8 +116,32 @@ pub fn segment(app: &App, ladder: &Ladder<'_>, segment: &Segment) -> Vec<Para> {
             app.t("ladder.explain.retransmission").to_owned(),
         ));
     }
+    paras.extend(nat(app, segment));
     paras.extend(commands(app, ladder, segment.proto));
     paras
+}
+
+/// What the wire's NAT did with the segment (`--net wire` with a rule), and what the NAT table
+/// panel shows.
+fn nat(app: &App, segment: &Segment) -> Vec<Para> {
+    let said = if let Some(word) = segment.nat_drop {
+        let reason = app.t(&format!("nat.drop.{word}"));
+        text::format(
+            app.lang,
+            "ladder.explain.nat_dropped",
+            &[("reason", reason)],
+        )
+    } else {
+        match segment.nat {
+            Some(NatSide::Sent) => app.t("ladder.explain.nat_sent").to_owned(),
+            Some(NatSide::Rewritten) => app.t("ladder.explain.nat_rewritten").to_owned(),
+            None => return Vec::new(),
+        }
+    };
+    vec![
+        Para::Text(said),
+        Para::Text(app.t("nat.ui.explain").to_owned()),
+    ]
 }
 
 /// `tcpdump` for the segment, `ss -ti` for the counters; in the private network through

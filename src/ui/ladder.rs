@@ -132,6 +132,9 @@ fn label(app: &App, segment: &Segment, max: usize) -> String {
     if segment.retransmission {
         add(app.t("ladder.retx"), &mut out);
     }
+    if segment.nat == Some(crate::model::NatSide::Rewritten) {
+        add(app.t("ladder.nat_rewritten"), &mut out);
+    }
     let tcp = segment.proto == Proto::Tcp;
     if tcp {
         add(&format!("seq={}", segment.rel_seq), &mut out);
@@ -349,6 +352,10 @@ fn title(app: &App, ladder: &Ladder<'_>) -> String {
         ),
         None => app.t("ladder.title").to_owned(),
     };
+    let base = match nat_side(app, ladder) {
+        Some(side) => format!("{base} {side}"),
+        None => base,
+    };
     let drops = app.snapshot.capture.kernel_drops;
     if drops == 0 {
         base
@@ -360,6 +367,39 @@ fn title(app: &App, ladder: &Ladder<'_>) -> String {
         );
         format!("{base} {more}")
     }
+}
+
+/// Which host's view of a NAT-rewritten connection the ladder shows. The wire files each packet
+/// the NAT rewrote twice (as sent, as delivered), so the same connection is two ladders: host a's,
+/// with the public tuple, and host b's, with the private one; the title says which, and names the
+/// tuple the other side sees.
+fn nat_side(app: &App, ladder: &Ladder<'_>) -> Option<String> {
+    let nat = app.snapshot.nat.as_ref()?;
+    let touches = |addr: std::net::SocketAddr| {
+        ladder
+            .segments
+            .iter()
+            .any(|segment| segment.nat.is_some() && (segment.from == addr || segment.to == addr))
+    };
+    nat.entries.iter().find_map(|entry| {
+        let public = std::net::SocketAddr::V4(entry.public);
+        let private = std::net::SocketAddr::V4(entry.private);
+        if touches(public) {
+            Some(text::format(
+                app.lang,
+                "ladder.nat_side_a",
+                &[("other", &private.to_string())],
+            ))
+        } else if touches(private) {
+            Some(text::format(
+                app.lang,
+                "ladder.nat_side_b",
+                &[("other", &public.to_string())],
+            ))
+        } else {
+            None
+        }
+    })
 }
 
 /// Why there is nothing to draw: no capture (and what to do), or nothing captured yet.

@@ -22,6 +22,8 @@ pub struct Areas {
     pub connections: Option<Rect>,
     pub ladder: Option<Rect>,
     pub ports: Option<Rect>,
+    /// `--net wire` with a NAT rule: the router's table, in the port map's place.
+    pub nat: Option<Rect>,
     pub trace: Option<Rect>,
     pub explain: Option<Rect>,
     pub narration: Option<Rect>,
@@ -96,6 +98,16 @@ fn ladder_column(body: Rect) -> Option<(Rect, Rect)> {
 /// Whether the ladder replaces other panels on a screen too narrow for its own column.
 fn ladder_instead(app: &App) -> bool {
     app.focus == Panel::Ladder || app.ladder_place == LadderPlace::Pinned
+}
+
+/// Whether the NAT panel is shown: on the wire, once a rule is set (or its table still has
+/// entries).
+#[must_use]
+pub fn shows_nat(app: &App) -> bool {
+    app.snapshot
+        .nat
+        .as_ref()
+        .is_some_and(|nat| !nat.rules.is_empty() || !nat.entries.is_empty())
 }
 
 fn full(app: &App, body: Rect, status: Rect) -> Areas {
@@ -177,12 +189,20 @@ fn full_panels(app: &App, body: Rect, status: Rect, ladder: bool) -> Areas {
     } else {
         (Some(explain), None)
     };
+    // The router's table says more than the port map on a wire with a rule: the hosts' ports are
+    // few, and which of them the NAT forwards to is the point.
+    let (ports, nat) = if shows_nat(app) {
+        (None, ports)
+    } else {
+        (ports, None)
+    };
     Areas {
         fds,
         listeners,
         connections: Some(connections),
         ladder: ladder_rows,
         ports,
+        nat,
         trace,
         explain,
         narration,

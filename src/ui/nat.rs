@@ -20,7 +20,7 @@ use crate::settings::ThemeName;
 use crate::text::{self, Lang};
 
 /// The example under "add a rule with:" (the command language is the same in every language).
-const EXAMPLE_RULE: &str = "wire nat tcp 198.18.0.254:8080 -> 198.19.0.2:80";
+const EXAMPLE_RULE: &str = "wire nat tcp 198.18.0.254:8080 -> 198.18.0.2:80";
 
 /// Between the public and the private tuple: ASCII, so no terminal draws it at an ambiguous width.
 const MAPS_TO: &str = "<->";

@@ -76,6 +76,12 @@ pub fn short_line(app: &App, wire: &WireInfo) -> String {
     if wire.dropped > 0 {
         parts.push(count(app, "wire.dropped", wire.dropped as usize));
     }
+    // A rule makes the wire a router: not transparent any more.
+    if let Some(rules) = app.snapshot.nat.as_ref().map(|nat| nat.rules.len())
+        && rules > 0
+    {
+        parts.push(count(app, "wire.nat_rules", rules));
+    }
     if parts.is_empty() {
         parts.push(app.t("wire.transparent").to_owned());
     }

@@ -78,7 +78,7 @@ impl Rule {
 }
 
 impl fmt::Display for Rule {
-    /// `tcp 198.18.0.254:8080 -> 198.19.0.2:80`, as the command language writes it.
+    /// `tcp 198.18.0.254:8080 -> 198.18.0.2:80`, as the command language writes it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,

@@ -40,6 +40,8 @@ pub enum Fate {
 pub enum Refusal {
     NothingHeld,
     NoSuchHeld(u64),
+    /// `wire nat ...`: the NAT refused the rule (a duplicate, a chain, no such rule).
+    Nat(crate::net::nat::RuleError),
 }
 
 #[derive(Debug, Clone)]

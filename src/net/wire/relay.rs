@@ -20,24 +20,31 @@ use mio::{Interest, Registry, Token};
 
 use super::controls::{Controls, Fate, Packet, Refusal};
 use super::hosts::{INTERFACE, WireHosts};
-use crate::command::{Direction, WireCommand, percent_text};
+use crate::command::{Direction, NatCommand, WireCommand, percent_text};
 use crate::model::{WireHost, WireHostInfo, WireInfo, WireMark};
 use crate::net::lab_capture::LabCapture;
+use crate::net::nat::{self, Nat, NatView, Verdict};
 
 /// Packets read from one host per turn of the loop.
 pub const READ_BUDGET: usize = 512;
 /// The largest IP packet a TUN device hands over (its MTU is 1500; this leaves room for any).
 const PACKET_MAX: usize = 65_535;
 
-/// Where a NAT rewrite (addresses, ports, checksums) plugs in: the wire calls it for every packet
-/// it delivers, `direction` saying from which host toward which. A transparent wire changes
-/// nothing.
-fn rewrite(_packet: &mut [u8], _direction: Direction) {}
+/// The NAT's name for a direction across the wire (the two enums are kept apart: the command
+/// language's is about the wire's controls, the NAT's about its table).
+fn nat_direction(direction: Direction) -> nat::Direction {
+    match direction {
+        Direction::AToB => nat::Direction::AToB,
+        Direction::BToA => nat::Direction::BToA,
+    }
+}
 
 /// The wire between the two hosts.
 pub struct Wire {
     hosts: &'static WireHosts,
     controls: Controls,
+    /// Port forwarding (`wire nat ...`): with no rule, every packet passes untouched.
+    nat: Nat,
     buffer: Vec<u8>,
     /// A host whose device still had packets when its read turn ended.
     unread: [bool; 2],
@@ -69,6 +76,7 @@ impl Wire {
         Self {
             hosts,
             controls: Controls::default(),
+            nat: Nat::new(),
             buffer: vec![0; PACKET_MAX],
             unread: [false; 2],
             write_errors: 0,
@@ -191,8 +199,26 @@ impl Wire {
     fn write(&mut self, mut packet: Packet, capture: &mut LabCapture) {
         let to = packet.direction.from().other();
         // NAT stage: every packet (IPv4: the hosts have no other addresses) passes here, with its
-        // direction, just before it is written to the other host's TUN device.
-        rewrite(&mut packet.bytes, packet.direction);
+        // direction, just before it is written to the other host's TUN device: in delivery order,
+        // so the table follows each connection as its receiver sees it.
+        match self.nat.translate(
+            &mut packet.bytes,
+            nat_direction(packet.direction),
+            Instant::now(),
+        ) {
+            Verdict::Dropped(reason) => {
+                self.controls.dropped += 1;
+                if let Some(index) = packet.segment {
+                    capture.mark_nat_drop(index, reason.word());
+                }
+                return;
+            }
+            // The receiver's copy, with the receiver's tuple: the ladder shows both sides.
+            Verdict::Rewritten { .. } => {
+                capture.record_rewritten(&packet.bytes, packet.segment);
+            }
+            Verdict::Untouched(_) => {}
+        }
         let mut tun: &File = &self.hosts.host(to).tun;
         let written = loop {
             match tun.write(&packet.bytes) {
@@ -239,9 +265,33 @@ impl Wire {
                 for packet in self.controls.reset(now) {
                     self.write(packet, capture);
                 }
+                // A transparent wire: no forwarding either (what waited went on translated).
+                self.nat.clear();
             }
+            WireCommand::Nat(nat) => self.nat_control(nat)?,
         }
         Ok(())
+    }
+
+    fn nat_control(&mut self, command: NatCommand) -> Result<(), Refusal> {
+        match command {
+            NatCommand::Add(rule) => self.nat.add_rule(rule).map_err(Refusal::Nat),
+            NatCommand::Delete { proto, public } => self
+                .nat
+                .remove_rule(proto, public)
+                .map(drop)
+                .map_err(Refusal::Nat),
+            NatCommand::Off => {
+                self.nat.clear();
+                Ok(())
+            }
+        }
+    }
+
+    /// The NAT for the snapshot.
+    #[must_use]
+    pub fn nat_view(&self) -> NatView {
+        self.nat.view(Instant::now())
     }
 
     /// A reset lab: the wire is transparent again and forgets what waited in it (those segments
@@ -249,6 +299,7 @@ impl Wire {
     pub fn clear(&mut self, old: impl IntoIterator<Item = (SocketAddr, SocketAddr)>) {
         self.controls.reset(Instant::now());
         self.controls.clear();
+        self.nat.clear();
         self.stale.extend(old);
     }
 
