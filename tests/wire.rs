@@ -592,3 +592,38 @@ fn an_ordinary_user_gets_one_line_saying_what_failed_and_what_to_do() {
     assert!(message.contains("root"), "{message}");
     assert!(output.stdout.is_empty());
 }
+
+#[test]
+fn on_the_wire_the_first_sockets_are_fd_3_and_4_and_the_wires_descriptors_are_named() {
+    need_wire!();
+    let runtime = RuntimeDir::new("first-fd");
+    let json = wire_snapshot(&runtime.0, "socket s tcp; socket t@b tcp");
+    // The hosts are made before the low numbers are reserved for the lab; their descriptors must
+    // still land above them, as a small C program's first sockets would be 3 and 4.
+    assert_eq!(socket(&json, "s")["fd"], 3, "{json}");
+    assert_eq!(socket(&json, "t")["fd"], 4, "{json}");
+    assert_eq!(socket(&json, "t")["host"], "b", "{json}");
+    let purposes: Vec<&str> = json["fds"]
+        .as_array()
+        .expect("fds")
+        .iter()
+        .filter_map(|fd| fd["purpose"].as_str())
+        .collect();
+    for purpose in [
+        "wire-tun-a",
+        "wire-tun-b",
+        "wire-host-a",
+        "wire-host-b",
+        "sock_diag-b",
+    ] {
+        assert!(purposes.contains(&purpose), "{purpose} in {purposes:?}");
+    }
+    for fd in json["fds"].as_array().expect("fds") {
+        if fd["purpose"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("wire-"))
+        {
+            assert!(fd["fd"].as_i64().is_some_and(|n| n > 4), "{fd}");
+        }
+    }
+}
