@@ -40,8 +40,11 @@ fn lab_clients_from_the_prompt_show_as_accepts_in_the_trace_panel() {
     tmux.type_text(":");
     tmux.type_text(&format!("clients c 2 127.0.0.1:{port}"));
     tmux.keys(&["Enter"]);
+    // The syscall shows the moment it returns; the listener's queue on the next probe after it.
     let poked = tmux.wait_for(WAIT, |screen| {
-        screen.contains("accept(3, NULL) = 4") && screen.contains("lab:c2")
+        screen.contains("accept(3, NULL) = 4")
+            && screen.contains("lab:c2")
+            && screen.contains("accept queue 1/3")
     });
     assert!(poked.contains("accept(3, NULL) = 4"), "{poked}");
     assert!(
