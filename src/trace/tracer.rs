@@ -633,6 +633,26 @@ impl Loop {
         });
     }
 
+    /// A new tracee seen before its parent's fork event (the kernel reports the two stops in
+    /// either order). It runs on as soon as it is resumed, so it is announced now, with the
+    /// parent `/proc` names: were it unrecorded until the fork event, the calls it made
+    /// meanwhile (a forked server's first recv and send) would be lost. The fork event then
+    /// finds it announced. A tracee whose parent is not ours is known but not announced.
+    fn first_sight(&mut self, pid: i32) {
+        match parent_of(pid).filter(|(parent, _)| self.processes.contains_key(parent)) {
+            Some((parent, thread)) => {
+                self.add(pid, Some(parent), thread);
+                if let Some(process) = self.processes.get_mut(&pid) {
+                    process.awaiting_stop = false;
+                }
+            }
+            None => {
+                self.processes
+                    .insert(pid, Process::new(false, false, false, Rc::default()));
+            }
+        }
+    }
+
     fn run(&mut self) {
         let mut idle = Duration::ZERO;
         loop {
@@ -768,10 +788,9 @@ impl Loop {
                     process.awaiting_stop = false;
                     return self.go(pid, 0);
                 }
-                // A new tracee whose stop came before its parent's fork event: known from now.
+                // A new tracee whose stop came before its parent's fork event.
                 None => {
-                    self.processes
-                        .insert(pid, Process::new(false, false, false, Rc::default()));
+                    self.first_sight(pid);
                     return self.go(pid, 0);
                 }
                 Some(_) => {}
@@ -818,10 +837,7 @@ impl Loop {
             // child's first): it counts as the initial stop.
             PTRACE_EVENT_STOP => match self.processes.get_mut(&pid) {
                 Some(process) => process.awaiting_stop = false,
-                None => {
-                    self.processes
-                        .insert(pid, Process::new(false, false, false, Rc::default()));
-                }
+                None => self.first_sight(pid),
             },
             libc::PTRACE_EVENT_SECCOMP => return self.seccomp(pid),
             _ => {}
@@ -1011,6 +1027,24 @@ impl FdKinds {
 }
 
 /// Whether `tid` is a thread of another process (its thread group id is not its own id).
+/// Who made task `pid`, from `/proc/PID/status`: a thread's process (`Tgid`, sharing its
+/// descriptor table) and `true`, or a process's parent (`PPid`) and `false`.
+fn parent_of(pid: i32) -> Option<(i32, bool)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|value| value.trim().parse::<i32>().ok())
+    };
+    let tgid = field("Tgid:")?;
+    if tgid == pid {
+        Some((field("PPid:")?, false))
+    } else {
+        Some((tgid, true))
+    }
+}
+
 fn is_thread(tid: i32) -> bool {
     let Ok(status) = std::fs::read_to_string(format!("/proc/{tid}/status")) else {
         return false;
