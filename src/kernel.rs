@@ -18,8 +18,10 @@
 //! - [`internal_fds`] — sockscope's own descriptors: their purposes, and the low numbers kept free.
 //! - [`owners`] — which process holds each socket: a `/proc/*/fd` scan cached by inode.
 //! - [`netstat`] — `ListenOverflows`/`ListenDrops` from `/proc/net/netstat`.
+//! - [`activity`] — the namespace's TCP/UDP counters as one fingerprint: did anything happen?
 //! - [`sysctl`] — the port ranges and `somaxconn`.
 
+pub mod activity;
 pub mod fd_kind;
 pub mod fd_table;
 pub mod internal_fds;

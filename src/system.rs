@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use collector::SystemCollector;
+pub use collector::{Refresh, SystemCollector};
 pub use filter::{Filter, parse_state};
 pub use output::{owners_note, stats_line, write_json, write_table};
 

@@ -21,7 +21,7 @@
 //! A process of another user cannot be read without privileges (`EACCES` on its `fd` directory); it is
 //! counted, and the sockets only it holds stay without owner.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
@@ -75,6 +75,9 @@ pub struct OwnerCache {
     threads: usize,
     /// Whether `stat` gives descriptor counts (Linux 6.2+); found out on the first refresh.
     counts_work: Option<bool>,
+    /// Counts the refreshes that changed an answer of [`OwnerCache::owner`]: equal before and
+    /// after a refresh, every owner is as it was (a live view need not join again).
+    generation: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,11 +124,18 @@ impl OwnerCache {
     #[must_use]
     pub fn with_threads(threads: usize) -> Self {
         Self {
-            pids: HashMap::new(),
-            by_inode: HashMap::new(),
+            pids: HashMap::default(),
+            by_inode: HashMap::default(),
             threads: threads.max(1),
             counts_work: None,
+            generation: 0,
         }
+    }
+
+    /// Changes whenever a refresh changes who holds a socket (see the field).
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The process holding socket `inode`, as of the last refresh.
@@ -247,7 +257,17 @@ impl OwnerCache {
 
     /// Replaces what the cache knew of `pid` with what was just read.
     fn store(&mut self, proc_dir: &OwnedFd, pid: u32, fd_count: u64, result: PidScan) {
+        // The same sockets on the same descriptors (a process that opened a file): no owner
+        // changes, and the generation stays.
+        if let (Some(record), PidScan::Read { sockets, .. }) = (self.pids.get_mut(&pid), &result)
+            && record.readable
+            && record.sockets == *sockets
+        {
+            record.fd_count = fd_count;
+            return;
+        }
         self.forget(pid);
+        self.generation += 1;
         let record = match result {
             PidScan::Gone => return,
             PidScan::Unreadable => PidRecord {
@@ -284,6 +304,9 @@ impl OwnerCache {
     /// Drops what the cache knew of `pid`.
     fn forget(&mut self, pid: u32) {
         if let Some(record) = self.pids.remove(&pid) {
+            if !record.sockets.is_empty() {
+                self.generation += 1;
+            }
             for (inode, _) in record.sockets {
                 if self
                     .by_inode

@@ -14,7 +14,7 @@ use crate::settings::ThemeName;
 use crate::system::{Filter, SystemCollector};
 use crate::text::Lang;
 use crate::ui;
-use crate::watch::{Effect, WatchApp, Worker, keymap};
+use crate::watch::{Collected, Effect, WALK_AT_LEAST_EVERY, WatchApp, Worker, keymap};
 
 /// How `watch` is started.
 #[derive(Debug, Clone)]
@@ -39,7 +39,13 @@ impl WatchScreen {
     /// Starts the collection worker; it wakes `reactor` when a snapshot is ready.
     pub fn new(reactor: &Reactor, options: &Options) -> io::Result<Self> {
         let collector = SystemCollector::new()?;
-        let mut worker = Worker::spawn(collector, options.owners, options.filter, reactor.waker())?;
+        let mut worker = Worker::spawn(
+            collector,
+            options.owners,
+            options.filter,
+            reactor.waker(),
+            WALK_AT_LEAST_EVERY.max(options.refresh),
+        )?;
         let mut app = WatchApp::new(options.lang, options.theme, options.filter, options.owners);
         worker.request(app.view());
         app.ports = crate::kernel::sysctl::read_ports();
@@ -76,10 +82,22 @@ impl WatchScreen {
     }
 
     fn tick(&mut self, now: Instant) -> Flow {
-        if let Some(collected) = self.worker.try_take() {
-            self.app
-                .apply_ordered(collected.snapshot, collected.ordered, &collected.view);
-            self.dirty = true;
+        match self.worker.try_take() {
+            Some(Collected::New {
+                snapshot,
+                ordered,
+                view,
+            }) => {
+                if let Some(replaced) = self.app.apply_ordered(*snapshot, ordered, &view) {
+                    self.worker.drop_later(replaced);
+                }
+                self.dirty = true;
+            }
+            Some(Collected::Unchanged { checked_in, walked }) => {
+                self.app.note_unchanged(checked_in, walked);
+                self.dirty = true;
+            }
+            None => {}
         }
         if now >= self.next_tick {
             if !self.app.paused {

@@ -1,11 +1,14 @@
 //! [`SystemCollector`]: one `sock_diag` socket and one owner cache, kept for repeated collections.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use foldhash::HashSet;
 use std::io;
 use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::kernel::activity::Activity;
 use crate::kernel::owners::{OwnerCache, ScanStats, Scope};
 use crate::kernel::sock_diag::{DiagSocket, SockDiag};
 use crate::model::{Proto, TcpState};
@@ -28,6 +31,8 @@ pub struct SystemCollector {
     unplaced: HashSet<u64>,
     last_full_scan: Option<Instant>,
     privileged: bool,
+    /// For [`SystemCollector::refresh`].
+    last_walk: Option<LastWalk>,
 }
 
 impl SystemCollector {
@@ -36,9 +41,10 @@ impl SystemCollector {
         Ok(Self {
             diag: SockDiag::new()?,
             owners: OwnerCache::new(),
-            unplaced: HashSet::new(),
+            unplaced: HashSet::default(),
             last_full_scan: None,
             privileged: rustix::process::geteuid().is_root(),
+            last_walk: None,
         })
     }
 
@@ -77,12 +83,13 @@ impl SystemCollector {
             privileged: self.privileged,
             ..OwnersSummary::default()
         };
+        let mut sockets = self.join(dumped, look_up, filter);
         let mut owners_time = Duration::ZERO;
         if let Some((mut stats, elapsed)) = scan {
             owners_time = elapsed;
             if scope == Scope::All {
                 let scan_start = Instant::now();
-                stats = self.place_the_unplaced(&dumped, stats);
+                stats = self.place_the_unplaced(&mut sockets, stats);
                 owners_time += scan_start.elapsed();
             }
             summary.processes = stats.processes;
@@ -90,8 +97,6 @@ impl SystemCollector {
             summary.fds_read = stats.fds_read;
             summary.unreadable_processes = stats.unreadable;
         }
-
-        let sockets = self.join(dumped, look_up, filter);
         if look_up && filter.pid.is_none() {
             summary.unknown = sockets
                 .iter()
@@ -109,49 +114,110 @@ impl SystemCollector {
         snapshot
     }
 
+    /// For a live view: a new [`SystemSnapshot`] when something may have changed since the last
+    /// one, else [`Refresh::Unchanged`] at the cost of reading the kernel's counters and looking
+    /// at each process's descriptor count. Something may have changed when a TCP/UDP counter
+    /// moved ([`Activity`]), an owner changed, or `walk_every` passed since the last walk (what
+    /// changes without a counter: see [`crate::kernel::activity`]).
+    pub fn refresh(&mut self, owners: bool, filter: &Filter, walk_every: Duration) -> Refresh {
+        let start = Instant::now();
+        // Read before the walk: a change during the walk moves the counters past this reading,
+        // so the next refresh walks again.
+        let activity = Activity::read().ok();
+        let look_up = owners || filter.pid.is_some();
+        let generation = if look_up {
+            let scope = filter.pid.map_or(Scope::All, Scope::Pid);
+            self.owners.refresh(scope, false);
+            Some(self.owners.generation())
+        } else {
+            None
+        };
+        if let Some(last) = &self.last_walk
+            && activity.is_some()
+            && activity == last.activity
+            && generation == last.generation
+            && last.at.elapsed() < walk_every
+        {
+            return Refresh::Unchanged {
+                checked_in: start.elapsed(),
+                walked: last.at,
+            };
+        }
+        let snapshot = self.collect(owners, filter);
+        self.last_walk = Some(LastWalk {
+            at: Instant::now(),
+            activity,
+            // After the walk's own scan: the owners it joined.
+            generation: look_up.then(|| self.owners.generation()),
+        });
+        Refresh::New(snapshot)
+    }
+
     /// After a cheap refresh, sockets whose owner is unknown and were not unknown last time may sit
     /// in a process whose descriptor count did not change: read every process again (rate-limited).
-    fn place_the_unplaced(&mut self, dumped: &[DiagSocket], mut stats: ScanStats) -> ScanStats {
-        let unplaced = |cache: &OwnerCache| -> HashSet<u64> {
-            dumped
-                .iter()
-                .filter(|socket| socket.inode != 0 && !cache.knows(socket.inode))
-                .map(|socket| socket.inode)
-                .collect()
-        };
-        let mut now_unplaced = unplaced(&self.owners);
-        if now_unplaced
+    /// Only the unplaced sockets are looked up again.
+    fn place_the_unplaced(
+        &mut self,
+        sockets: &mut [SystemSocket],
+        mut stats: ScanStats,
+    ) -> ScanStats {
+        let mut unplaced: Vec<usize> = sockets
             .iter()
-            .any(|inode| !self.unplaced.contains(inode))
-        {
+            .enumerate()
+            .filter(|(_, socket)| socket.inode != 0 && socket.pid.is_none())
+            .map(|(index, _)| index)
+            .collect();
+        let has_news = |unplaced: &[usize], sockets: &[SystemSocket], known: &HashSet<u64>| {
+            unplaced
+                .iter()
+                .any(|&index| !known.contains(&sockets[index].inode))
+        };
+        if has_news(&unplaced, sockets, &self.unplaced) {
             // Sockets opened while the scan ran are in processes whose descriptor count changed
             // since: a cheap second look finds them.
             let quick = self.owners.refresh(Scope::All, false);
             stats.rescanned += quick.rescanned;
             stats.fds_read += quick.fds_read;
             stats.unreadable = quick.unreadable;
-            now_unplaced = unplaced(&self.owners);
+            unplaced = self.place(sockets, &unplaced);
         }
-        let news = now_unplaced
-            .iter()
-            .any(|inode| !self.unplaced.contains(inode));
         let due = self
             .last_full_scan
             .is_none_or(|at| at.elapsed() >= FULL_RESCAN_EVERY);
-        if !stats.complete && news && due {
+        if !stats.complete && due && has_news(&unplaced, sockets, &self.unplaced) {
             let full = self.owners.refresh(Scope::All, true);
             stats = ScanStats {
                 rescanned: stats.rescanned + full.rescanned,
                 fds_read: stats.fds_read + full.fds_read,
                 ..full
             };
-            now_unplaced = unplaced(&self.owners);
+            unplaced = self.place(sockets, &unplaced);
         }
         if stats.complete {
             self.last_full_scan = Some(Instant::now());
         }
-        self.unplaced = now_unplaced;
+        self.unplaced = unplaced.iter().map(|&index| sockets[index].inode).collect();
         stats
+    }
+
+    /// Looks up the owners of `sockets[unplaced]` again; returns those still without one.
+    fn place(&self, sockets: &mut [SystemSocket], unplaced: &[usize]) -> Vec<usize> {
+        unplaced
+            .iter()
+            .copied()
+            .filter(|&index| {
+                let socket = &mut sockets[index];
+                match self.owners.owner(socket.inode) {
+                    Some(owner) => {
+                        socket.pid = Some(owner.pid);
+                        socket.fd = Some(owner.fd);
+                        socket.process = Some(owner.comm);
+                        false
+                    }
+                    None => true,
+                }
+            })
+            .collect()
     }
 
     fn join(&self, dumped: Vec<DiagSocket>, look_up: bool, filter: &Filter) -> Vec<SystemSocket> {
@@ -188,6 +254,28 @@ impl SystemCollector {
         }
         sockets
     }
+}
+
+/// What [`SystemCollector::refresh`] found.
+#[derive(Debug)]
+pub enum Refresh {
+    /// Something may have changed: the sockets now.
+    New(SystemSnapshot),
+    /// Nothing that the last snapshot shows can have changed (see [`SystemCollector::refresh`]).
+    Unchanged {
+        /// What finding that out cost.
+        checked_in: Duration,
+        /// When the last snapshot was walked.
+        walked: Instant,
+    },
+}
+
+/// The counters and owners the last walk of a live view saw.
+#[derive(Debug)]
+struct LastWalk {
+    at: Instant,
+    activity: Option<Activity>,
+    generation: Option<u64>,
 }
 
 fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {

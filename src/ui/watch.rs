@@ -132,28 +132,17 @@ fn port_map(frame: &mut Frame, area: Rect, app: &WatchApp) {
 
 /// One entry per listening port (TCP LISTEN and bound UDP), named by its process when known.
 fn listening_ports(app: &WatchApp) -> Vec<PortUse> {
-    let Some(snapshot) = &app.snapshot else {
-        return Vec::new();
-    };
-    let mut seen = std::collections::BTreeMap::new();
-    for socket in &snapshot.sockets {
-        let listening = socket.state == TcpState::Listen
-            || (socket.state == TcpState::Unconnected && socket.remote.is_none());
-        if listening {
-            seen.entry((socket.local.port(), socket.proto))
-                .or_insert_with(|| {
-                    socket
-                        .process
-                        .as_deref()
-                        .map_or_else(|| socket.proto.name().to_owned(), str::to_owned)
-                });
-        }
-    }
-    seen.into_iter()
-        .map(|((port, proto), name)| PortUse {
-            port,
-            proto,
-            name: visible(&name),
+    app.listening
+        .iter()
+        .map(|listening| PortUse {
+            port: listening.port,
+            proto: listening.proto,
+            name: visible(
+                listening
+                    .process
+                    .as_deref()
+                    .unwrap_or(listening.proto.name()),
+            ),
         })
         .collect()
 }
@@ -279,6 +268,20 @@ pub fn counts_line(snapshot: &SystemSnapshot, app: &WatchApp) -> String {
             ("ms", &ms),
         ],
     ));
+    if let Some(unchanged) = app.unchanged {
+        line.push_str(" · ");
+        line.push_str(&text::format(
+            app.lang,
+            "watch.unchanged",
+            &[
+                ("ago", &unchanged.since_walk.as_secs().to_string()),
+                (
+                    "ms",
+                    &format!("{:.1}", unchanged.checked_in.as_secs_f64() * 1e3),
+                ),
+            ],
+        ));
+    }
     line
 }
 

@@ -1,9 +1,9 @@
 //! [`WatchApp`]: everything `sockscope watch` shows, changed only by [`WatchApp::apply`] (a new
 //! snapshot) and [`WatchApp::key`] (a key press). Drawing reads it and changes nothing.
 
-use std::cmp::Ordering;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use crate::model::Proto;
 use crate::settings::ThemeName;
@@ -122,6 +122,8 @@ pub struct WatchApp {
     pub rows: Vec<u32>,
     /// Listener indices into `snapshot.listeners`, fullest queue first.
     pub listeners: Vec<u32>,
+    /// The ports something listens on (the port map), by port.
+    pub listening: Vec<ListeningPort>,
     pub sort: Column,
     pub descending: bool,
     /// The UI filter (`/`): a substring of local, remote, process or state. Empty: everything.
@@ -136,6 +138,8 @@ pub struct WatchApp {
     pub paused: bool,
     /// Collections received.
     pub collections: u64,
+    /// The last refresh found nothing changed since the snapshot shown.
+    pub unchanged: Option<Unchanged>,
     /// The machine's port ranges (read once at start), for the port map.
     pub ports: crate::model::Ports,
 }
@@ -181,18 +185,36 @@ impl WatchApp {
     }
 
     /// Takes a snapshot the worker has already filtered and sorted for `view`. If the user changed
-    /// the view meanwhile, the order is computed again here.
-    pub fn apply_ordered(&mut self, snapshot: SystemSnapshot, ordered: Ordered, view: &View) {
+    /// the view meanwhile, the order is computed again here. Returns the snapshot it replaces (for
+    /// the worker to free).
+    pub fn apply_ordered(
+        &mut self,
+        snapshot: SystemSnapshot,
+        ordered: Ordered,
+        view: &View,
+    ) -> Option<SystemSnapshot> {
         let selected = self.selected_socket().map(identity);
-        self.snapshot = Some(snapshot);
+        let replaced = self.snapshot.replace(snapshot);
         self.collections += 1;
+        self.unchanged = None;
         if *view == self.view() {
             self.rows = ordered.rows;
             self.listeners = ordered.listeners;
+            self.listening = ordered.listening;
             self.keep_selection(selected);
         } else {
             self.rebuild(selected);
         }
+        replaced
+    }
+
+    /// The worker found nothing changed since the snapshot shown: it stays, and the header says
+    /// so.
+    pub fn note_unchanged(&mut self, checked_in: Duration, walked: Instant) {
+        self.unchanged = Some(Unchanged {
+            checked_in,
+            since_walk: walked.elapsed(),
+        });
     }
 
     /// Recomputes `rows` and `listeners` from the snapshot, the filter and the sort.
@@ -200,11 +222,13 @@ impl WatchApp {
         let Some(snapshot) = self.snapshot.as_ref() else {
             self.rows.clear();
             self.listeners.clear();
+            self.listening.clear();
             return;
         };
         let ordered = order(snapshot, &self.view());
         self.rows = ordered.rows;
         self.listeners = ordered.listeners;
+        self.listening = ordered.listening;
         self.keep_selection(keep);
     }
 
@@ -313,6 +337,15 @@ impl WatchApp {
     }
 }
 
+/// A refresh that found nothing changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unchanged {
+    /// What reading the counters and descriptor counts cost.
+    pub checked_in: Duration,
+    /// How long before the check the snapshot shown was walked.
+    pub since_walk: Duration,
+}
+
 /// The sort and the `/` filter: what turns a snapshot into rows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct View {
@@ -328,6 +361,17 @@ pub struct Ordered {
     pub rows: Vec<u32>,
     /// Listeners, fullest queue first.
     pub listeners: Vec<u32>,
+    /// The listening ports, by port.
+    pub listening: Vec<ListeningPort>,
+}
+
+/// A port something listens on, for the port map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListeningPort {
+    pub port: u16,
+    pub proto: Proto,
+    /// The first owner seen (escape it before printing).
+    pub process: Option<std::sync::Arc<str>>,
 }
 
 /// Filters and sorts `snapshot` for `view`: 100k rows take tens of milliseconds, so the worker
@@ -342,15 +386,7 @@ pub fn order(snapshot: &SystemSnapshot, view: &View) -> Ordered {
                 || matches_search(&snapshot.sockets[i as usize], &needle, &mut scratch)
         })
         .collect();
-    let sockets = &snapshot.sockets;
-    let (column, descending) = (view.sort, view.descending);
-    rows.sort_by(|&a, &b| {
-        let (x, y) = (&sockets[a as usize], &sockets[b as usize]);
-        let order = compare(column, x, y)
-            .then_with(|| compare(Column::Local, x, y).then_with(|| compare(Column::Remote, x, y)));
-        let order = if descending { order.reverse() } else { order };
-        order.then(a.cmp(&b))
-    });
+    sort_rows(&mut rows, &snapshot.sockets, view.sort, view.descending);
 
     let mut listeners: Vec<u32> = (0..snapshot.listeners.len() as u32).collect();
     let fill = |i: u32| {
@@ -368,7 +404,126 @@ pub fn order(snapshot: &SystemSnapshot, view: &View) -> Ordered {
             })
             .then(a.cmp(&b))
     });
-    Ordered { rows, listeners }
+    Ordered {
+        rows,
+        listeners,
+        listening: listening_ports(snapshot),
+    }
+}
+
+/// One entry per listening port (TCP `LISTEN` and unconnected UDP), with the first owner seen,
+/// by port: the port map's marks. Made with the order, so a frame does not read every socket.
+fn listening_ports(snapshot: &SystemSnapshot) -> Vec<ListeningPort> {
+    let mut seen = std::collections::BTreeMap::new();
+    for socket in &snapshot.sockets {
+        let listening = socket.state == crate::model::TcpState::Listen
+            || (socket.state == crate::model::TcpState::Unconnected && socket.remote.is_none());
+        if listening {
+            seen.entry((socket.local.port(), proto_rank(socket.proto)))
+                .or_insert_with(|| (socket.proto, socket.process.clone()));
+        }
+    }
+    seen.into_iter()
+        .map(|((port, _), (proto, process))| ListeningPort {
+            port,
+            proto,
+            process,
+        })
+        .collect()
+}
+
+/// Sorts `rows` (indices into `sockets`) by `column`, then by the local and the remote address,
+/// then by index, as [`compare`] orders them. Each row's key is made once (100k rows: the
+/// comparisons read two small integers and two addresses packed into integers, not sockets), and
+/// a name column is sorted by each distinct name's rank.
+fn sort_rows(rows: &mut [u32], sockets: &[SystemSocket], column: Column, descending: bool) {
+    // The column's value as a number whose order is the column's order.
+    let rank = ranks(rows, sockets, column);
+    let primary = |socket: &SystemSocket| -> u64 {
+        match column {
+            Column::Proto => u64::from(proto_rank(socket.proto)),
+            Column::RecvQ => u64::from(socket.recv_q),
+            Column::SendQ => u64::from(socket.send_q),
+            // Unknown owners last.
+            Column::Pid => socket.pid.map_or(u64::MAX, u64::from),
+            Column::State | Column::Process => rank(socket),
+            Column::Local | Column::Remote => 0,
+        }
+    };
+    let mut keyed: Vec<(u64, AddressKey, AddressKey, u32)> = rows
+        .iter()
+        .map(|&index| {
+            let socket = &sockets[index as usize];
+            let local = address_key(Some(socket.local));
+            let remote = address_key(socket.remote);
+            let (first, second) = if column == Column::Remote {
+                (remote, local)
+            } else {
+                (local, remote)
+            };
+            (primary(socket), first, second, index)
+        })
+        .collect();
+    keyed.sort_unstable_by(|a, b| {
+        let order = (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2));
+        let order = if descending { order.reverse() } else { order };
+        order.then(a.3.cmp(&b.3))
+    });
+    for (row, key) in rows.iter_mut().zip(keyed) {
+        *row = key.3;
+    }
+}
+
+/// An address in [`address_order`]'s order: none first, then port, family, address.
+type AddressKey = Option<(u16, bool, u128)>;
+
+fn address_key(address: Option<SocketAddr>) -> AddressKey {
+    address.map(|address| {
+        let ip = match address.ip() {
+            std::net::IpAddr::V4(ip) => u128::from(u32::from(ip)),
+            std::net::IpAddr::V6(ip) => u128::from(ip),
+        };
+        (address.port(), address.is_ipv6(), ip)
+    })
+}
+
+/// For the name columns (state, process): each socket's name as its rank among the distinct
+/// names of `rows`, in [`compare`]'s order (no process last). Other columns: always 0.
+fn ranks<'a>(
+    rows: &[u32],
+    sockets: &'a [SystemSocket],
+    column: Column,
+) -> impl Fn(&SystemSocket) -> u64 + 'a {
+    let name = move |socket: &'a SystemSocket| -> Option<&'a str> {
+        match column {
+            Column::State => Some(socket.state.name()),
+            Column::Process => socket.process.as_deref(),
+            _ => None,
+        }
+    };
+    let mut names: Vec<&str> = Vec::new();
+    if matches!(column, Column::State | Column::Process) {
+        let distinct: foldhash::HashSet<&str> = rows
+            .iter()
+            .filter_map(|&index| name(&sockets[index as usize]))
+            .collect();
+        names = distinct.into_iter().collect();
+        names.sort_unstable();
+    }
+    let rank: foldhash::HashMap<&str, u64> = names
+        .into_iter()
+        .enumerate()
+        .map(|(at, name)| (name, at as u64))
+        .collect();
+    move |socket: &SystemSocket| match column {
+        Column::State => rank.get(socket.state.name()).copied().unwrap_or(0),
+        Column::Process => socket
+            .process
+            .as_deref()
+            .and_then(|process| rank.get(process).copied())
+            .unwrap_or(u64::MAX),
+        _ => 0,
+    }
 }
 
 /// What identifies a socket from one snapshot to the next.
@@ -403,33 +558,115 @@ fn proto_rank(proto: Proto) -> u8 {
     }
 }
 
-fn compare(column: Column, a: &SystemSocket, b: &SystemSocket) -> Ordering {
-    match column {
-        Column::Proto => proto_rank(a.proto).cmp(&proto_rank(b.proto)),
-        Column::State => a.state.name().cmp(b.state.name()),
-        Column::Local => address_order(a.local, b.local),
-        Column::Remote => match (a.remote, b.remote) {
-            (Some(x), Some(y)) => address_order(x, y),
-            (x, y) => x.is_some().cmp(&y.is_some()),
-        },
-        Column::RecvQ => a.recv_q.cmp(&b.recv_q),
-        Column::SendQ => a.send_q.cmp(&b.send_q),
-        // Unknown owners last.
-        Column::Pid => match (a.pid, b.pid) {
-            (Some(x), Some(y)) => x.cmp(&y),
-            (x, y) => y.is_some().cmp(&x.is_some()),
-        },
-        Column::Process => match (&a.process, &b.process) {
-            (Some(x), Some(y)) => x.cmp(y),
-            (x, y) => y.is_some().cmp(&x.is_some()),
-        },
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TcpState;
+    use std::cmp::Ordering;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    use std::sync::Arc;
 
-/// Port first (what people look for), then the address.
-fn address_order(a: SocketAddr, b: SocketAddr) -> Ordering {
-    a.port()
-        .cmp(&b.port())
-        .then_with(|| a.is_ipv6().cmp(&b.is_ipv6()))
-        .then_with(|| a.ip().cmp(&b.ip()))
+    /// The order the table promises, comparison by comparison: the reference [`sort_rows`] must
+    /// equal.
+    fn compare(column: Column, a: &SystemSocket, b: &SystemSocket) -> Ordering {
+        match column {
+            Column::Proto => proto_rank(a.proto).cmp(&proto_rank(b.proto)),
+            Column::State => a.state.name().cmp(b.state.name()),
+            Column::Local => address_order(a.local, b.local),
+            Column::Remote => match (a.remote, b.remote) {
+                (Some(x), Some(y)) => address_order(x, y),
+                (x, y) => x.is_some().cmp(&y.is_some()),
+            },
+            Column::RecvQ => a.recv_q.cmp(&b.recv_q),
+            Column::SendQ => a.send_q.cmp(&b.send_q),
+            // Unknown owners last.
+            Column::Pid => match (a.pid, b.pid) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                (x, y) => y.is_some().cmp(&x.is_some()),
+            },
+            Column::Process => match (&a.process, &b.process) {
+                (Some(x), Some(y)) => x.cmp(y),
+                (x, y) => y.is_some().cmp(&x.is_some()),
+            },
+        }
+    }
+
+    /// Port first (what people look for), then the address.
+    fn address_order(a: SocketAddr, b: SocketAddr) -> Ordering {
+        a.port()
+            .cmp(&b.port())
+            .then_with(|| a.is_ipv6().cmp(&b.is_ipv6()))
+            .then_with(|| a.ip().cmp(&b.ip()))
+    }
+
+    /// A mixed population: both families, shared ports, no peer, no owner, equal keys.
+    fn population(count: usize, seed: u64) -> Vec<SystemSocket> {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let states = [
+            TcpState::Established,
+            TcpState::Listen,
+            TcpState::TimeWait,
+            TcpState::FinWait1,
+            TcpState::FinWait2,
+            TcpState::SynSent,
+            TcpState::SynRecv,
+            TcpState::CloseWait,
+        ];
+        let names: [Arc<str>; 3] = [Arc::from("nginx"), Arc::from("curl"), Arc::from("a")];
+        let address = |rng: &mut fastrand::Rng| {
+            let ip = if rng.bool() {
+                IpAddr::V4(Ipv4Addr::new(127, 0, 0, rng.u8(1..4)))
+            } else {
+                IpAddr::V6(Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, u16::from(rng.u8(1..4))))
+            };
+            SocketAddr::new(ip, rng.u16(78..82))
+        };
+        (0..count)
+            .map(|_| {
+                let owned = rng.u8(0..4) > 0;
+                SystemSocket {
+                    proto: if rng.u8(0..5) == 0 {
+                        Proto::Udp
+                    } else {
+                        Proto::Tcp
+                    },
+                    state: states[rng.usize(0..states.len())],
+                    local: address(&mut rng),
+                    remote: rng.bool().then(|| address(&mut rng)),
+                    recv_q: rng.u32(0..3),
+                    send_q: rng.u32(0..3),
+                    inode: rng.u64(0..1000),
+                    uid: 0,
+                    timer_ms: None,
+                    pid: owned.then(|| rng.u32(1..5)),
+                    fd: owned.then_some(3),
+                    process: (owned && rng.u8(0..5) > 0)
+                        .then(|| names[rng.usize(0..names.len())].clone()),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_keyed_sort_orders_every_column_as_the_comparisons_do() {
+        for seed in 0..4 {
+            let sockets = population(600, seed);
+            for column in Column::ALL {
+                for descending in [false, true] {
+                    let mut fast: Vec<u32> = (0..sockets.len() as u32).collect();
+                    sort_rows(&mut fast, &sockets, column, descending);
+                    let mut reference: Vec<u32> = (0..sockets.len() as u32).collect();
+                    reference.sort_by(|&a, &b| {
+                        let (x, y) = (&sockets[a as usize], &sockets[b as usize]);
+                        let order = compare(column, x, y).then_with(|| {
+                            compare(Column::Local, x, y).then_with(|| compare(Column::Remote, x, y))
+                        });
+                        let order = if descending { order.reverse() } else { order };
+                        order.then(a.cmp(&b))
+                    });
+                    assert_eq!(fast, reference, "{column:?}, descending {descending}");
+                }
+            }
+        }
+    }
 }
