@@ -426,6 +426,11 @@ pub struct WatchArgs {
     /// Collections per second (a walk of 100k sockets takes 0.1-0.5 s).
     #[arg(long, value_name = "HZ", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10))]
     pub refresh: u32,
+    /// A collection walks every socket only when the kernel's TCP/UDP counters or the owners
+    /// moved, and at least this often: what changes without moving a counter (bytes read from a
+    /// queue without a window update, a bound UDP socket's connect) is at most this old.
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_wait)]
+    pub walk_every: Duration,
     /// Do not look up the owning processes (no /proc scan).
     #[arg(long)]
     pub no_owners: bool,

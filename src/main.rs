@@ -514,6 +514,7 @@ fn watch(args: &WatchArgs, keys: &KeyBindings) -> ExitCode {
         filter: args.filter.filter(),
         owners: !args.no_owners,
         refresh: Duration::from_secs(1) / args.refresh,
+        walk_every: args.walk_every,
     };
     let keys = keys.watch.clone();
     report_start(run_in_terminal(

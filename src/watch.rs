@@ -8,4 +8,4 @@ pub mod keymap;
 pub mod worker;
 
 pub use self::app::{Action, Column, Effect, Mode, WatchApp};
-pub use self::worker::{Collected, WALK_AT_LEAST_EVERY, Worker};
+pub use self::worker::{Collected, Worker};

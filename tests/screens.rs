@@ -270,6 +270,7 @@ fn watch_keys_filter_sort_and_move_on_the_machine_s_sockets() {
         filter: Filter::default(),
         owners: false,
         refresh: Duration::from_hours(1),
+        walk_every: Duration::from_secs(5),
     };
     let mut screen = WatchScreen::new(runtime.reactor(), &options).expect("watch screen");
     runtime.begin(&mut screen).expect("size");

@@ -5,6 +5,8 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -340,6 +342,65 @@ fn watch_in_tmux_shows_a_listener_with_its_pid_and_quits() {
     let after = tmux.wait_for(Duration::from_secs(5), |screen| screen.contains("exited-0"));
     assert!(after.contains("exited-0"), "{after}");
     drop(listener);
+}
+
+/// The real binary in a network namespace of its own, where nothing else happens: after its first
+/// walk the counters stay still, and the header says the walk was not repeated. A listener opened
+/// there moves a counter (`sockstat`'s TCP `inuse`), and the next refresh walks and shows it,
+/// though the forced walk is an hour away (`--walk-every 1h`; `--no-owners`, so no owner change
+/// can be the reason).
+#[test]
+fn watch_walks_again_when_the_namespaces_counters_move_and_only_then() {
+    use common::tmux::{Tmux, child_of};
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let go = dir.join(format!("watch-go-{}", std::process::id()));
+    let _ = std::fs::remove_file(&go);
+    let made = Command::new("mkfifo").arg(&go).status().expect("mkfifo");
+    assert!(made.success());
+    // Inside: lo up, a listener that waits for the test's word, then watch.
+    let listener = dir.join(format!("watch-listener-{}.py", std::process::id()));
+    std::fs::write(
+        &listener,
+        "import socket, time\ns = socket.socket()\ns.bind(('127.0.0.1', 4711))\ns.listen()\ntime.sleep(30)\n",
+    )
+    .expect("the listener script");
+    let log = dir.join(format!("watch-listener-{}.log", std::process::id()));
+    let inside = format!(
+        "ip link set lo up; (read word < {go}; exec python3 {listener} 2>{log}) & \
+         exec {BINARY} watch --lang en --no-owners --walk-every 1h",
+        go = go.display(),
+        listener = listener.display(),
+        log = log.display(),
+    );
+    let command =
+        format!("RUST_BACKTRACE=0 unshare -rn sh -c \"{inside}\"; echo exited-$?; sleep 30");
+    let tmux = Tmux::start(160, 30, &command);
+    let shell = tmux.format("#{pane_pid}");
+    child_of(&shell, Duration::from_secs(5)).expect("sockscope started");
+    let quiet = tmux.wait_for(Duration::from_secs(10), |screen| {
+        screen.contains("unchanged since the walk")
+    });
+    assert!(quiet.contains("unchanged since the walk"), "{quiet}");
+    assert!(
+        quiet.contains("total 0"),
+        "a new namespace has no sockets:\n{quiet}"
+    );
+
+    std::fs::write(&go, b"go\n").expect("the word");
+    let listed = |line: &str| line.contains("127.0.0.1:4711") && line.contains("LISTEN");
+    let shown = tmux.wait_for(Duration::from_secs(10), |screen| screen.lines().any(listed));
+    shown.lines().find(|line| listed(line)).unwrap_or_else(|| {
+        let log = std::fs::read_to_string(&log).unwrap_or_default();
+        panic!("the listener is not on screen:\n{shown}\n{log}")
+    });
+    assert!(shown.contains("total 1"), "{shown}");
+
+    tmux.keys(&["q"]);
+    let after = tmux.wait_for(Duration::from_secs(5), |screen| screen.contains("exited-0"));
+    assert!(after.contains("exited-0"), "{after}");
+    for file in [&go, &listener, &log] {
+        let _ = std::fs::remove_file(file);
+    }
 }
 
 #[test]

@@ -14,7 +14,7 @@ use crate::settings::ThemeName;
 use crate::system::{Filter, SystemCollector};
 use crate::text::Lang;
 use crate::ui;
-use crate::watch::{Collected, Effect, WALK_AT_LEAST_EVERY, WatchApp, Worker, keymap};
+use crate::watch::{Collected, Effect, WatchApp, Worker, keymap};
 
 /// How `watch` is started.
 #[derive(Debug, Clone)]
@@ -25,6 +25,8 @@ pub struct Options {
     pub owners: bool,
     /// Time between collections (default 1 s).
     pub refresh: Duration,
+    /// The longest time between two walks of every socket (`--walk-every`).
+    pub walk_every: Duration,
 }
 
 pub struct WatchScreen {
@@ -44,7 +46,7 @@ impl WatchScreen {
             options.owners,
             options.filter,
             reactor.waker(),
-            WALK_AT_LEAST_EVERY.max(options.refresh),
+            options.walk_every.max(options.refresh),
         )?;
         let mut app = WatchApp::new(options.lang, options.theme, options.filter, options.owners);
         worker.request(app.view());

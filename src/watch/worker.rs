@@ -3,7 +3,7 @@
 //! the key-handling thread does not spend), sends the result back and wakes the loop. At most one
 //! request is in flight. When the kernel's counters and the owners show that nothing changed, the
 //! worker says so instead of walking every socket again ([`SystemCollector::refresh`]); it walks
-//! at least every [`WALK_AT_LEAST_EVERY`]. The snapshot a new one replaces is dropped here too
+//! at least every `walk_every` (`--walk-every`, 5 s). The snapshot a new one replaces is dropped here too
 //! (100k rows take milliseconds to free).
 
 use std::sync::Arc;
@@ -15,10 +15,6 @@ use mio::Waker;
 
 use crate::system::{Filter, Refresh, SystemCollector, SystemSnapshot};
 use crate::watch::app::{Ordered, View, order};
-
-/// What can change without moving a kernel counter (a receive queue read without a window
-/// update, a bound UDP socket's `connect`) is at most this old on screen.
-pub const WALK_AT_LEAST_EVERY: Duration = Duration::from_secs(5);
 
 /// One collection.
 pub enum Collected {
