@@ -122,6 +122,10 @@ pub struct Runtime<B: Backend, I: Input> {
     /// The real terminal's modes, for job control; `None` for a test backend.
     console: Option<Console>,
     last_draw: Option<Instant>,
+    /// The last frame drawn for a key or a mouse event.
+    last_input_draw: Option<Instant>,
+    /// An input event was handled and its frame is not drawn yet.
+    input_waiting: bool,
     /// The whole screen must be drawn again (after a resume from Ctrl-Z, or a resize).
     redraw: bool,
 }
@@ -146,6 +150,8 @@ where
             signals,
             console,
             last_draw: None,
+            last_input_draw: None,
+            input_waiting: false,
             redraw: true,
         })
     }
@@ -223,7 +229,7 @@ where
         let mut due = screen.next_due();
         let mut consider = |at: Instant| due = Some(due.map_or(at, |due| due.min(at)));
         if screen.dirty() || self.redraw {
-            consider(self.last_draw.map_or(now, |last| last + FRAME));
+            consider(self.frame_not_before().map_or(now, |last| last + FRAME));
         } else if let (Some(every), Some(last)) = (screen.idle_redraw(), self.last_draw) {
             consider(last + every);
         }
@@ -257,6 +263,7 @@ where
                 Event::Resize(..) => self.resize(screen)?,
                 Event::Key(key) if is_suspend_key(key) => self.suspend(screen)?,
                 _ => {
+                    self.input_waiting = true;
                     if let Flow::End(ending) =
                         screen.handle(Happening::Input(&event), &mut self.reactor)
                     {
@@ -311,7 +318,10 @@ where
         if !(screen.dirty() || self.redraw || idle_due) {
             return Ok(());
         }
-        if self.last_draw.is_some_and(|last| now < last + FRAME) {
+        if self
+            .frame_not_before()
+            .is_some_and(|last| now < last + FRAME)
+        {
             return Ok(());
         }
         screen.before_draw();
@@ -320,8 +330,23 @@ where
             .map_err(io::Error::other)?;
         screen.drawn();
         self.last_draw = Some(now);
+        if std::mem::take(&mut self.input_waiting) {
+            self.last_input_draw = Some(now);
+        }
         self.redraw = false;
         Ok(())
+    }
+
+    /// The frame the ~30-a-second limit counts from. A key is answered at once unless keys
+    /// already drew a frame less than [`FRAME`] ago (a held key); a frame drawn for a collection
+    /// or a timer does not delay it (at 1 Hz that would hold one key in thirty for up to a
+    /// frame). Without input, the limit counts from the last frame of any kind.
+    fn frame_not_before(&self) -> Option<Instant> {
+        if self.input_waiting {
+            self.last_input_draw
+        } else {
+            self.last_draw
+        }
     }
 }
 
