@@ -1,6 +1,6 @@
 //! What one `watch` refresh costs when it must walk (a busy machine: the kernel's counters move
 //! every second), as the worker does it: read the counters and the owners, walk every socket with
-//! sock_diag, scan `/proc` for owners, join, then filter and sort for the default view. Prints the
+//! `sock_diag`, scan `/proc` for owners, join, then filter and sort for the default view. Prints the
 //! wall time of each refresh, then the median wall time and the mean CPU time (user + system of
 //! every thread, from `/proc/self/stat`, over all the refreshes: its clock ticks are too coarse
 //! for one). For `scripts/watch_measure.sh`'s population (or any other).
@@ -66,7 +66,7 @@ fn main() {
         );
         wall.push(wall_used);
     }
-    let cpu_used = cpu_time() - cpu_start;
+    let cpu_used = cpu_time().saturating_sub(cpu_start);
     println!(
         "{refreshes} refreshes: median wall {:.1} ms, mean cpu {:.1} ms",
         median(wall).as_secs_f64() * 1e3,
