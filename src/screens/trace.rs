@@ -149,7 +149,8 @@ impl TraceScreen {
             run,
             untraced,
             diag,
-            board: TraceBoard::new(lang, options.theme, placeholder()),
+            // An empty program until the first probe.
+            board: TraceBoard::new(lang, options.theme, ProgramSnapshot::default()),
             queue: Queue::default(),
             refresh: options.refresh,
             next_probe: Instant::now(),
@@ -202,7 +203,7 @@ impl TraceScreen {
             (None, Some((pid, reason))) => {
                 ProgramSnapshot::untraced(*pid, &mut self.diag, reason.clone())
             }
-            (None, None) => placeholder(),
+            (None, None) => ProgramSnapshot::default(),
         };
         self.board.program = program;
         self.board.lab = self.lab.snapshot();
@@ -319,29 +320,6 @@ fn lab_only(ready: &[Ready]) -> Vec<Ready> {
         .filter(|r| r.token != STDOUT_TOKEN && r.token != STDERR_TOKEN)
         .copied()
         .collect()
-}
-
-/// An empty program until the first probe.
-fn placeholder() -> ProgramSnapshot {
-    ProgramSnapshot {
-        command: Vec::new(),
-        pid: 0,
-        processes: Vec::new(),
-        fds: Vec::new(),
-        sockets: Vec::new(),
-        listeners: Vec::new(),
-        syscalls: Vec::new(),
-        syscalls_dropped: 0,
-        events_dropped: 0,
-        unrecorded_processes: 0,
-        stdout: String::new(),
-        stderr: String::new(),
-        output_dropped: 0,
-        exit: None,
-        probe_errors: Vec::new(),
-        at_ms: 0,
-        untraced_reason: None,
-    }
 }
 
 impl Drop for TraceScreen {
