@@ -16,8 +16,9 @@ use super::entry::{Entry, Handle};
 use super::error::LabError;
 use super::exposure::{self, Exposure};
 use super::trace::{addr, family};
+use super::transfer::{self, retrying};
 use crate::command::{ShutdownHow, SockOpt, Target};
-use crate::escape::{STRACE_LIMIT, strace_bytes};
+use crate::escape::strace_bytes;
 use crate::kernel;
 use crate::model::{Proto, Role};
 
@@ -517,23 +518,11 @@ impl Lab {
         }
         let entry = self.table.named_mut(name)?;
         let result = match &entry.handle {
-            Handle::Stream(stream) => write_retrying(|| (&*stream).write(data)),
-            Handle::Udp(udp) => write_retrying(|| udp.send(data)),
+            Handle::Stream(stream) => retrying(|| (&*stream).write(data)),
+            Handle::Udp(udp) => retrying(|| udp.send(data)),
             _ => return Err(entry.wrong_kind("send")),
         };
-        if let Ok(sent) = &result {
-            entry.bytes_sent += *sent as u64;
-        }
-        let fd = entry.handle.raw_fd();
-        self.trace.record(
-            Some(name),
-            format!(
-                "send({fd}, {}, {})",
-                strace_bytes(data, STRACE_LIMIT),
-                data.len()
-            ),
-            result.as_ref().copied(),
-        );
+        transfer::sent(&mut self.trace, entry, "send", data, None, &result);
         Ok(Step::Done)
     }
 
@@ -544,23 +533,11 @@ impl Lab {
         let entry = self.table.named_mut(name)?;
         let mut buffer = vec![0; max];
         let result = match &entry.handle {
-            Handle::Stream(stream) => write_retrying(|| (&*stream).read(&mut buffer)),
-            Handle::Udp(udp) => write_retrying(|| udp.recv(&mut buffer)),
+            Handle::Stream(stream) => retrying(|| (&*stream).read(&mut buffer)),
+            Handle::Udp(udp) => retrying(|| udp.recv(&mut buffer)),
             _ => return Err(entry.wrong_kind("recv")),
         };
-        let shown = match &result {
-            Ok(received) => {
-                entry.bytes_received += *received as u64;
-                strace_bytes(&buffer[..*received], STRACE_LIMIT)
-            }
-            Err(_) => "...".to_owned(),
-        };
-        let fd = entry.handle.raw_fd();
-        self.trace.record(
-            Some(name),
-            format!("recv({fd}, {shown}, {max})"),
-            result.as_ref().copied(),
-        );
+        transfer::received(&mut self.trace, entry, "recv", &buffer, None, &result);
         Ok(Step::Done)
     }
 
@@ -590,23 +567,11 @@ impl Lab {
         let Handle::Udp(udp) = &entry.handle else {
             return Err(entry.wrong_kind("sendto"));
         };
-        let result = write_retrying(|| udp.send_to(data, destination));
-        if let Ok(sent) = &result {
-            entry.bytes_sent += *sent as u64;
-        }
+        let result = retrying(|| udp.send_to(data, destination));
         // An unbound UDP socket gets an ephemeral port on its first send.
         entry.local = udp_local(&entry.handle);
-        let fd = entry.handle.raw_fd();
-        self.trace.record(
-            Some(name),
-            format!(
-                "sendto({fd}, {}, {}, {})",
-                strace_bytes(data, STRACE_LIMIT),
-                data.len(),
-                addr(&destination)
-            ),
-            result.as_ref().copied(),
-        );
+        let to = addr(&destination);
+        transfer::sent(&mut self.trace, entry, "sendto", data, Some(&to), &result);
         Ok(Step::Done)
     }
 
@@ -616,23 +581,16 @@ impl Lab {
             return Err(entry.wrong_kind("recvfrom"));
         };
         let mut buffer = vec![0; DATAGRAM_MAX];
-        let result = write_retrying(|| udp.recv_from(&mut buffer));
-        let fd = entry.handle.raw_fd();
-        let call = match &result {
-            Ok((received, from)) => {
-                entry.bytes_received += *received as u64;
-                format!(
-                    "recvfrom({fd}, {}, {DATAGRAM_MAX}, {})",
-                    strace_bytes(&buffer[..*received], STRACE_LIMIT),
-                    addr(from)
-                )
-            }
-            Err(_) => format!("recvfrom({fd}, ..., {DATAGRAM_MAX})"),
-        };
-        self.trace.record(
-            Some(name),
-            call,
-            result.as_ref().map(|(received, _)| *received),
+        let result = retrying(|| udp.recv_from(&mut buffer));
+        let from = result.as_ref().ok().map(|(_, from)| addr(from));
+        let result = result.map(|(received, _)| received);
+        transfer::received(
+            &mut self.trace,
+            entry,
+            "recvfrom",
+            &buffer,
+            from.as_deref(),
+            &result,
         );
         Ok(Step::Done)
     }
@@ -817,16 +775,6 @@ impl Lab {
             self.accept_pending(token);
         }
         Ok(Step::Done)
-    }
-}
-
-/// Retries a call the kernel interrupted; every other outcome is the caller's.
-fn write_retrying<T>(mut call: impl FnMut() -> io::Result<T>) -> io::Result<T> {
-    loop {
-        match call() {
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            other => return other,
-        }
     }
 }
 
