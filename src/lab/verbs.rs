@@ -7,7 +7,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::time::Duration;
 
 use mio::net::{TcpListener, TcpStream, UdpSocket};
-use mio::{Interest, Token};
+use mio::{Interest, Registry, Token};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::config::Step;
@@ -15,7 +15,7 @@ use super::engine::Lab;
 use super::entry::{Entry, Handle};
 use super::error::LabError;
 use super::exposure::{self, Exposure};
-use super::trace::{addr, family};
+use super::trace::{Trace, addr, family};
 use super::transfer::{self, retrying};
 use crate::command::{ShutdownHow, SockOpt, Target};
 use crate::escape::strace_bytes;
@@ -197,39 +197,64 @@ impl Lab {
             entry.v6,
             false,
         ))?;
-        // The socket changes type (socket2 -> mio) but keeps its fd, name and token: it leaves the
-        // table while it changes and goes back in whatever happens.
+        self.retype_fresh(
+            name,
+            "listen",
+            |trace, socket| {
+                let fd = socket.as_raw_fd();
+                let result = socket.listen(backlog.min(i32::MAX as u32) as i32);
+                trace.record(
+                    Some(name),
+                    format!("listen({fd}, {backlog})"),
+                    result.as_ref().map(|()| 0),
+                );
+                result.is_ok()
+            },
+            |registry, socket, token| {
+                let mut listener = TcpListener::from_std(socket.into());
+                let registered = registry.register(&mut listener, token, Interest::READABLE);
+                (Handle::Listener(listener), registered)
+            },
+            |entry| {
+                entry.role = Role::Listener;
+                entry.backlog_requested = backlog;
+            },
+        )
+    }
+
+    /// Turns the fresh socket `name` into another type (socket2 -> mio) that keeps its fd, name
+    /// and token: it leaves the table while it changes and goes back in whatever happens. `call`
+    /// makes the syscall that changes it (and traces it) and says whether it took; only then does
+    /// `retype` make the new handle (registered with the poll) and `update` say what the entry
+    /// now is. Returns whether the call took.
+    fn retype_fresh(
+        &mut self,
+        name: &str,
+        verb: &'static str,
+        call: impl FnOnce(&mut Trace, &Socket) -> bool,
+        retype: impl FnOnce(&Registry, Socket, Token) -> (Handle, io::Result<()>),
+        update: impl FnOnce(&mut Entry),
+    ) -> Result<bool, LabError> {
         let mut entry = self.table.take(name)?;
         let token = entry.token();
         let socket = match entry.handle {
             Handle::Fresh(socket) => socket,
             other => {
                 entry.handle = other;
-                let refusal = entry.wrong_kind("listen");
+                let refusal = entry.wrong_kind(verb);
                 self.table.insert(entry)?;
                 return Err(refusal);
             }
         };
-        let fd = socket.as_raw_fd();
-        let result = socket.listen(backlog.min(i32::MAX as u32) as i32);
-        self.trace.record(
-            Some(name),
-            format!("listen({fd}, {backlog})"),
-            result.as_ref().map(|()| 0),
-        );
-        if result.is_err() {
+        if !call(&mut self.trace, &socket) {
             entry.handle = Handle::Fresh(socket);
             self.table.insert(entry)?;
             return Ok(false);
         }
         entry.local = sock_addr(&SockRef::from(&socket));
-        let mut listener = TcpListener::from_std(socket.into());
-        let registered = self
-            .registry
-            .register(&mut listener, token, Interest::READABLE);
-        entry.handle = Handle::Listener(listener);
-        entry.role = Role::Listener;
-        entry.backlog_requested = backlog;
+        let (handle, registered) = retype(&self.registry, socket, token);
+        entry.handle = handle;
+        update(&mut entry);
         self.table.insert(entry)?;
         registered.map_err(|error| LabError::Os(error.to_string()))?;
         Ok(true)
@@ -268,46 +293,34 @@ impl Lab {
             }
             _ => return Err(entry.wrong_kind("connect")),
         }
-        // As in `listen_socket`: out of the table while the type changes, back in after.
-        let mut entry = self.table.take(name)?;
-        let token = entry.token();
-        let socket = match entry.handle {
-            Handle::Fresh(socket) => socket,
-            other => {
-                entry.handle = other;
-                let refusal = entry.wrong_kind("connect");
-                self.table.insert(entry)?;
-                return Err(refusal);
-            }
-        };
-        let fd = socket.as_raw_fd();
-        let result = socket.connect(&target.into());
-        self.trace.record(
-            Some(name),
-            format!("connect({fd}, {})", addr(&target)),
-            result.as_ref().map(|()| 0),
-        );
-        let started = match &result {
-            Ok(()) => true,
-            Err(error) => is_in_progress(error),
-        };
-        if !started {
-            entry.handle = Handle::Fresh(socket);
-            self.table.insert(entry)?;
-            return Ok(false);
-        }
-        entry.local = sock_addr(&SockRef::from(&socket));
-        let mut stream = TcpStream::from_std(socket.into());
-        let registered =
-            self.registry
-                .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE);
-        entry.handle = Handle::Stream(stream);
-        entry.role = Role::Client;
-        entry.connecting = true;
-        entry.remote = Some(target);
-        self.table.insert(entry)?;
-        registered.map_err(|error| LabError::Os(error.to_string()))?;
-        Ok(true)
+        self.retype_fresh(
+            name,
+            "connect",
+            |trace, socket| {
+                let fd = socket.as_raw_fd();
+                let result = socket.connect(&target.into());
+                trace.record(
+                    Some(name),
+                    format!("connect({fd}, {})", addr(&target)),
+                    result.as_ref().map(|()| 0),
+                );
+                match &result {
+                    Ok(()) => true,
+                    Err(error) => is_in_progress(error),
+                }
+            },
+            |registry, socket, token| {
+                let mut stream = TcpStream::from_std(socket.into());
+                let registered =
+                    registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE);
+                (Handle::Stream(stream), registered)
+            },
+            |entry| {
+                entry.role = Role::Client;
+                entry.connecting = true;
+                entry.remote = Some(target);
+            },
+        )
     }
 
     pub(super) fn connect(&mut self, name: &str, target: &Target) -> Result<Step, LabError> {
