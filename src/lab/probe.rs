@@ -258,7 +258,7 @@ impl Prober {
             diag.dump_ports_each(Proto::Tcp, v6, states, ports, |socket| {
                 sockets.push(socket);
             })
-            .map(drop)
+            .map(|_count| ())
         })
     }
 
