@@ -21,6 +21,7 @@ mod relay;
 mod snapshot;
 mod table;
 pub mod trace;
+mod transfer;
 mod verbs;
 mod web_session;
 mod websocket;

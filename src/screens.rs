@@ -2,6 +2,7 @@
 //! mode), `trace` and `watch`. They join state (`app`, `watch`), drawing (`ui`) and sources (`lab`, the
 //! collection worker); `main` starts one on the runtime.
 
+mod jobs;
 pub mod lab;
 mod queue;
 pub mod trace;

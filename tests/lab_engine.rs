@@ -590,3 +590,34 @@ fn opening_a_fifo_with_no_writer_returns_at_once() {
         "{row}"
     );
 }
+
+#[test]
+fn a_listen_that_fails_leaves_the_socket_fresh_and_a_later_listen_takes() {
+    // Two sockets may share a port with SO_REUSEADDR until one listens: the second listen then
+    // fails (EADDRINUSE) and the socket must come back into the table as it was.
+    let mut lab = lab_running(
+        "socket a tcp; setsockopt a reuseaddr; bind a 127.0.0.1:0; \
+         socket b tcp; setsockopt b reuseaddr; bind b a; listen a 4; listen b 4",
+    );
+    let snapshot = lab.snapshot();
+    let listen_b = snapshot
+        .trace
+        .iter()
+        .rfind(|entry| entry.call.starts_with("listen("))
+        .expect("b's listen traced");
+    assert_eq!(listen_b.name.as_deref(), Some("b"));
+    assert_eq!(listen_b.result, "-1 EADDRINUSE");
+    let b = snapshot.socket("b").expect("b is still in the lab");
+    assert_eq!(b.role, Role::Unconnected, "b is still a fresh socket");
+    assert_eq!(b.local, snapshot.socket("a").and_then(|a| a.local));
+    // Once a's listener is gone the port is b's to listen on.
+    run(&mut lab, "close a; listen b 4");
+    let snapshot = lab.snapshot();
+    let b = snapshot.socket("b").expect("b");
+    assert_eq!(b.role, Role::Listener);
+    assert_eq!(b.state, TcpState::Listen);
+    assert_eq!(
+        snapshot.trace.last().map(|entry| entry.result.as_str()),
+        Some("0")
+    );
+}

@@ -21,8 +21,9 @@ use super::engine::Lab;
 use super::entry::{Entry, Handle};
 use super::error::LabError;
 use super::ipc_handle::{Ipc, IpcHandle};
+use super::transfer::{self, retrying};
 use crate::command::{IpcCommand, PairKind, Target, UnixAddr, UnixTarget};
-use crate::escape::{STRACE_LIMIT, strace_bytes};
+use crate::escape::strace_bytes;
 
 /// Where a unix socket address points: a path in the lab's directory or an abstract name.
 struct Resolved {
@@ -33,15 +34,6 @@ struct Resolved {
 
 /// The backlog `unix-server` asks for when none is given (as `server` does).
 const DEFAULT_BACKLOG: u32 = 128;
-
-fn retrying<T>(mut call: impl FnMut() -> io::Result<T>) -> io::Result<T> {
-    loop {
-        match call() {
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            other => return other,
-        }
-    }
-}
 
 fn os_error(error: &io::Error) -> LabError {
     LabError::Os(error.to_string())
@@ -372,19 +364,7 @@ impl Lab {
             IpcHandle::UnixDgram(socket) => ("send", retrying(|| socket.send(data))),
             _ => return Err(entry.wrong_kind("send")),
         };
-        if let Ok(sent) = &result {
-            entry.bytes_sent += *sent as u64;
-        }
-        let fd = entry.handle.raw_fd();
-        self.trace.record(
-            Some(name),
-            format!(
-                "{call}({fd}, {}, {})",
-                strace_bytes(data, STRACE_LIMIT),
-                data.len()
-            ),
-            result.as_ref().copied(),
-        );
+        transfer::sent(&mut self.trace, entry, call, data, None, &result);
         Ok(Step::Done)
     }
 
@@ -403,19 +383,7 @@ impl Lab {
             IpcHandle::UnixDgram(socket) => ("recv", retrying(|| socket.recv(&mut buffer))),
             _ => return Err(entry.wrong_kind("recv")),
         };
-        let shown = match &result {
-            Ok(received) => {
-                entry.bytes_received += *received as u64;
-                strace_bytes(&buffer[..*received], STRACE_LIMIT)
-            }
-            Err(_) => "...".to_owned(),
-        };
-        let fd = entry.handle.raw_fd();
-        self.trace.record(
-            Some(name),
-            format!("{call}({fd}, {shown}, {max})"),
-            result.as_ref().copied(),
-        );
+        transfer::received(&mut self.trace, entry, call, &buffer, None, &result);
         Ok(Step::Done)
     }
 
@@ -514,23 +482,15 @@ impl Lab {
         }
         let address = self.address_of(other)?;
         let entry = self.table.named_mut(name)?;
-        let (sent, raw) = {
-            let fd = entry.handle.fd();
-            let sent = retrying(|| socket2::SockRef::from(&fd).send_to(data, &address.address));
-            (sent, fd.as_raw_fd())
-        };
-        if let Ok(count) = &sent {
-            entry.bytes_sent += *count as u64;
-        }
-        self.trace.record(
-            Some(name),
-            format!(
-                "sendto({raw}, {}, {}, {})",
-                strace_bytes(data, STRACE_LIMIT),
-                data.len(),
-                address.shown
-            ),
-            sent.as_ref().copied(),
+        let sent =
+            retrying(|| socket2::SockRef::from(&entry.handle.fd()).send_to(data, &address.address));
+        transfer::sent(
+            &mut self.trace,
+            entry,
+            "sendto",
+            data,
+            Some(&address.shown),
+            &sent,
         );
         Ok(Step::Done)
     }

@@ -254,25 +254,12 @@ impl Prober {
         states: u32,
         errors: &mut Vec<String>,
     ) -> Vec<DiagSocket> {
-        let Some(diag) = self.diag.as_mut() else {
-            errors.extend(self.diag_error.clone());
-            return Vec::new();
-        };
-        let mut sockets = Vec::new();
-        // On the wire, host b's sockets are only in host b's namespace: ask both.
-        for diag in std::iter::once(diag).chain(self.diag_b.as_mut()) {
-            for v6 in [false, true] {
-                if v6 && !self.seen_v6 {
-                    continue;
-                }
-                if let Err(error) = diag.dump_ports_each(Proto::Tcp, v6, states, ports, |socket| {
-                    sockets.push(socket);
-                }) {
-                    errors.push(format!("sock_diag tcp: {error}"));
-                }
-            }
-        }
-        sockets
+        self.ask_each(Proto::Tcp, errors, |diag, v6, sockets| {
+            diag.dump_ports_each(Proto::Tcp, v6, states, ports, |socket| {
+                sockets.push(socket);
+            })
+            .map(|_count| ())
+        })
     }
 
     /// The sockets a quick look compares: on the lab's `ports`, without a descriptor, in the
@@ -329,19 +316,33 @@ impl Prober {
     }
 
     pub(super) fn dump(&mut self, proto: Proto, errors: &mut Vec<String>) -> Vec<DiagSocket> {
+        self.ask_each(proto, errors, |diag, v6, sockets| {
+            diag.dump(proto, v6, ALL_STATES)
+                .map(|found| sockets.extend(found))
+        })
+    }
+
+    /// Asks every `sock_diag` socket the lab reads, for each family it has seen, with `ask`
+    /// (which adds what it finds); a failed ask is said in `errors` and the others go on.
+    fn ask_each(
+        &mut self,
+        proto: Proto,
+        errors: &mut Vec<String>,
+        mut ask: impl FnMut(&mut SockDiag, bool, &mut Vec<DiagSocket>) -> std::io::Result<()>,
+    ) -> Vec<DiagSocket> {
         let Some(diag) = self.diag.as_mut() else {
             errors.extend(self.diag_error.clone());
             return Vec::new();
         };
         let mut sockets = Vec::new();
+        // On the wire, host b's sockets are only in host b's namespace: ask both.
         for diag in std::iter::once(diag).chain(self.diag_b.as_mut()) {
             for v6 in [false, true] {
                 if v6 && !self.seen_v6 {
                     continue;
                 }
-                match diag.dump(proto, v6, ALL_STATES) {
-                    Ok(found) => sockets.extend(found),
-                    Err(error) => errors.push(format!("sock_diag {}: {error}", proto.name())),
+                if let Err(error) = ask(diag, v6, &mut sockets) {
+                    errors.push(format!("sock_diag {}: {error}", proto.name()));
                 }
             }
         }

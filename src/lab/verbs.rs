@@ -7,7 +7,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::time::Duration;
 
 use mio::net::{TcpListener, TcpStream, UdpSocket};
-use mio::{Interest, Token};
+use mio::{Interest, Registry, Token};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::config::Step;
@@ -15,9 +15,10 @@ use super::engine::Lab;
 use super::entry::{Entry, Handle};
 use super::error::LabError;
 use super::exposure::{self, Exposure};
-use super::trace::{addr, family};
+use super::trace::{Trace, addr, family};
+use super::transfer::{self, retrying};
 use crate::command::{ShutdownHow, SockOpt, Target};
-use crate::escape::{STRACE_LIMIT, strace_bytes};
+use crate::escape::strace_bytes;
 use crate::kernel;
 use crate::model::{Proto, Role};
 
@@ -196,39 +197,64 @@ impl Lab {
             entry.v6,
             false,
         ))?;
-        // The socket changes type (socket2 -> mio) but keeps its fd, name and token: it leaves the
-        // table while it changes and goes back in whatever happens.
+        self.retype_fresh(
+            name,
+            "listen",
+            |trace, socket| {
+                let fd = socket.as_raw_fd();
+                let result = socket.listen(backlog.min(i32::MAX as u32) as i32);
+                trace.record(
+                    Some(name),
+                    format!("listen({fd}, {backlog})"),
+                    result.as_ref().map(|()| 0),
+                );
+                result.is_ok()
+            },
+            |registry, socket, token| {
+                let mut listener = TcpListener::from_std(socket.into());
+                let registered = registry.register(&mut listener, token, Interest::READABLE);
+                (Handle::Listener(listener), registered)
+            },
+            |entry| {
+                entry.role = Role::Listener;
+                entry.backlog_requested = backlog;
+            },
+        )
+    }
+
+    /// Turns the fresh socket `name` into another type (socket2 -> mio) that keeps its fd, name
+    /// and token: it leaves the table while it changes and goes back in whatever happens. `call`
+    /// makes the syscall that changes it (and traces it) and says whether it took; only then does
+    /// `retype` make the new handle (registered with the poll) and `update` say what the entry
+    /// now is. Returns whether the call took.
+    fn retype_fresh(
+        &mut self,
+        name: &str,
+        verb: &'static str,
+        call: impl FnOnce(&mut Trace, &Socket) -> bool,
+        retype: impl FnOnce(&Registry, Socket, Token) -> (Handle, io::Result<()>),
+        update: impl FnOnce(&mut Entry),
+    ) -> Result<bool, LabError> {
         let mut entry = self.table.take(name)?;
         let token = entry.token();
         let socket = match entry.handle {
             Handle::Fresh(socket) => socket,
             other => {
                 entry.handle = other;
-                let refusal = entry.wrong_kind("listen");
+                let refusal = entry.wrong_kind(verb);
                 self.table.insert(entry)?;
                 return Err(refusal);
             }
         };
-        let fd = socket.as_raw_fd();
-        let result = socket.listen(backlog.min(i32::MAX as u32) as i32);
-        self.trace.record(
-            Some(name),
-            format!("listen({fd}, {backlog})"),
-            result.as_ref().map(|()| 0),
-        );
-        if result.is_err() {
+        if !call(&mut self.trace, &socket) {
             entry.handle = Handle::Fresh(socket);
             self.table.insert(entry)?;
             return Ok(false);
         }
         entry.local = sock_addr(&SockRef::from(&socket));
-        let mut listener = TcpListener::from_std(socket.into());
-        let registered = self
-            .registry
-            .register(&mut listener, token, Interest::READABLE);
-        entry.handle = Handle::Listener(listener);
-        entry.role = Role::Listener;
-        entry.backlog_requested = backlog;
+        let (handle, registered) = retype(&self.registry, socket, token);
+        entry.handle = handle;
+        update(&mut entry);
         self.table.insert(entry)?;
         registered.map_err(|error| LabError::Os(error.to_string()))?;
         Ok(true)
@@ -267,46 +293,34 @@ impl Lab {
             }
             _ => return Err(entry.wrong_kind("connect")),
         }
-        // As in `listen_socket`: out of the table while the type changes, back in after.
-        let mut entry = self.table.take(name)?;
-        let token = entry.token();
-        let socket = match entry.handle {
-            Handle::Fresh(socket) => socket,
-            other => {
-                entry.handle = other;
-                let refusal = entry.wrong_kind("connect");
-                self.table.insert(entry)?;
-                return Err(refusal);
-            }
-        };
-        let fd = socket.as_raw_fd();
-        let result = socket.connect(&target.into());
-        self.trace.record(
-            Some(name),
-            format!("connect({fd}, {})", addr(&target)),
-            result.as_ref().map(|()| 0),
-        );
-        let started = match &result {
-            Ok(()) => true,
-            Err(error) => is_in_progress(error),
-        };
-        if !started {
-            entry.handle = Handle::Fresh(socket);
-            self.table.insert(entry)?;
-            return Ok(false);
-        }
-        entry.local = sock_addr(&SockRef::from(&socket));
-        let mut stream = TcpStream::from_std(socket.into());
-        let registered =
-            self.registry
-                .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE);
-        entry.handle = Handle::Stream(stream);
-        entry.role = Role::Client;
-        entry.connecting = true;
-        entry.remote = Some(target);
-        self.table.insert(entry)?;
-        registered.map_err(|error| LabError::Os(error.to_string()))?;
-        Ok(true)
+        self.retype_fresh(
+            name,
+            "connect",
+            |trace, socket| {
+                let fd = socket.as_raw_fd();
+                let result = socket.connect(&target.into());
+                trace.record(
+                    Some(name),
+                    format!("connect({fd}, {})", addr(&target)),
+                    result.as_ref().map(|()| 0),
+                );
+                match &result {
+                    Ok(()) => true,
+                    Err(error) => is_in_progress(error),
+                }
+            },
+            |registry, socket, token| {
+                let mut stream = TcpStream::from_std(socket.into());
+                let registered =
+                    registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE);
+                (Handle::Stream(stream), registered)
+            },
+            |entry| {
+                entry.role = Role::Client;
+                entry.connecting = true;
+                entry.remote = Some(target);
+            },
+        )
     }
 
     pub(super) fn connect(&mut self, name: &str, target: &Target) -> Result<Step, LabError> {
@@ -517,23 +531,11 @@ impl Lab {
         }
         let entry = self.table.named_mut(name)?;
         let result = match &entry.handle {
-            Handle::Stream(stream) => write_retrying(|| (&*stream).write(data)),
-            Handle::Udp(udp) => write_retrying(|| udp.send(data)),
+            Handle::Stream(stream) => retrying(|| (&*stream).write(data)),
+            Handle::Udp(udp) => retrying(|| udp.send(data)),
             _ => return Err(entry.wrong_kind("send")),
         };
-        if let Ok(sent) = &result {
-            entry.bytes_sent += *sent as u64;
-        }
-        let fd = entry.handle.raw_fd();
-        self.trace.record(
-            Some(name),
-            format!(
-                "send({fd}, {}, {})",
-                strace_bytes(data, STRACE_LIMIT),
-                data.len()
-            ),
-            result.as_ref().copied(),
-        );
+        transfer::sent(&mut self.trace, entry, "send", data, None, &result);
         Ok(Step::Done)
     }
 
@@ -544,23 +546,11 @@ impl Lab {
         let entry = self.table.named_mut(name)?;
         let mut buffer = vec![0; max];
         let result = match &entry.handle {
-            Handle::Stream(stream) => write_retrying(|| (&*stream).read(&mut buffer)),
-            Handle::Udp(udp) => write_retrying(|| udp.recv(&mut buffer)),
+            Handle::Stream(stream) => retrying(|| (&*stream).read(&mut buffer)),
+            Handle::Udp(udp) => retrying(|| udp.recv(&mut buffer)),
             _ => return Err(entry.wrong_kind("recv")),
         };
-        let shown = match &result {
-            Ok(received) => {
-                entry.bytes_received += *received as u64;
-                strace_bytes(&buffer[..*received], STRACE_LIMIT)
-            }
-            Err(_) => "...".to_owned(),
-        };
-        let fd = entry.handle.raw_fd();
-        self.trace.record(
-            Some(name),
-            format!("recv({fd}, {shown}, {max})"),
-            result.as_ref().copied(),
-        );
+        transfer::received(&mut self.trace, entry, "recv", &buffer, None, &result);
         Ok(Step::Done)
     }
 
@@ -590,23 +580,11 @@ impl Lab {
         let Handle::Udp(udp) = &entry.handle else {
             return Err(entry.wrong_kind("sendto"));
         };
-        let result = write_retrying(|| udp.send_to(data, destination));
-        if let Ok(sent) = &result {
-            entry.bytes_sent += *sent as u64;
-        }
+        let result = retrying(|| udp.send_to(data, destination));
         // An unbound UDP socket gets an ephemeral port on its first send.
         entry.local = udp_local(&entry.handle);
-        let fd = entry.handle.raw_fd();
-        self.trace.record(
-            Some(name),
-            format!(
-                "sendto({fd}, {}, {}, {})",
-                strace_bytes(data, STRACE_LIMIT),
-                data.len(),
-                addr(&destination)
-            ),
-            result.as_ref().copied(),
-        );
+        let to = addr(&destination);
+        transfer::sent(&mut self.trace, entry, "sendto", data, Some(&to), &result);
         Ok(Step::Done)
     }
 
@@ -616,23 +594,16 @@ impl Lab {
             return Err(entry.wrong_kind("recvfrom"));
         };
         let mut buffer = vec![0; DATAGRAM_MAX];
-        let result = write_retrying(|| udp.recv_from(&mut buffer));
-        let fd = entry.handle.raw_fd();
-        let call = match &result {
-            Ok((received, from)) => {
-                entry.bytes_received += *received as u64;
-                format!(
-                    "recvfrom({fd}, {}, {DATAGRAM_MAX}, {})",
-                    strace_bytes(&buffer[..*received], STRACE_LIMIT),
-                    addr(from)
-                )
-            }
-            Err(_) => format!("recvfrom({fd}, ..., {DATAGRAM_MAX})"),
-        };
-        self.trace.record(
-            Some(name),
-            call,
-            result.as_ref().map(|(received, _)| *received),
+        let result = retrying(|| udp.recv_from(&mut buffer));
+        let from = result.as_ref().ok().map(|(_, from)| addr(from));
+        let result = result.map(|(received, _)| received);
+        transfer::received(
+            &mut self.trace,
+            entry,
+            "recvfrom",
+            &buffer,
+            from.as_deref(),
+            &result,
         );
         Ok(Step::Done)
     }
@@ -817,16 +788,6 @@ impl Lab {
             self.accept_pending(token);
         }
         Ok(Step::Done)
-    }
-}
-
-/// Retries a call the kernel interrupted; every other outcome is the caller's.
-fn write_retrying<T>(mut call: impl FnMut() -> io::Result<T>) -> io::Result<T> {
-    loop {
-        match call() {
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            other => return other,
-        }
     }
 }
 

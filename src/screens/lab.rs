@@ -9,9 +9,10 @@ use crossterm::event::Event;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
+use super::jobs::{self, DrivesLab};
 use super::queue::Queue;
 use crate::app::{Action, App, Effect, LayoutMode, WaitView, keymap};
-use crate::command::{Command, Located, parse_script};
+use crate::command::{Located, parse_script};
 use crate::lab::{Lab, LabConfig, LabError, Step};
 use crate::runtime::reactor::Reactor;
 use crate::runtime::{Ending, Flow, Happening, Screen};
@@ -118,52 +119,9 @@ impl LabScreen {
 
     /// Runs queued jobs until one starts a wait or the queue is empty.
     fn run_jobs(&mut self, now: Instant, reactor: &mut Reactor) -> io::Result<()> {
-        while let Some(job) = self.queue.next_job(now) {
-            match job {
-                Job::Command(located) => {
-                    let mut pumped = Ok(false);
-                    let outcome = self.lab.execute(&located.command, |lab| {
-                        // Loopback handshakes complete inside the syscall: let the lab see them.
-                        pumped = reactor.pump().map(|ready| lab.on_ready(&ready));
-                    });
-                    self.activity |= pumped?;
-                    self.next_probe = now;
-                    self.quiet_probes = 0;
-                    self.report(&outcome, &located.source);
-                    if let Ok(Step::Wait(duration)) = outcome {
-                        self.queue.wait(now, duration, located.command.to_line());
-                        break;
-                    }
-                }
-                Job::Wait(duration) => {
-                    let what = Command::Wait { duration }.to_line();
-                    self.queue.wait(now, duration, what);
-                    break;
-                }
-                Job::Check { step, fresh } => self.check_step(step, fresh),
-            }
-        }
+        jobs::run_jobs(self, now, reactor)?;
         self.show_waiting();
         Ok(())
-    }
-
-    /// A lecture step's jobs are done: snapshot, check, show where it landed.
-    fn check_step(&mut self, step: usize, fresh: bool) {
-        let Some(lecture) = self.lecture.as_mut() else {
-            return;
-        };
-        let snapshot = self.lab.snapshot();
-        lecture.checked(step, fresh, &snapshot);
-        let view = lecture.view(self.app.lang);
-        let focus = lecture.focus().map(str::to_owned);
-        self.app.apply(snapshot);
-        if let Some(name) = focus {
-            self.app.focus_name(&name);
-        }
-        self.app.lecture = Some(view);
-        self.last_probe = Some(Instant::now());
-        self.next_probe = Instant::now() + self.refresh;
-        self.dirty = true;
     }
 
     /// What the status line says about a running wait.
@@ -187,16 +145,10 @@ impl LabScreen {
 
     /// Puts the outcome of a command in the status line.
     fn report(&mut self, outcome: &Result<Step, LabError>, source: &str) {
-        let lang = self.app.lang;
-        match outcome {
-            Err(error) => self.app.set_status(error.message(lang), true),
-            Ok(Step::Wait(_)) => self.app.set_status(source.to_owned(), false),
-            Ok(Step::Done) => {
-                if let Some(entry) = self.lab.last_trace() {
-                    let line = format!("{} = {}", entry.call, entry.result);
-                    self.app.set_status(line, entry.failed);
-                }
-            }
+        if let Some((line, error)) =
+            jobs::status_line(outcome, source, &self.lab, self.app.lang, "")
+        {
+            self.app.set_status(line, error);
         }
         self.dirty = true;
     }
@@ -372,6 +324,44 @@ impl LabScreen {
             "panic requested with --panic-after"
         );
         Flow::Continue
+    }
+}
+
+impl DrivesLab for LabScreen {
+    fn queue_and_lab(&mut self) -> (&mut Queue, &mut Lab) {
+        (&mut self.queue, &mut self.lab)
+    }
+
+    fn command_ran(
+        &mut self,
+        now: Instant,
+        located: &Located,
+        outcome: &Result<Step, LabError>,
+        activity: bool,
+    ) {
+        self.activity |= activity;
+        self.next_probe = now;
+        self.quiet_probes = 0;
+        self.report(outcome, &located.source);
+    }
+
+    /// A lecture step's jobs are done: snapshot, check, show where it landed.
+    fn check_step(&mut self, step: usize, fresh: bool) {
+        let Some(lecture) = self.lecture.as_mut() else {
+            return;
+        };
+        let snapshot = self.lab.snapshot();
+        lecture.checked(step, fresh, &snapshot);
+        let view = lecture.view(self.app.lang);
+        let focus = lecture.focus().map(str::to_owned);
+        self.app.apply(snapshot);
+        if let Some(name) = focus {
+            self.app.focus_name(&name);
+        }
+        self.app.lecture = Some(view);
+        self.last_probe = Some(Instant::now());
+        self.next_probe = Instant::now() + self.refresh;
+        self.dirty = true;
     }
 }
 

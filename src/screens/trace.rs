@@ -4,14 +4,16 @@
 //! [`TraceBoard`]; lab commands through the same job [`Queue`] as the lab's dashboard; the kernel
 //! is read at `--refresh`.
 
+use std::borrow::Cow;
 use std::io;
 use std::time::{Duration, Instant};
 
 use mio::{Interest, Token};
 use ratatui::Frame;
 
+use super::jobs::{self, DrivesLab};
 use super::queue::Queue;
-use crate::command::{Command, Located, parse_script};
+use crate::command::{Located, parse_script};
 use crate::kernel::sock_diag::SockDiag;
 use crate::lab::{Lab, LabConfig, LabError, Step};
 use crate::runtime::reactor::{Reactor, Ready};
@@ -147,7 +149,8 @@ impl TraceScreen {
             run,
             untraced,
             diag,
-            board: TraceBoard::new(lang, options.theme, placeholder()),
+            // An empty program until the first probe.
+            board: TraceBoard::new(lang, options.theme, ProgramSnapshot::default()),
             queue: Queue::default(),
             refresh: options.refresh,
             next_probe: Instant::now(),
@@ -200,7 +203,7 @@ impl TraceScreen {
             (None, Some((pid, reason))) => {
                 ProgramSnapshot::untraced(*pid, &mut self.diag, reason.clone())
             }
-            (None, None) => placeholder(),
+            (None, None) => ProgramSnapshot::default(),
         };
         self.board.program = program;
         self.board.lab = self.lab.snapshot();
@@ -221,44 +224,11 @@ impl TraceScreen {
         }
     }
 
-    fn run_jobs(&mut self, now: Instant, reactor: &mut Reactor) -> io::Result<()> {
-        while let Some(job) = self.queue.next_job(now) {
-            match job {
-                Job::Command(located) => {
-                    let mut pumped = Ok(false);
-                    let outcome = self.lab.execute(&located.command, |lab| {
-                        pumped = reactor.pump().map(|ready| lab.on_ready(&lab_only(&ready)));
-                    });
-                    pumped?;
-                    self.next_probe = now;
-                    self.report(&outcome, &located.source);
-                    if let Ok(Step::Wait(duration)) = outcome {
-                        self.queue.wait(now, duration, located.command.to_line());
-                        break;
-                    }
-                }
-                Job::Wait(duration) => {
-                    let what = Command::Wait { duration }.to_line();
-                    self.queue.wait(now, duration, what);
-                    break;
-                }
-                Job::Check { .. } => {}
-            }
-        }
-        Ok(())
-    }
-
     fn report(&mut self, outcome: &Result<Step, LabError>, source: &str) {
-        let lang = self.board.lang;
-        match outcome {
-            Err(error) => self.board.set_status(error.message(lang), true),
-            Ok(Step::Wait(_)) => self.board.set_status(source.to_owned(), false),
-            Ok(Step::Done) => {
-                if let Some(entry) = self.lab.last_trace() {
-                    let line = format!("lab: {} = {}", entry.call, entry.result);
-                    self.board.set_status(line, entry.failed);
-                }
-            }
+        if let Some((line, error)) =
+            jobs::status_line(outcome, source, &self.lab, self.board.lang, "lab: ")
+        {
+            self.board.set_status(line, error);
         }
         self.dirty = true;
     }
@@ -331,7 +301,7 @@ impl TraceScreen {
 
     fn tick(&mut self, now: Instant, reactor: &mut Reactor) -> Flow {
         self.lab.continue_work();
-        if let Err(error) = self.run_jobs(now, reactor) {
+        if let Err(error) = jobs::run_jobs(self, now, reactor) {
             self.board
                 .set_status(format!("sockscope: the event loop failed: {error}"), true);
         }
@@ -352,33 +322,31 @@ fn lab_only(ready: &[Ready]) -> Vec<Ready> {
         .collect()
 }
 
-/// An empty program until the first probe.
-fn placeholder() -> ProgramSnapshot {
-    ProgramSnapshot {
-        command: Vec::new(),
-        pid: 0,
-        processes: Vec::new(),
-        fds: Vec::new(),
-        sockets: Vec::new(),
-        listeners: Vec::new(),
-        syscalls: Vec::new(),
-        syscalls_dropped: 0,
-        events_dropped: 0,
-        unrecorded_processes: 0,
-        stdout: String::new(),
-        stderr: String::new(),
-        output_dropped: 0,
-        exit: None,
-        probe_errors: Vec::new(),
-        at_ms: 0,
-        untraced_reason: None,
-    }
-}
-
 impl Drop for TraceScreen {
     fn drop(&mut self) {
         // Ended by a signal or the end of input rather than q: the same way out as q.
         self.leave();
+    }
+}
+
+impl DrivesLab for TraceScreen {
+    fn queue_and_lab(&mut self) -> (&mut Queue, &mut Lab) {
+        (&mut self.queue, &mut self.lab)
+    }
+
+    fn lab_sources(ready: &[Ready]) -> Cow<'_, [Ready]> {
+        Cow::Owned(lab_only(ready))
+    }
+
+    fn command_ran(
+        &mut self,
+        now: Instant,
+        located: &Located,
+        outcome: &Result<Step, LabError>,
+        _activity: bool,
+    ) {
+        self.next_probe = now;
+        self.report(outcome, &located.source);
     }
 }
 

@@ -7,13 +7,13 @@
 //! runs for `--wait`, and both are read at the same instant. The program is then ended.
 
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use color_eyre::eyre::{Result, WrapErr};
 use serde::Serialize;
 
 use crate::cli::{Format, SnapshotArgs};
-use crate::command::parse_script;
+use crate::command::{Located, parse_script};
 use crate::kernel::sock_diag::SockDiag;
 use crate::lab::{HeadlessLab, LabConfig};
 use crate::model::Snapshot;
@@ -39,14 +39,58 @@ fn bad_input(message: &str) -> ExitCode {
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
+/// The lab's commands (`--run`), or the exit status when they cannot run: a listing asked for (a
+/// traced program has only JSON, text and SVG) or a mistake in the script.
+fn lab_script(args: &SnapshotArgs, lang: Lang) -> Result<Vec<Located>, ExitCode> {
+    if args.format == Format::Listing {
+        return Err(bad_input(text::get(lang, "trace.json_only")));
+    }
+    parse_script(args.run.as_deref().unwrap_or_default())
+        .map_err(|error| bad_input(&error.localized(lang)))
+}
+
+/// The headless lab as `--bind` and `--allow-external` ask, and the `sock_diag` socket that
+/// reads the program's sockets.
+fn open_lab(args: &SnapshotArgs, lang: Lang) -> Result<(HeadlessLab, SockDiag)> {
+    let defaults = LabConfig::default();
+    let config = LabConfig {
+        lang,
+        default_bind: args.bind.unwrap_or(defaults.default_bind),
+        allow_external: args.allow_external,
+        ..defaults
+    };
+    let lab = HeadlessLab::new(config).wrap_err("starting the lab's event loop")?;
+    let diag = SockDiag::new().wrap_err("opening a NETLINK_SOCK_DIAG socket")?;
+    Ok((lab, diag))
+}
+
+/// Runs the lab for `wait`, taking in the program's news between turns; `until_finished`: stop
+/// early once the program has ended (nothing of it changes any more).
+fn run_beside(
+    lab: &mut HeadlessLab,
+    run: &mut TracedRun,
+    wait: Duration,
+    until_finished: bool,
+) -> std::io::Result<()> {
+    let deadline = Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(());
+        }
+        lab.run_for(left.min(script::PROBE_EVERY), script::PROBE_EVERY)?;
+        run.pump();
+        if until_finished && run.log().finished {
+            return Ok(());
+        }
+    }
+}
+
 /// Runs `snapshot --trace LINE`.
 pub fn snapshot(args: &SnapshotArgs, line: &str, lang: Lang) -> Result<ExitCode> {
-    if args.format == Format::Listing {
-        return Ok(bad_input(text::get(lang, "trace.json_only")));
-    }
-    let parsed = match parse_script(args.run.as_deref().unwrap_or_default()) {
+    let parsed = match lab_script(args, lang) {
         Ok(parsed) => parsed,
-        Err(error) => return Ok(bad_input(&error.localized(lang))),
+        Err(code) => return Ok(code),
     };
     let program = match Program::parse(line) {
         Ok(program) => program,
@@ -55,15 +99,7 @@ pub fn snapshot(args: &SnapshotArgs, line: &str, lang: Lang) -> Result<ExitCode>
             return Ok(bad_input(&text::format(lang, key, &[("name", name)])));
         }
     };
-    let defaults = LabConfig::default();
-    let config = LabConfig {
-        lang,
-        default_bind: args.bind.unwrap_or(defaults.default_bind),
-        allow_external: args.allow_external,
-        ..defaults
-    };
-    let mut lab = HeadlessLab::new(config).wrap_err("starting the lab's event loop")?;
-    let mut diag = SockDiag::new().wrap_err("opening a NETLINK_SOCK_DIAG socket")?;
+    let (mut lab, mut diag) = open_lab(args, lang)?;
     let shown = program.shown();
     let mut run = match TracedRun::start(program, Limits::default(), None) {
         Ok(run) => run,
@@ -80,19 +116,7 @@ pub fn snapshot(args: &SnapshotArgs, line: &str, lang: Lang) -> Result<ExitCode>
     };
     run.settle(SETTLE_LIMIT);
     script::run(&mut lab, &parsed)?;
-    let deadline = Instant::now() + args.wait;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        lab.run_for(left.min(script::PROBE_EVERY), script::PROBE_EVERY)?;
-        run.pump();
-        // Nothing of the program changes any more.
-        if run.log().finished {
-            break;
-        }
-    }
+    run_beside(&mut lab, &mut run, args.wait, true)?;
     lab.invalidate_kernel_view();
     let lab_snapshot = lab.snapshot();
     let program_snapshot = run.snapshot(&mut diag);
@@ -171,12 +195,9 @@ pub fn render_board(board: &TraceBoard, columns: u16, rows: u16) -> ratatui::buf
 /// commands, wait, and write both; the process is detached and left running. Where ptrace is not
 /// permitted, the descriptors and sockets `/proc` and `sock_diag` allow, and why no syscalls.
 pub fn snapshot_pid(args: &SnapshotArgs, pid: i32, lang: Lang) -> Result<ExitCode> {
-    if args.format == Format::Listing {
-        return Ok(bad_input(text::get(lang, "trace.json_only")));
-    }
-    let parsed = match parse_script(args.run.as_deref().unwrap_or_default()) {
+    let parsed = match lab_script(args, lang) {
         Ok(parsed) => parsed,
-        Err(error) => return Ok(bad_input(&error.localized(lang))),
+        Err(code) => return Ok(code),
     };
     if pid <= 0 || !std::path::Path::new(&format!("/proc/{pid}")).exists() {
         return Ok(bad_input(&text::format(
@@ -185,17 +206,9 @@ pub fn snapshot_pid(args: &SnapshotArgs, pid: i32, lang: Lang) -> Result<ExitCod
             &[("pid", &pid.to_string())],
         )));
     }
-    let defaults = LabConfig::default();
-    let config = LabConfig {
-        lang,
-        default_bind: args.bind.unwrap_or(defaults.default_bind),
-        allow_external: args.allow_external,
-        ..defaults
-    };
-    let mut lab = HeadlessLab::new(config).wrap_err("starting the lab's event loop")?;
-    let mut diag = SockDiag::new().wrap_err("opening a NETLINK_SOCK_DIAG socket")?;
+    let (mut lab, mut diag) = open_lab(args, lang)?;
     let mut run = match TracedRun::attach(pid, Limits::default(), None) {
-        Ok(run) => Some(run),
+        Ok(run) => run,
         Err(StartError::Attach(error)) => {
             let reason = crate::trace::attach::why_not(pid, &error, lang);
             report::say(&reason);
@@ -212,25 +225,11 @@ pub fn snapshot_pid(args: &SnapshotArgs, pid: i32, lang: Lang) -> Result<ExitCod
         }
     };
     script::run(&mut lab, &parsed)?;
-    let deadline = Instant::now() + args.wait;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        lab.run_for(left.min(script::PROBE_EVERY), script::PROBE_EVERY)?;
-        if let Some(run) = run.as_mut() {
-            run.pump();
-        }
-    }
+    // An attached process is watched for the whole `--wait`, whatever it does.
+    run_beside(&mut lab, &mut run, args.wait, false)?;
     lab.invalidate_kernel_view();
     let lab_snapshot = lab.snapshot();
-    let program = run
-        .as_mut()
-        .map(|run| run.snapshot(&mut diag))
-        .expect("attached");
-    if let Some(mut run) = run.take() {
-        run.detach();
-    }
+    let program = run.snapshot(&mut diag);
+    run.detach();
     Ok(write(args, lang, &lab_snapshot, &program, true))
 }

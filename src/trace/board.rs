@@ -331,23 +331,8 @@ mod tests {
 
     fn empty_program() -> ProgramSnapshot {
         ProgramSnapshot {
-            command: Vec::new(),
             pid: 10,
-            processes: Vec::new(),
-            fds: Vec::new(),
-            sockets: Vec::new(),
-            listeners: Vec::new(),
-            syscalls: Vec::new(),
-            syscalls_dropped: 0,
-            events_dropped: 0,
-            unrecorded_processes: 0,
-            stdout: String::new(),
-            stderr: String::new(),
-            output_dropped: 0,
-            exit: None,
-            probe_errors: Vec::new(),
-            at_ms: 0,
-            untraced_reason: None,
+            ..ProgramSnapshot::default()
         }
     }
 

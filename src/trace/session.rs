@@ -23,8 +23,9 @@ pub const GRACE: Duration = Duration::from_secs(1);
 pub const SETTLE_LIMIT: Duration = Duration::from_secs(5);
 
 /// The program as a snapshot shows it: the same field meanings as the lab's JSON for `fds`,
-/// `sockets`, `listeners`; `syscalls` are the program's own, in strace form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// `sockets`, `listeners`; `syscalls` are the program's own, in strace form. The default is an
+/// empty program (pid 0, nothing seen yet).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ProgramSnapshot {
     /// The program and its arguments.
     pub command: Vec<String>,
@@ -63,21 +64,12 @@ impl ProgramSnapshot {
         Self {
             command: cmdline(pid),
             pid,
-            processes: Vec::new(),
             fds: view.fds,
             sockets: view.sockets,
             listeners: view.listeners,
-            syscalls: Vec::new(),
-            syscalls_dropped: 0,
-            events_dropped: 0,
-            unrecorded_processes: 0,
-            stdout: String::new(),
-            stderr: String::new(),
-            output_dropped: 0,
-            exit: None,
             probe_errors: view.probe_errors,
-            at_ms: 0,
             untraced_reason: Some(reason),
+            ..Self::default()
         }
     }
 }

@@ -451,15 +451,9 @@ fn line_of<'a>(theme: &Theme, layout: &[(Column, Col)], cells: &Cells, width: us
 
 /// Draws the connections into `area`.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
-    let area = draw::clamp(frame, area);
-    if area.is_empty() {
+    let Some((inner, theme)) = draw::open_focus_panel(frame, area, app, Panel::Connections) else {
         return;
-    }
-    let theme = Theme::of(app.theme);
-    let inner = draw::focus_block(frame, area, app, &theme, Panel::Connections);
-    if inner.is_empty() {
-        return;
-    }
+    };
     let layout = layout(app, usize::from(inner.width));
     let cols: Vec<Col> = layout.iter().map(|(_, col)| *col).collect();
     let header = draw::row(
@@ -485,19 +479,16 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             continue;
         };
         let y = list.y + (index - offset) as u16;
-        let mut line = line_of(&theme, &layout, &cells, usize::from(list.width));
-        let emphasis = if app.focus == Panel::Connections && index == selected {
-            Some(theme.selection)
-        } else if is_fresh(app, index) {
-            Some(theme.fresh)
-        } else {
-            None
-        };
-        if let Some(style) = emphasis {
-            line = draw::restyle(line, style);
-            draw::paint_row(buf, list, y, style);
-        }
-        draw::put(buf, list, y, &line);
+        let line = line_of(&theme, &layout, &cells, usize::from(list.width));
+        draw::put_list_row(
+            buf,
+            list,
+            y,
+            line,
+            &theme,
+            app.focus == Panel::Connections && index == selected,
+            || is_fresh(app, index),
+        );
     }
 }
 

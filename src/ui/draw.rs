@@ -237,6 +237,53 @@ pub fn focus_block(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, pane
     panel_block(frame, area, theme, &title, app.focus == panel)
 }
 
+/// Opens a focusable panel whose frame is all it draws outside: the frame (clipped to the
+/// screen), and then its inside with the app's theme, or `None` when no row of the inside shows.
+#[must_use]
+pub fn open_focus_panel(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    panel: Panel,
+) -> Option<(Rect, Theme)> {
+    let area = clamp(frame, area);
+    if area.is_empty() {
+        return None;
+    }
+    let theme = Theme::of(app.theme);
+    let inner = focus_block(frame, area, app, &theme, panel);
+    (!inner.is_empty()).then_some((inner, theme))
+}
+
+/// Draws `line` as a list row at `y`. The selected row (of the focused panel) stands out in the
+/// selection's colours, else a new row in the fresh colours (`fresh` is asked only then): the
+/// whole row, painted to the edge.
+pub fn put_list_row(
+    buf: &mut Buffer,
+    area: Rect,
+    y: u16,
+    line: Line<'_>,
+    theme: &Theme,
+    selected: bool,
+    fresh: impl FnOnce() -> bool,
+) {
+    let emphasis = if selected {
+        Some(theme.selection)
+    } else if fresh() {
+        Some(theme.fresh)
+    } else {
+        None
+    };
+    let line = match emphasis {
+        Some(style) => {
+            paint_row(buf, area, y, style);
+            restyle(line, style)
+        }
+        None => line,
+    };
+    put(buf, area, y, &line);
+}
+
 /// A panel's title with its row count, e.g. `listeners (2)`.
 #[must_use]
 pub fn panel_title(app: &App, panel: Panel) -> String {

@@ -8,7 +8,6 @@ use ratatui::text::{Line, Span};
 
 use super::draw::{self, Col};
 use super::scroll::{list_row, scroll_offset};
-use super::theme::Theme;
 use crate::app::{App, ChangeKey, Panel};
 use crate::escape::visible;
 use crate::model::FdKind;
@@ -20,15 +19,9 @@ const NAME_MAX: usize = 10;
 
 /// Draws the descriptor table into `area`.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
-    let area = draw::clamp(frame, area);
-    if area.is_empty() {
+    let Some((inner, theme)) = draw::open_focus_panel(frame, area, app, Panel::Fds) else {
         return;
-    }
-    let theme = Theme::of(app.theme);
-    let inner = draw::focus_block(frame, area, app, &theme, Panel::Fds);
-    if inner.is_empty() {
-        return;
-    }
+    };
     let cols = columns(app, usize::from(inner.width));
     let headers = [
         "fd",
@@ -66,7 +59,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             FdKind::Epoll | FdKind::Eventfd => theme.muted,
             _ => Style::new(),
         };
-        let mut line = draw::row(
+        let line = draw::row(
             &cols,
             vec![
                 (entry.fd.to_string(), Style::new()),
@@ -78,18 +71,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 ),
             ],
         );
-        let emphasis = if app.focus == Panel::Fds && index == selected {
-            Some(theme.selection)
-        } else if app.changes.is_fresh(&ChangeKey::Fd(entry.fd), app.now_ms) {
-            Some(theme.fresh)
-        } else {
-            None
-        };
-        if let Some(style) = emphasis {
-            line = draw::restyle(line, style);
-            draw::paint_row(buf, list, y, style);
-        }
-        draw::put(buf, list, y, &line);
+        draw::put_list_row(
+            buf,
+            list,
+            y,
+            line,
+            &theme,
+            app.focus == Panel::Fds && index == selected,
+            || app.changes.is_fresh(&ChangeKey::Fd(entry.fd), app.now_ms),
+        );
     }
 }
 

@@ -73,22 +73,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let offset = scroll_offset(selected, visible);
     for (index, listener) in listeners.iter().enumerate().skip(offset).take(visible) {
         let y = inner.y + (index - offset) as u16 * geometry.per;
-        let emphasis = if app.focus == Panel::Listeners && index == selected {
-            Some(theme.selection)
-        } else if app
-            .changes
-            .is_fresh(&ChangeKey::Listener(listener.name.clone()), app.now_ms)
-        {
-            Some(theme.fresh)
-        } else {
-            None
-        };
-        let mut head = header(app, &theme, listener);
-        if let Some(style) = emphasis {
-            head = draw::restyle(head, style);
-            draw::paint_row(buf, inner, y, style);
-        }
-        draw::put(buf, inner, y, &head);
+        draw::put_list_row(
+            buf,
+            inner,
+            y,
+            header(app, &theme, listener),
+            &theme,
+            app.focus == Panel::Listeners && index == selected,
+            || {
+                app.changes
+                    .is_fresh(&ChangeKey::Listener(listener.name.clone()), app.now_ms)
+            },
+        );
         if geometry.per >= 2 {
             let compact = geometry.peer_lines == 0;
             let queue = queue_line(app, &theme, listener, usize::from(inner.width), compact);

@@ -397,10 +397,7 @@ fn draw_row(
                 let _ = write!(cell, "{}", socket.local);
             }
             Column::Remote => {
-                if let Some(remote) = socket.remote {
-                    let _ = write!(cell, "{remote}");
-                } else {
-                    cell.push('*');
+                if !write_known(cell, socket.remote, '*') {
                     style = theme.muted;
                 }
             }
@@ -414,10 +411,7 @@ fn draw_row(
                 let _ = write!(cell, "{}", socket.send_q);
             }
             Column::Pid => {
-                if let Some(pid) = socket.pid {
-                    let _ = write!(cell, "{pid}");
-                } else {
-                    cell.push('-');
+                if !write_known(cell, socket.pid, '-') {
                     style = theme.muted;
                 }
             }
@@ -437,6 +431,18 @@ fn draw_row(
         };
         draw::put_str(buf, area, x, y, &text, style);
         x = x.saturating_add(width as u16 + 1);
+    }
+}
+
+/// Writes a fact that may be unknown into `cell`: the value, or `missing`. Returns whether it
+/// was known (an unknown one is drawn muted).
+fn write_known(cell: &mut String, value: Option<impl std::fmt::Display>, missing: char) -> bool {
+    if let Some(value) = value {
+        let _ = write!(cell, "{value}");
+        true
+    } else {
+        cell.push(missing);
+        false
     }
 }
 
