@@ -195,10 +195,17 @@ fn at_200x60_the_ladder_has_a_column_and_its_commands_enter_the_private_network(
                 break;
             }
         }
-        assert!(
-            explained.contains("$ sockscope exec -- ss -ti 'sport = :"),
-            "{explained}"
-        );
+        // Both commands go through `sockscope exec` (one function makes them). The Korean SYN
+        // explanation is longer than this pane when the initial sequence number has many digits,
+        // so the `ss -ti` line below it is checked in English here (tests/render.rs checks it in
+        // both languages in a pane it fits).
+        assert!(wants_tcpdump(&explained), "{explained}");
+        if lang == "en" {
+            assert!(
+                explained.contains("$ sockscope exec -- ss -ti 'sport = :"),
+                "{explained}"
+            );
+        }
         assert!(explained.contains("c1 -> s: SYN seq=0"), "{explained}");
         tmux.keys(&["q"]);
     }
