@@ -10,13 +10,15 @@
 
 mod common;
 
+use common::wire::{in_process_wire, lock};
+
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -25,28 +27,9 @@ use sockscope::lab::{HeadlessLab, LabConfig};
 use sockscope::model::WireHost;
 use sockscope::net::wire::{self, address};
 
-/// The in-process wire belongs to the whole test process: one test at a time uses it.
-static IN_PROCESS: Mutex<()> = Mutex::new(());
-
-fn lock() -> MutexGuard<'static, ()> {
-    IN_PROCESS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Why this machine cannot make a wire, if it cannot (then the test says so and returns).
-fn no_wire() -> Option<String> {
-    if !rustix::process::geteuid().is_root() {
-        return Some("not root: /dev/net/tun is root-only here".into());
-    }
-    wire::probe()
-        .err()
-        .map(|error| format!("{}: {}", error.step, error.error))
-}
-
 macro_rules! need_wire {
     () => {
-        if let Some(why) = no_wire() {
+        if let Some(why) = common::wire::no_wire() {
             eprintln!("SKIPPED: no wire on this machine ({why})");
             return;
         }
@@ -283,23 +266,6 @@ fn a_one_way_delay_of_200ms_makes_connect_take_400ms_and_rtt_follows() {
 
 /// What goes through the lossy wire.
 const TOTAL: usize = 10 << 20;
-
-/// The process's wire, made by the first test that asks (the hosts live as long as the process),
-/// with the calling thread put on host a, where the lab runs.
-fn in_process_wire() -> &'static wire::hosts::WireHosts {
-    if let Some(hosts) = wire::hosts() {
-        rustix::thread::move_into_link_name_space(
-            std::os::fd::AsFd::as_fd(&hosts.a.namespace),
-            Some(rustix::thread::LinkNameSpaceType::Network),
-        )
-        .expect("setns to host a");
-        return hosts;
-    }
-    if let Err(error) = wire::enter(address::DEFAULT_A, address::DEFAULT_B) {
-        panic!("{}: {}", error.step, error.error);
-    }
-    wire::hosts().expect("hosts made")
-}
 
 #[test]
 fn a_reset_lab_replays_the_stepped_handshake_without_the_old_segments_in_the_way() {

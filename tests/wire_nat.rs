@@ -9,58 +9,26 @@
 
 mod common;
 
+use common::wire::{in_process_wire, lock};
+
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream, UdpSocket};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use sockscope::command::{Command as LabCommand, NatCommand, WireCommand, parse_script};
 use sockscope::lab::{HeadlessLab, LabConfig, LabError};
 use sockscope::model::{NatSide, Proto, TcpState, WireHost, WireMark};
 use sockscope::net::nat::Rule;
-use sockscope::net::wire::{self, address};
-
-static IN_PROCESS: Mutex<()> = Mutex::new(());
-
-fn lock() -> MutexGuard<'static, ()> {
-    IN_PROCESS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn no_wire() -> Option<String> {
-    if !rustix::process::geteuid().is_root() {
-        return Some("not root: /dev/net/tun is root-only here".into());
-    }
-    wire::probe()
-        .err()
-        .map(|error| format!("{}: {}", error.step, error.error))
-}
 
 macro_rules! need_wire {
     () => {
-        if let Some(why) = no_wire() {
+        if let Some(why) = common::wire::no_wire() {
             eprintln!("SKIPPED: no wire on this machine ({why})");
             return;
         }
     };
-}
-
-/// The process's wire, made by the first test that asks, the calling thread on host a.
-fn in_process_wire() -> &'static wire::hosts::WireHosts {
-    if let Some(hosts) = wire::hosts() {
-        rustix::thread::move_into_link_name_space(
-            std::os::fd::AsFd::as_fd(&hosts.a.namespace),
-            Some(rustix::thread::LinkNameSpaceType::Network),
-        )
-        .expect("setns to host a");
-        return hosts;
-    }
-    if let Err(error) = wire::enter(address::DEFAULT_A, address::DEFAULT_B) {
-        panic!("{}: {}", error.step, error.error);
-    }
-    wire::hosts().expect("hosts made")
 }
 
 /// The router's public address: on a's subnet, owned by no host (only the rule knows it).

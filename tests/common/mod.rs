@@ -104,6 +104,7 @@ pub fn sockscope(args: &[&str]) -> Output {
         .expect("sockscope runs")
 }
 pub mod tmux;
+pub mod wire;
 
 /// A `Command` for the sockscope binary, run as nobody (`setpriv`, uid and gid 65534, no groups)
 /// when asked: how the tests show what an ordinary user gets.
